@@ -1,0 +1,15 @@
+//! Schema migrations (sea-orm-migration). One schema serves SQLite and PostgreSQL.
+
+use sea_orm_migration::prelude::*;
+
+mod m20261125_000001_core;
+
+/// Every migration, oldest first.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261125_000001_core::Migration)]
+    }
+}

@@ -1,0 +1,175 @@
+//! API token format and keyed hashing.
+//!
+//! A token reads `cst_<32 hex id>_<43 char secret>`. The id finds the row; the secret is
+//! checked against an HMAC-SHA256 of it under the server's token key, so a stolen database
+//! copy does not yield working tokens and checking costs microseconds (no bcrypt per request).
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, Mac};
+use rand::RngCore;
+use sha2::Sha256;
+use uuid::Uuid;
+
+const PREFIX: &str = "cst_";
+const SECRET_BYTES: usize = 32;
+
+/// The key under which token secrets are hashed (32 random bytes).
+#[derive(Clone)]
+pub struct TokenKey([u8; 32]);
+
+impl std::fmt::Debug for TokenKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TokenKey(..)")
+    }
+}
+
+impl TokenKey {
+    /// Wraps raw key bytes.
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        TokenKey(bytes)
+    }
+
+    /// A fresh random key.
+    pub fn generate() -> Self {
+        let mut k = [0u8; 32];
+        rand::rng().fill_bytes(&mut k);
+        TokenKey(k)
+    }
+
+    /// Parses the key from its file/env form: 64 hex characters.
+    pub fn from_hex(s: &str) -> Result<Self, String> {
+        let bytes = hex::decode(s.trim()).map_err(|e| format!("token key is not hex: {e}"))?;
+        let arr: [u8; 32] = bytes
+            .try_into()
+            .map_err(|_| "token key must be 32 bytes (64 hex characters)".to_string())?;
+        Ok(TokenKey(arr))
+    }
+
+    /// The key's file/env form.
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+
+    fn mac(&self) -> Hmac<Sha256> {
+        // HMAC accepts keys of any length, so this cannot fail.
+        Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes any key length")
+    }
+
+    /// The stored form of a secret: hex HMAC-SHA256.
+    pub fn hash(&self, secret: &str) -> String {
+        let mut mac = self.mac();
+        mac.update(secret.as_bytes());
+        hex::encode(mac.finalize().into_bytes())
+    }
+
+    /// Constant-time check of a presented secret against its stored hash.
+    pub fn verify(&self, secret: &str, stored_hash: &str) -> bool {
+        let Ok(expected) = hex::decode(stored_hash) else {
+            return false;
+        };
+        let mut mac = self.mac();
+        mac.update(secret.as_bytes());
+        mac.verify_slice(&expected).is_ok()
+    }
+}
+
+/// A newly minted token: its id, the full bearer string (shown once) and the secret's hash.
+pub struct MintedToken {
+    /// Row id of the token.
+    pub id: Uuid,
+    /// The bearer string to hand to the caller exactly once.
+    pub bearer: String,
+    /// What the database stores.
+    pub secret_hash: String,
+}
+
+/// Mints a new token under `key`.
+pub fn mint(key: &TokenKey) -> MintedToken {
+    let id = Uuid::now_v7();
+    let mut raw = [0u8; SECRET_BYTES];
+    rand::rng().fill_bytes(&mut raw);
+    let secret = URL_SAFE_NO_PAD.encode(raw);
+    let bearer = format!("{PREFIX}{}_{secret}", id.simple());
+    MintedToken {
+        id,
+        secret_hash: key.hash(&secret),
+        bearer,
+    }
+}
+
+/// A bearer string split into its parts; says nothing about validity.
+#[derive(Debug, PartialEq, Eq)]
+pub struct ParsedToken<'a> {
+    /// Row id named by the token.
+    pub id: Uuid,
+    /// The secret part.
+    pub secret: &'a str,
+}
+
+/// Splits `cst_<id>_<secret>`; None when the string is not of that shape.
+pub fn parse(bearer: &str) -> Option<ParsedToken<'_>> {
+    let rest = bearer.strip_prefix(PREFIX)?;
+    if rest.len() != 32 + 1 + 43 || rest.as_bytes()[32] != b'_' {
+        return None;
+    }
+    let (id_hex, secret) = (&rest[..32], &rest[33..]);
+    let id = Uuid::try_parse(id_hex).ok()?;
+    if !secret
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return None;
+    }
+    Some(ParsedToken { id, secret })
+}
+
+/// The short, non-secret form shown in listings: `cst_<first 8 of id>`.
+pub fn display_prefix(id: Uuid) -> String {
+    format!("{PREFIX}{}", &id.simple().to_string()[..8])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn minted_tokens_parse_and_verify() {
+        let key = TokenKey::generate();
+        let t = mint(&key);
+        let p = parse(&t.bearer).expect("minted token parses");
+        assert_eq!(p.id, t.id);
+        assert!(key.verify(p.secret, &t.secret_hash));
+        assert!(
+            !TokenKey::generate().verify(p.secret, &t.secret_hash),
+            "another key must fail"
+        );
+        assert!(!key.verify("x", &t.secret_hash));
+        assert!(!key.verify(p.secret, "not-hex"));
+    }
+
+    #[test]
+    fn malformed_tokens_do_not_parse() {
+        let t = mint(&TokenKey::generate()).bearer;
+        assert!(parse(&t[1..]).is_none());
+        assert!(parse(&format!("{t}x")).is_none());
+        assert!(parse(&t.replacen('_', "-", 2)).is_none());
+        assert!(parse("").is_none());
+        let non_hex_id = format!("cst_{}{}", "z".repeat(32), &t[36..]);
+        assert!(parse(&non_hex_id).is_none());
+        let mut bad = t.clone().into_bytes();
+        let last = bad.len() - 1;
+        bad[last] = b'!';
+        assert!(parse(std::str::from_utf8(&bad).unwrap()).is_none());
+    }
+
+    #[test]
+    fn key_hex_round_trip() {
+        let k = TokenKey::generate();
+        let back = TokenKey::from_hex(&k.to_hex()).unwrap();
+        assert_eq!(k.hash("s"), back.hash("s"));
+        assert!(TokenKey::from_hex("abcd").is_err());
+        assert!(TokenKey::from_hex("zz").is_err());
+        assert_eq!(format!("{k:?}"), "TokenKey(..)");
+    }
+}

@@ -1,0 +1,150 @@
+//! The HTTP edge: routes, extractor settings, middleware, OpenAPI.
+
+pub mod audit;
+pub mod auth;
+pub mod handlers;
+pub mod metrics;
+pub mod observe;
+pub mod openapi;
+pub mod problem;
+pub mod views;
+
+use crate::state::AppState;
+use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
+use actix_web::http::Method;
+use actix_web::{HttpRequest, HttpResponse, web};
+use handlers::{audit_events, me, members, ops, tenants, tokens};
+use problem::ApiError;
+
+/// Largest JSON body accepted.
+pub const BODY_LIMIT: usize = 1024 * 1024;
+
+/// Registers routes and remembers them, so a test can compare them with the OpenAPI document.
+pub struct Routes<'a> {
+    cfg: Option<&'a mut web::ServiceConfig>,
+    /// (method, path template) of every registered route.
+    pub seen: Vec<(Method, String)>,
+}
+
+impl<'a> Routes<'a> {
+    /// Registers into an actix service config.
+    pub fn new(cfg: &'a mut web::ServiceConfig) -> Self {
+        Routes {
+            cfg: Some(cfg),
+            seen: Vec::new(),
+        }
+    }
+
+    /// Only records (for tests).
+    pub fn recording() -> Routes<'static> {
+        Routes {
+            cfg: None,
+            seen: Vec::new(),
+        }
+    }
+
+    fn add(&mut self, method: Method, path: &str, route: actix_web::Route) {
+        self.seen.push((method, path.to_owned()));
+        if let Some(cfg) = self.cfg.as_deref_mut() {
+            cfg.route(path, route);
+        }
+    }
+}
+
+macro_rules! routes {
+    ($r:ident; $($m:ident $path:literal => $h:path),* $(,)?) => {
+        $( $r.add(Method::$m, $path, web::method(Method::$m).to($h)); )*
+    };
+}
+
+/// Every route of the API.
+pub fn register(r: &mut Routes<'_>) {
+    routes!(r;
+        GET "/healthz" => ops::healthz,
+        GET "/readyz" => ops::readyz,
+        GET "/metrics" => ops::metrics,
+        GET "/api/v1/openapi.json" => ops::openapi_json,
+        GET "/api/v1/me" => me::get_me,
+        POST "/api/v1/tenants" => tenants::create,
+        GET "/api/v1/tenants" => tenants::list,
+        GET "/api/v1/tenants/{tenant_id}" => tenants::get,
+        PATCH "/api/v1/tenants/{tenant_id}" => tenants::update,
+        GET "/api/v1/tenants/{tenant_id}/members" => members::list,
+        POST "/api/v1/tenants/{tenant_id}/members" => members::add,
+        GET "/api/v1/tenants/{tenant_id}/members/{user_id}" => members::get,
+        PATCH "/api/v1/tenants/{tenant_id}/members/{user_id}" => members::change_role,
+        DELETE "/api/v1/tenants/{tenant_id}/members/{user_id}" => members::remove,
+        POST "/api/v1/tokens" => tokens::create_own,
+        GET "/api/v1/tokens" => tokens::list_own,
+        DELETE "/api/v1/tokens/{token_id}" => tokens::revoke_own,
+        GET "/api/v1/tenants/{tenant_id}/tokens" => tokens::list_tenant,
+        POST "/api/v1/tenants/{tenant_id}/tokens" => tokens::create_tenant,
+        DELETE "/api/v1/tenants/{tenant_id}/tokens/{token_id}" => tokens::revoke_tenant,
+        GET "/api/v1/audit-events" => audit_events::list,
+    );
+}
+
+fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
+    let e = match &err {
+        JsonPayloadError::Overflow { limit }
+        | JsonPayloadError::OverflowKnownLength { limit, .. } => ApiError::PayloadTooLarge(
+            format!("the request body is larger than the {limit}-byte limit"),
+        ),
+        JsonPayloadError::ContentType => ApiError::UnsupportedMediaType(
+            "send the body as JSON with `Content-Type: application/json`".into(),
+        ),
+        JsonPayloadError::Deserialize(d) => {
+            ApiError::BadRequest(format!("the JSON body is not acceptable: {d}"))
+        }
+        other => ApiError::BadRequest(format!("the request body could not be read: {other}")),
+    };
+    e.into()
+}
+
+fn path_error(err: PathError, _req: &HttpRequest) -> actix_web::Error {
+    ApiError::BadRequest(format!(
+        "a path segment is not valid (ids are UUIDs): {err}"
+    ))
+    .into()
+}
+
+fn query_error(err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
+    ApiError::BadRequest(format!("the query string is not valid: {err}")).into()
+}
+
+async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    Err(ApiError::NotFound(format!(
+        "no route for {} {}",
+        req.method(),
+        req.path()
+    )))
+}
+
+/// Everything an actix `App` needs: state, extractor settings, routes, docs.
+pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
+    move |cfg: &mut web::ServiceConfig| {
+        cfg.app_data(web::Data::new(state))
+            .app_data(
+                web::JsonConfig::default()
+                    .limit(BODY_LIMIT)
+                    .error_handler(json_error),
+            )
+            .app_data(web::PathConfig::default().error_handler(path_error))
+            .app_data(web::QueryConfig::default().error_handler(query_error))
+            .app_data(web::PayloadConfig::default().limit(BODY_LIMIT));
+        register(&mut Routes::new(cfg));
+        cfg.service(
+            utoipa_swagger_ui::SwaggerUi::new("/docs/{_:.*}")
+                .config(utoipa_swagger_ui::Config::new(["/api/v1/openapi.json"])),
+        );
+        cfg.route(
+            "/docs",
+            web::get().to(|| async {
+                HttpResponse::PermanentRedirect()
+                    .insert_header(("Location", "/docs/"))
+                    .finish()
+            }),
+        );
+        cfg.default_service(web::to(not_found));
+    }
+}

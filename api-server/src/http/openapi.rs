@@ -1,0 +1,55 @@
+//! The OpenAPI document, generated from the handlers' annotations.
+
+use crate::http::handlers::{audit_events, me, members, ops, tenants, tokens};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+/// Adds the bearer-token security scheme.
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("A Consortia API token (`cst_...`)"))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The API document.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Consortia API", description = "Multi-tenant Blockchain-as-a-Service control plane. Errors are RFC 9457 `application/problem+json`."),
+    paths(
+        ops::healthz, ops::readyz, ops::metrics, ops::openapi_json,
+        me::get_me,
+        tenants::create, tenants::list, tenants::get, tenants::update,
+        members::list, members::add, members::get, members::change_role, members::remove,
+        tokens::create_own, tokens::list_own, tokens::revoke_own,
+        tokens::list_tenant, tokens::create_tenant, tokens::revoke_tenant,
+        audit_events::list,
+    ),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "me", description = "The caller"),
+        (name = "tenants", description = "Customer and partner organisations"),
+        (name = "members", description = "Users in a tenant and their roles"),
+        (name = "tokens", description = "API tokens"),
+        (name = "audit", description = "Audit log"),
+        (name = "operations", description = "Health, readiness, metrics"),
+    )
+)]
+pub struct ApiDoc;
+
+/// The document as committed in `api-server/openapi.json`.
+pub fn pretty_json() -> String {
+    let mut s = ApiDoc::openapi().to_pretty_json().unwrap_or_default();
+    s.push('\n');
+    s
+}

@@ -1,0 +1,12 @@
+//! Consortia's control-plane API server: tenants, users, roles, tokens and audit today;
+//! alliances, PKI, marketplace and chains grow from here.
+
+pub mod bootstrap;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod http;
+pub mod server;
+pub mod state;
+pub mod store;
+pub mod telemetry;

@@ -1,0 +1,67 @@
+//! Starting and stopping the HTTP server.
+
+use crate::bootstrap::{self, Outcome};
+use crate::config::ServeArgs;
+use crate::db;
+use crate::http;
+use crate::http::metrics::Metrics;
+use crate::state::AppState;
+use actix_web::{App, HttpServer, middleware};
+use anyhow::Context;
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Opens the database, migrates, bootstraps, and serves until SIGTERM/SIGINT,
+/// then lets in-flight requests finish (up to the shutdown timeout).
+pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&args.db.data_dir).with_context(|| {
+        format!(
+            "could not create data directory {}",
+            args.db.data_dir.display()
+        )
+    })?;
+    let url = args.db.url();
+    tracing::info!(database = db::describe(&url), data_dir = %args.db.data_dir.display(), "opening database");
+    let conn = db::connect(&url)
+        .await
+        .context("could not open the database")?;
+    db::migrate(&conn)
+        .await
+        .context("could not apply migrations")?;
+    let token_key = bootstrap::load_token_key(args.token_key_file.as_deref(), &args.db.data_dir)?;
+    match bootstrap::run(&conn, &token_key, &args.db.data_dir).await? {
+        Outcome::Created(path) => {
+            tracing::warn!(path = %path.display(), "created the platform administrator; its bearer token is in this file (mode 0600)");
+            eprintln!(
+                "Consortia: platform administrator token written to {}",
+                path.display()
+            );
+        }
+        Outcome::AlreadyDone => tracing::info!("database already bootstrapped"),
+    }
+    let state = AppState {
+        db: conn,
+        token_key,
+        metrics: Arc::new(Metrics::default()),
+    };
+    let listener = TcpListener::bind(args.listen)
+        .with_context(|| format!("could not listen on {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .wrap(middleware::from_fn(http::observe::observe))
+            .configure(http::configure(state.clone()))
+    })
+    .shutdown_timeout(args.shutdown_timeout)
+    .client_request_timeout(Duration::from_secs(30))
+    .listen(listener)?;
+    if let Some(w) = args.workers {
+        server = server.workers(w);
+    }
+    tracing::info!(%addr, "listening; API docs at http://{addr}/docs");
+    eprintln!("Consortia API listening on http://{addr} (docs: http://{addr}/docs)");
+    server.run().await?;
+    tracing::info!("stopped");
+    Ok(())
+}

@@ -1,0 +1,17 @@
+//! What every request handler shares.
+
+use crate::domain::tokens::TokenKey;
+use crate::http::metrics::Metrics;
+use sea_orm::DatabaseConnection;
+use std::sync::Arc;
+
+/// Shared application state (cheap to clone).
+#[derive(Clone)]
+pub struct AppState {
+    /// Database pool.
+    pub db: DatabaseConnection,
+    /// Key that token secrets are hashed under.
+    pub token_key: TokenKey,
+    /// Prometheus metrics.
+    pub metrics: Arc<Metrics>,
+}

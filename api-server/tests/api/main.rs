@@ -1,0 +1,10 @@
+//! API server integration tests. One binary (links once); each scenario runs on SQLite and,
+//! when `DATABASE_URL` names a PostgreSQL server, on a fresh PostgreSQL database too.
+
+mod support;
+
+mod flows;
+mod openapi;
+mod ops;
+mod process;
+mod security;

@@ -1,0 +1,231 @@
+//! The real binary: bootstrap once, graceful SIGTERM, OTLP trace export.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(data_dir: &std::path::Path, envs: &[(&str, String)]) -> Server {
+    let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_consortia-api"));
+    cmd.env("CONSORTIA_DATA_DIR", data_dir)
+        .env("CONSORTIA_LISTEN", addr.to_string())
+        .env("CONSORTIA_WORKERS", "2")
+        .env_remove("DATABASE_URL")
+        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let child = cmd.spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while TcpStream::connect(addr).is_err() {
+        assert!(Instant::now() < deadline, "server did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Server { child, addr }
+}
+
+/// A minimal HTTP/1.1 exchange; returns (status, body).
+fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&str>,
+) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    let body = body.unwrap_or("");
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    parse(&out)
+}
+
+fn parse(out: &str) -> (u16, String) {
+    let status = out
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = out
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+fn sigterm(child: &Child) {
+    let ok = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+}
+
+fn wait_exit(child: &mut Child, within: Duration) -> std::process::ExitStatus {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "server did not exit after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn first_start_writes_a_private_bootstrap_token_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = dir.path().join("bootstrap-token");
+    let first = start(dir.path(), &[]);
+    let token = std::fs::read_to_string(&token_file).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&token_file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let (status, body) = http(first.addr, "GET", "/api/v1/me", Some(&token), None);
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"is_platform_admin\":true"));
+    drop(first);
+
+    std::fs::remove_file(&token_file).unwrap();
+    let second = start(dir.path(), &[]);
+    assert!(
+        !token_file.exists(),
+        "a later start must not create another administrator token"
+    );
+    let (status, _) = http(second.addr, "GET", "/api/v1/me", Some(&token), None);
+    assert_eq!(status, 200, "the first token still works after a restart");
+}
+
+#[test]
+fn sigterm_lets_in_flight_requests_finish() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = start(dir.path(), &[]);
+    let token = std::fs::read_to_string(dir.path().join("bootstrap-token")).unwrap();
+    let body = r#"{"name": "in-flight"}"#;
+    let mut s = TcpStream::connect(server.addr).unwrap();
+    write!(
+        s,
+        "POST /api/v1/tokens HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{}",
+        body.len(),
+        &body[..5]
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    sigterm(&server.child);
+    std::thread::sleep(Duration::from_millis(500));
+    s.write_all(&body.as_bytes()[5..]).unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let (status, resp) = parse(&out);
+    assert_eq!(
+        status, 201,
+        "the request begun before SIGTERM completes: {resp}"
+    );
+    let exit = wait_exit(&mut server.child, Duration::from_secs(20));
+    assert!(exit.success(), "clean exit after draining: {exit:?}");
+}
+
+#[test]
+fn traces_are_exported_over_otlp_http() {
+    let receiver = TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", receiver.local_addr().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel::<(String, Vec<u8>)>();
+    std::thread::spawn(move || {
+        for conn in receiver.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 65536];
+            // Read headers, then exactly Content-Length bytes of body.
+            let (head, body) = loop {
+                let n = conn.read(&mut chunk).unwrap_or(0);
+                if n == 0 {
+                    break (String::new(), Vec::new());
+                }
+                buf.extend_from_slice(&chunk[..n]);
+                if let Some(pos) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                    let head = String::from_utf8_lossy(&buf[..pos]).to_string();
+                    let len: usize = head
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length:")
+                                .map(|v| v.trim().parse().unwrap_or(0))
+                        })
+                        .unwrap_or(0);
+                    let mut body = buf[pos + 4..].to_vec();
+                    while body.len() < len {
+                        let n = conn.read(&mut chunk).unwrap_or(0);
+                        if n == 0 {
+                            break;
+                        }
+                        body.extend_from_slice(&chunk[..n]);
+                    }
+                    break (head, body);
+                }
+            };
+            let _ = conn.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: application/x-protobuf\r\nContent-Length: 0\r\n\r\n");
+            let _ = tx.send((head, body));
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = start(dir.path(), &[("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)]);
+    let token = std::fs::read_to_string(dir.path().join("bootstrap-token")).unwrap();
+    assert_eq!(
+        http(server.addr, "GET", "/api/v1/me", Some(&token), None).0,
+        200
+    );
+    sigterm(&server.child);
+    wait_exit(&mut server.child, Duration::from_secs(20));
+    let (head, body) = rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("spans reach the OTLP receiver");
+    assert!(head.starts_with("POST /v1/traces"), "{head}");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("content-type: application/x-protobuf"),
+        "{head}"
+    );
+    let text = String::from_utf8_lossy(&body);
+    assert!(
+        text.contains("consortia-api"),
+        "service name in the resource"
+    );
+    assert!(text.contains("request"), "the request span is exported");
+    assert!(text.contains("/api/v1/me"), "with its route");
+}

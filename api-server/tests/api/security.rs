@@ -1,0 +1,523 @@
+//! Every endpoint against bad callers and bad input: each gets a clear problem+json 4xx and
+//! changes nothing in the database.
+
+use crate::support::TestApp;
+use actix_web::http::Method;
+use actix_web::test::TestRequest;
+use consortia_api::http::{Routes, register};
+use serde_json::{Value, json};
+
+/// Who may call an endpoint.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Need {
+    Public,
+    Authenticated,
+    PlatformAdmin,
+    /// A role inside the tenant named in the path (or query).
+    Role(&'static str),
+}
+
+struct Endpoint {
+    method: Method,
+    template: &'static str,
+    need: Need,
+    body: Option<Value>,
+}
+
+fn endpoints() -> Vec<Endpoint> {
+    use Need::*;
+    let e = |method: Method, template: &'static str, need: Need, body: Option<Value>| Endpoint {
+        method,
+        template,
+        need,
+        body,
+    };
+    vec![
+        e(Method::GET, "/healthz", Public, None),
+        e(Method::GET, "/readyz", Public, None),
+        e(Method::GET, "/metrics", Public, None),
+        e(Method::GET, "/api/v1/openapi.json", Public, None),
+        e(Method::GET, "/api/v1/me", Authenticated, None),
+        e(
+            Method::POST,
+            "/api/v1/tenants",
+            PlatformAdmin,
+            Some(json!({"slug": "new-co", "name": "New", "kind": "customer"})),
+        ),
+        e(Method::GET, "/api/v1/tenants", Authenticated, None),
+        e(
+            Method::GET,
+            "/api/v1/tenants/{tenant_id}",
+            Role("viewer"),
+            None,
+        ),
+        e(
+            Method::PATCH,
+            "/api/v1/tenants/{tenant_id}",
+            Role("owner"),
+            Some(json!({"name": "Renamed"})),
+        ),
+        e(
+            Method::GET,
+            "/api/v1/tenants/{tenant_id}/members",
+            Role("viewer"),
+            None,
+        ),
+        e(
+            Method::POST,
+            "/api/v1/tenants/{tenant_id}/members",
+            Role("admin"),
+            Some(json!({"email": "x@acme.example", "display_name": "X", "role": "viewer"})),
+        ),
+        e(
+            Method::GET,
+            "/api/v1/tenants/{tenant_id}/members/{user_id}",
+            Role("viewer"),
+            None,
+        ),
+        e(
+            Method::PATCH,
+            "/api/v1/tenants/{tenant_id}/members/{user_id}",
+            Role("admin"),
+            Some(json!({"role": "viewer"})),
+        ),
+        e(
+            Method::DELETE,
+            "/api/v1/tenants/{tenant_id}/members/{user_id}",
+            Role("admin"),
+            None,
+        ),
+        e(
+            Method::POST,
+            "/api/v1/tokens",
+            Authenticated,
+            Some(json!({"name": "t"})),
+        ),
+        e(Method::GET, "/api/v1/tokens", Authenticated, None),
+        e(
+            Method::DELETE,
+            "/api/v1/tokens/{token_id}",
+            Authenticated,
+            None,
+        ),
+        e(
+            Method::GET,
+            "/api/v1/tenants/{tenant_id}/tokens",
+            Role("admin"),
+            None,
+        ),
+        e(
+            Method::POST,
+            "/api/v1/tenants/{tenant_id}/tokens",
+            Role("admin"),
+            Some(json!({"name": "t"})),
+        ),
+        e(
+            Method::DELETE,
+            "/api/v1/tenants/{tenant_id}/tokens/{token_id}",
+            Role("admin"),
+            None,
+        ),
+        e(Method::GET, "/api/v1/audit-events", Role("admin"), None),
+    ]
+}
+
+#[test]
+fn every_registered_route_is_in_the_security_table() {
+    let mut r = Routes::recording();
+    register(&mut r);
+    let table: Vec<(Method, &str)> = endpoints()
+        .iter()
+        .map(|e| (e.method.clone(), e.template))
+        .collect();
+    for (m, p) in &r.seen {
+        assert!(
+            table.iter().any(|(tm, tp)| tm == m && tp == p),
+            "{m} {p} has no security tests: add it to endpoints()"
+        );
+    }
+    assert_eq!(
+        table.len(),
+        r.seen.len(),
+        "the table names a route that is not registered"
+    );
+}
+
+/// Tenant A with a member of every role, a service account token, and tenant B elsewhere.
+struct Fixture {
+    tenant: String,
+    dev_id: String,
+    token_id: String,
+    tokens: std::collections::HashMap<&'static str, String>,
+    outsider: String,
+    revoked: String,
+    expired: String,
+}
+
+async fn fixture(app: &TestApp) -> Fixture {
+    let (tenant, owner) = app.tenant_with_owner("acme").await;
+    let (_, admin) = app.member(&tenant, "admin@acme.example", "admin").await;
+    let (dev_id, dev) = app.member(&tenant, "dev@acme.example", "developer").await;
+    let (_, viewer) = app.member(&tenant, "viewer@acme.example", "viewer").await;
+    let (_, outsider) = app.tenant_with_owner("globex").await;
+    let svc = app
+        .post(
+            &format!("/api/v1/tenants/{tenant}/members"),
+            &owner,
+            json!({"kind": "service", "display_name": "bot", "role": "viewer"}),
+        )
+        .await;
+    let svc_id = svc.body["user"]["id"].as_str().unwrap().to_string();
+    let tok = app
+        .post(
+            &format!("/api/v1/tenants/{tenant}/tokens"),
+            &owner,
+            json!({"name": "bot", "user_id": svc_id}),
+        )
+        .await;
+    let token_id = tok.body["id"].as_str().unwrap().to_string();
+    let r = app
+        .post("/api/v1/tokens", &viewer, json!({"name": "gone"}))
+        .await;
+    let revoked = r.body["secret"].as_str().unwrap().to_string();
+    app.call(
+        Method::DELETE,
+        &format!("/api/v1/tokens/{}", r.body["id"].as_str().unwrap()),
+        Some(&viewer),
+        None,
+    )
+    .await;
+    let soon = chrono::Utc::now() + chrono::Duration::milliseconds(1500);
+    let expired = app
+        .post(
+            "/api/v1/tokens",
+            &owner,
+            json!({"name": "brief", "expires_at": soon}),
+        )
+        .await
+        .body["secret"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    tokio::time::sleep(std::time::Duration::from_millis(1600)).await;
+    let tokens = [
+        ("owner", owner),
+        ("admin", admin),
+        ("developer", dev),
+        ("viewer", viewer),
+    ]
+    .into_iter()
+    .collect();
+    Fixture {
+        tenant,
+        dev_id,
+        token_id,
+        tokens,
+        outsider,
+        revoked,
+        expired,
+    }
+}
+
+fn url(e: &Endpoint, f: &Fixture) -> String {
+    let path = e
+        .template
+        .replace("{tenant_id}", &f.tenant)
+        .replace("{user_id}", &f.dev_id)
+        .replace("{token_id}", &f.token_id);
+    if e.template == "/api/v1/audit-events" {
+        format!("{path}?tenant_id={}", f.tenant)
+    } else {
+        path
+    }
+}
+
+fn assert_problem(r: &crate::support::Resp, status: u16, what: &str) {
+    assert_eq!(r.status, status, "{what}: {}", r.body);
+    assert_eq!(
+        r.header("content-type"),
+        Some("application/problem+json"),
+        "{what}"
+    );
+    assert!(
+        r.body["type"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://consortia.dev/problems/"),
+        "{what}"
+    );
+    assert!(!r.body["detail"].as_str().unwrap().is_empty(), "{what}");
+    assert!(r.body["request_id"].is_string(), "{what}");
+}
+
+/// Sends a request that must be refused; asserts the problem, that no table but the audit
+/// log changed, and that a mutating request left exactly one audit event.
+async fn refused(
+    app: &TestApp,
+    mutating: bool,
+    req: TestRequest,
+    token: Option<&str>,
+    status: u16,
+    what: &str,
+) {
+    let before = app.snapshot().await;
+    let audit_before = app.audit_count().await;
+    let r = app.send(req, token).await;
+    assert_problem(&r, status, what);
+    assert_eq!(
+        app.snapshot().await,
+        before,
+        "{what}: a refused request changed the database"
+    );
+    let expected = audit_before + usize::from(mutating);
+    assert_eq!(
+        app.audit_count().await,
+        expected,
+        "{what}: one audit event per mutating request"
+    );
+}
+
+fn request(e: &Endpoint, f: &Fixture) -> TestRequest {
+    let req = TestRequest::default()
+        .method(e.method.clone())
+        .uri(&url(e, f));
+    match &e.body {
+        Some(b) => req.set_json(b),
+        None => req,
+    }
+}
+
+crate::both!(
+    bad_callers_are_refused_on_every_endpoint,
+    bad_bodies_are_refused_on_every_endpoint
+);
+
+async fn bad_callers_are_refused_on_every_endpoint(app: &TestApp) {
+    let f = fixture(app).await;
+    for e in endpoints() {
+        let what = format!("{} {}", e.method, e.template);
+        let mutating = e.method != Method::GET;
+        if e.need == Need::Public {
+            assert_eq!(app.send(request(&e, &f), None).await.status, 200, "{what}");
+            continue;
+        }
+        refused(
+            app,
+            mutating,
+            request(&e, &f),
+            None,
+            401,
+            &format!("{what} without a token"),
+        )
+        .await;
+        refused(
+            app,
+            mutating,
+            request(&e, &f),
+            Some("cst_not-a-token"),
+            401,
+            &format!("{what} with garbage"),
+        )
+        .await;
+        refused(
+            app,
+            mutating,
+            request(&e, &f),
+            Some(&f.revoked),
+            401,
+            &format!("{what} with a revoked token"),
+        )
+        .await;
+        refused(
+            app,
+            mutating,
+            request(&e, &f),
+            Some(&f.expired),
+            401,
+            &format!("{what} with an expired token"),
+        )
+        .await;
+        match e.need {
+            Need::PlatformAdmin => {
+                refused(
+                    app,
+                    mutating,
+                    request(&e, &f),
+                    Some(&f.tokens["owner"]),
+                    403,
+                    &format!("{what} as a tenant owner"),
+                )
+                .await;
+            }
+            Need::Role(min) => {
+                refused(
+                    app,
+                    mutating,
+                    request(&e, &f),
+                    Some(&f.outsider),
+                    404,
+                    &format!("{what} from another tenant"),
+                )
+                .await;
+                let order = ["viewer", "developer", "admin", "owner"];
+                let idx = order.iter().position(|r| *r == min).unwrap();
+                if idx > 0 {
+                    let below = order[idx - 1];
+                    refused(
+                        app,
+                        mutating,
+                        request(&e, &f),
+                        Some(&f.tokens[below]),
+                        403,
+                        &format!("{what} as {below}"),
+                    )
+                    .await;
+                }
+            }
+            _ => {}
+        }
+    }
+    // Ids of other tenants' things answer 404 even where the path tenant is the caller's own.
+    let own_path_foreign_token = format!("/api/v1/tokens/{}", f.token_id);
+    refused(
+        app,
+        true,
+        TestRequest::delete().uri(&own_path_foreign_token),
+        Some(&f.outsider),
+        404,
+        "revoking another user's token",
+    )
+    .await;
+    let foreign_scope = TestRequest::post()
+        .uri("/api/v1/tokens")
+        .set_json(json!({"name": "x", "tenant_id": f.tenant}));
+    refused(
+        app,
+        true,
+        foreign_scope,
+        Some(&f.outsider),
+        404,
+        "scoping a token to another tenant",
+    )
+    .await;
+    refused(
+        app,
+        false,
+        TestRequest::get().uri("/api/v1/tenants/not-a-uuid"),
+        Some(&f.tokens["owner"]),
+        400,
+        "malformed id",
+    )
+    .await;
+    refused(
+        app,
+        false,
+        TestRequest::get().uri("/api/v1/nowhere"),
+        Some(&f.tokens["owner"]),
+        404,
+        "unknown route",
+    )
+    .await;
+}
+
+async fn bad_bodies_are_refused_on_every_endpoint(app: &TestApp) {
+    let f = fixture(app).await;
+    let admin = app.admin_token.clone();
+    for e in endpoints().into_iter().filter(|e| e.body.is_some()) {
+        let what = format!("{} {}", e.method, e.template);
+        let base = || {
+            TestRequest::default()
+                .method(e.method.clone())
+                .uri(&url(&e, &f))
+        };
+        let raw = |body: &str| {
+            base()
+                .insert_header(("content-type", "application/json"))
+                .set_payload(body.to_owned())
+        };
+        refused(
+            app,
+            true,
+            raw("{\"name\": "),
+            Some(&admin),
+            400,
+            &format!("{what}: malformed JSON"),
+        )
+        .await;
+        refused(
+            app,
+            true,
+            raw("[1,2,3]"),
+            Some(&admin),
+            400,
+            &format!("{what}: wrong JSON type"),
+        )
+        .await;
+        let mut unknown = e.body.clone().unwrap();
+        unknown["surprise"] = json!(true);
+        refused(
+            app,
+            true,
+            base().set_json(unknown),
+            Some(&admin),
+            400,
+            &format!("{what}: unknown field"),
+        )
+        .await;
+        let mut wrong = e.body.clone().unwrap();
+        let first = wrong.as_object().unwrap().keys().next().unwrap().clone();
+        wrong[first.as_str()] = json!(12345);
+        refused(
+            app,
+            true,
+            base().set_json(wrong),
+            Some(&admin),
+            400,
+            &format!("{what}: wrong field type"),
+        )
+        .await;
+        let huge = format!("{{\"name\": \"{}\"}}", "x".repeat(1024 * 1024 + 10));
+        refused(
+            app,
+            true,
+            raw(&huge),
+            Some(&admin),
+            413,
+            &format!("{what}: oversized body"),
+        )
+        .await;
+        let text = base()
+            .insert_header(("content-type", "text/plain"))
+            .set_payload("name=x");
+        refused(
+            app,
+            true,
+            text,
+            Some(&admin),
+            415,
+            &format!("{what}: not JSON"),
+        )
+        .await;
+    }
+    // Unknown enum values and bad field values are refused clearly.
+    let bad_kind = TestRequest::post()
+        .uri("/api/v1/tenants")
+        .set_json(json!({"slug": "abc", "name": "A", "kind": "vendor"}));
+    refused(
+        app,
+        true,
+        bad_kind,
+        Some(&admin),
+        400,
+        "unknown tenant kind",
+    )
+    .await;
+    let bad_role = TestRequest::post()
+        .uri(&format!("/api/v1/tenants/{}/members", f.tenant))
+        .set_json(json!({"email": "a@b.io", "display_name": "A", "role": "root"}));
+    refused(app, true, bad_role, Some(&admin), 400, "unknown role").await;
+    let bad_slug = TestRequest::post()
+        .uri("/api/v1/tenants")
+        .set_json(json!({"slug": "Bad Slug", "name": "A", "kind": "customer"}));
+    refused(app, true, bad_slug, Some(&admin), 422, "bad slug").await;
+}

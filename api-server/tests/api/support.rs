@@ -1,0 +1,283 @@
+//! Test harness: a real database per test (SQLite file or fresh PostgreSQL database),
+//! the real app, and helpers to call it.
+
+use actix_web::http::Method;
+use actix_web::{App, test};
+use consortia_api::bootstrap;
+use consortia_api::domain::tokens::TokenKey;
+use consortia_api::http;
+use consortia_api::http::metrics::Metrics;
+use consortia_api::state::AppState;
+use sea_orm::{ConnectionTrait, DatabaseBackend, Statement};
+use serde_json::Value;
+use std::sync::Arc;
+
+/// Which database a scenario runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A running app over its own database.
+pub struct TestApp {
+    pub state: AppState,
+    pub admin_token: String,
+    /// Holds the SQLite file and bootstrap token until the test ends.
+    pub _data_dir: tempfile::TempDir,
+    pg_cleanup: Option<(String, String)>,
+}
+
+/// A response: status, headers, and the body parsed as JSON (Null when empty or not JSON).
+pub struct Resp {
+    pub status: u16,
+    pub headers: actix_web::http::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Resp {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// Runs `$scenario` on SQLite and (when configured) PostgreSQL.
+#[macro_export]
+macro_rules! both {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $( #[actix_web::test] async fn $name() { super::$name(&$crate::support::TestApp::new($crate::support::Backend::Sqlite).await).await } )*
+        }
+        mod postgres {
+            $( #[actix_web::test] async fn $name() {
+                if let Some(app) = $crate::support::TestApp::new_pg().await { super::$name(&app).await }
+            } )*
+        }
+    };
+}
+
+impl TestApp {
+    /// A PostgreSQL-backed app, or None (with a note) when `DATABASE_URL` is not PostgreSQL.
+    pub async fn new_pg() -> Option<TestApp> {
+        match std::env::var("DATABASE_URL") {
+            Ok(u) if u.starts_with("postgres") => Some(TestApp::new(Backend::Postgres).await),
+            _ => {
+                eprintln!("DATABASE_URL is not a PostgreSQL URL: PostgreSQL variant skipped");
+                None
+            }
+        }
+    }
+
+    pub async fn new(backend: Backend) -> TestApp {
+        let data_dir = tempfile::tempdir().unwrap();
+        let (url, pg_cleanup) = match backend {
+            Backend::Sqlite => (consortia_api::db::sqlite_url(data_dir.path()), None),
+            Backend::Postgres => {
+                let admin_url = std::env::var("DATABASE_URL").unwrap();
+                let name = format!("consortia_t_{}", uuid::Uuid::new_v4().simple());
+                let admin = consortia_api::db::connect(&admin_url).await.unwrap();
+                admin
+                    .execute_raw(Statement::from_string(
+                        DatabaseBackend::Postgres,
+                        format!("CREATE DATABASE {name}"),
+                    ))
+                    .await
+                    .unwrap();
+                admin.close().await.unwrap();
+                let base = admin_url
+                    .rsplit_once('/')
+                    .map(|(b, _)| b.to_string())
+                    .unwrap();
+                (format!("{base}/{name}"), Some((admin_url, name)))
+            }
+        };
+        let db = consortia_api::db::connect(&url).await.unwrap();
+        consortia_api::db::migrate(&db).await.unwrap();
+        let key = TokenKey::generate();
+        let bootstrap::Outcome::Created(path) =
+            bootstrap::run(&db, &key, data_dir.path()).await.unwrap()
+        else {
+            panic!("fresh database must bootstrap");
+        };
+        let admin_token = std::fs::read_to_string(path).unwrap();
+        TestApp {
+            state: AppState {
+                db,
+                token_key: key,
+                metrics: Arc::new(Metrics::default()),
+            },
+            admin_token,
+            _data_dir: data_dir,
+            pg_cleanup,
+        }
+    }
+
+    /// Sends a request through the full middleware stack.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Resp {
+        let req = test::TestRequest::default().method(method).uri(path);
+        let req = match body {
+            Some(b) => req.set_json(b),
+            None => req,
+        };
+        self.send(req, token).await
+    }
+
+    /// Sends a prepared request (for raw bodies and custom headers).
+    pub async fn send(&self, req: test::TestRequest, token: Option<&str>) -> Resp {
+        let app = test::init_service(
+            App::new()
+                .wrap(actix_web::middleware::from_fn(http::observe::observe))
+                .configure(http::configure(self.state.clone())),
+        )
+        .await;
+        let req = match token {
+            Some(t) => req.insert_header(("Authorization", format!("Bearer {t}"))),
+            None => req,
+        };
+        let res = test::call_service(&app, req.to_request()).await;
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        let bytes = test::read_body(res).await;
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Resp {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Resp {
+        self.call(Method::GET, path, Some(token), None).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> Resp {
+        self.call(Method::POST, path, Some(token), Some(body)).await
+    }
+
+    /// Creates a tenant with an owner; returns (tenant id, owner token).
+    pub async fn tenant_with_owner(&self, slug: &str) -> (String, String) {
+        let r = self
+            .post(
+                "/api/v1/tenants",
+                &self.admin_token,
+                serde_json::json!({"slug": slug, "name": slug, "kind": "customer",
+                    "owner": {"email": format!("owner@{slug}.example"), "display_name": "Owner"}}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        let tenant = r.body["id"].as_str().unwrap().to_string();
+        let members = self
+            .get(
+                &format!("/api/v1/tenants/{tenant}/members"),
+                &self.admin_token,
+            )
+            .await;
+        let owner = members.body["items"][0]["user"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let token = self.token_for(&owner).await;
+        (tenant, token)
+    }
+
+    /// Mints a token for a user directly (as the user would through `POST /api/v1/tokens`).
+    pub async fn token_for(&self, user_id: &str) -> String {
+        let minted = consortia_api::domain::tokens::mint(&self.state.token_key);
+        consortia_api::store::tokens::insert(
+            &self.state.db,
+            consortia_api::store::tokens::NewToken {
+                id: minted.id,
+                user_id: user_id.parse().unwrap(),
+                tenant_id: None,
+                name: "test",
+                secret_hash: &minted.secret_hash,
+                created_by: user_id.parse().unwrap(),
+                expires_at: None,
+            },
+        )
+        .await
+        .unwrap();
+        minted.bearer
+    }
+
+    /// Adds a member with a role; returns (user id, token).
+    pub async fn member(&self, tenant: &str, email: &str, role: &str) -> (String, String) {
+        let r = self
+            .post(
+                &format!("/api/v1/tenants/{tenant}/members"),
+                &self.admin_token,
+                serde_json::json!({"email": email, "display_name": email, "role": role}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        let user = r.body["user"]["id"].as_str().unwrap().to_string();
+        let token = self.token_for(&user).await;
+        (user, token)
+    }
+
+    /// Every row of every table but the audit log, as text: equal snapshots mean nothing changed.
+    pub async fn snapshot(&self) -> String {
+        use consortia_api::db::entities::*;
+        use sea_orm::EntityTrait;
+        let db = &self.state.db;
+        format!(
+            "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{}",
+            tenant::Entity::find().all(db).await.unwrap(),
+            user::Entity::find().all(db).await.unwrap(),
+            identity::Entity::find().all(db).await.unwrap(),
+            membership::Entity::find().all(db).await.unwrap(),
+            api_token::Entity::find().all(db).await.unwrap(),
+            self.count("bootstrap").await,
+        )
+    }
+
+    async fn count(&self, table: &str) -> usize {
+        self.state
+            .db
+            .query_all_raw(Statement::from_string(
+                self.state.db.get_database_backend(),
+                format!("SELECT 1 FROM {table}"),
+            ))
+            .await
+            .unwrap()
+            .len()
+    }
+
+    /// Number of audit events.
+    pub async fn audit_count(&self) -> usize {
+        self.count("audit_events").await
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some((admin_url, name)) = self.pg_cleanup.take() {
+            // Dropping needs async I/O; do it on a throwaway runtime in its own thread. FORCE
+            // ends the test's own pool connections (closing the pool here would wait on the
+            // runtime this thread is blocking).
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                rt.block_on(async move {
+                    if let Ok(admin) = consortia_api::db::connect(&admin_url).await {
+                        let _ = admin
+                            .execute_raw(Statement::from_string(
+                                DatabaseBackend::Postgres,
+                                format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+                            ))
+                            .await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
