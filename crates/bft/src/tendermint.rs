@@ -1,0 +1,1 @@
+//! The Tendermint state machine (written next).
