@@ -59,6 +59,11 @@ pub struct ServeArgs {
     #[arg(long, env = "CONSORTIA_SHUTDOWN_TIMEOUT", default_value_t = 30)]
     pub shutdown_timeout: u64,
 
+    /// Seconds an authenticated token is remembered (0 = always ask the database). A
+    /// revocation takes effect at once on the replica that makes it, within this on others.
+    #[arg(long, env = "CONSORTIA_AUTH_CACHE_TTL", default_value_t = 5)]
+    pub auth_cache_ttl: u64,
+
     /// Log format.
     #[arg(long, env = "CONSORTIA_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,

@@ -4,6 +4,7 @@ use crate::bootstrap::{self, Outcome};
 use crate::config::ServeArgs;
 use crate::db;
 use crate::http;
+use crate::http::auth_cache::AuthCache;
 use crate::http::metrics::Metrics;
 use crate::state::AppState;
 use actix_web::{App, HttpServer, middleware};
@@ -44,6 +45,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         db: conn,
         token_key,
         metrics: Arc::new(Metrics::default()),
+        auth_cache: Arc::new(AuthCache::new(Duration::from_secs(args.auth_cache_ttl))),
     };
     let listener = TcpListener::bind(args.listen)
         .with_context(|| format!("could not listen on {}", args.listen))?;

@@ -1,6 +1,7 @@
 //! What every request handler shares.
 
 use crate::domain::tokens::TokenKey;
+use crate::http::auth_cache::AuthCache;
 use crate::http::metrics::Metrics;
 use sea_orm::DatabaseConnection;
 use std::sync::Arc;
@@ -14,4 +15,6 @@ pub struct AppState {
     pub token_key: TokenKey,
     /// Prometheus metrics.
     pub metrics: Arc<Metrics>,
+    /// Recently authenticated tokens.
+    pub auth_cache: Arc<AuthCache>,
 }

@@ -1,6 +1,6 @@
 //! Who is calling: bearer-token authentication and tenant access checks.
 
-use crate::db::entities::user;
+use crate::db::entities::{tenant, user};
 use crate::domain::roles::{self, Action, Role};
 use crate::domain::tokens;
 use crate::http::audit::AuditNote;
@@ -51,9 +51,16 @@ impl FromRequest for Principal {
                 .ok_or_else(|| ApiError::Unauthorized(NOT_AUTHENTICATED.into()))?;
             let parsed = tokens::parse(bearer.trim())
                 .ok_or_else(|| ApiError::Unauthorized(NOT_AUTHENTICATED.into()))?;
-            let (token, user) = store::tokens::with_user(&state.db, parsed.id)
-                .await?
-                .ok_or_else(|| ApiError::Unauthorized(NOT_AUTHENTICATED.into()))?;
+            let (token, user) = match state.auth_cache.get(parsed.id) {
+                Some(hit) => hit,
+                None => {
+                    let (t, u) = store::tokens::with_user(&state.db, parsed.id)
+                        .await?
+                        .ok_or_else(|| ApiError::Unauthorized(NOT_AUTHENTICATED.into()))?;
+                    state.auth_cache.put(t.clone(), u.clone());
+                    (t, u)
+                }
+            };
             let live =
                 token.revoked_at.is_none() && token.expires_at.is_none_or(|t| t > Utc::now());
             if !live || !state.token_key.verify(parsed.secret, &token.secret_hash) {
@@ -103,24 +110,36 @@ impl Principal {
         tenant: Uuid,
         action: Action,
     ) -> Result<Role, ApiError> {
+        self.access_tenant(state, tenant, action)
+            .await
+            .map(|(role, _)| role)
+    }
+
+    /// Like [`Principal::access`], also returning the tenant (read in the same query).
+    pub async fn access_tenant(
+        &self,
+        state: &AppState,
+        tenant: Uuid,
+        action: Action,
+    ) -> Result<(Role, tenant::Model), ApiError> {
         let not_found = || ApiError::NotFound(format!("tenant {tenant} not found"));
         if self.token_tenant.is_some_and(|t| t != tenant) {
             return Err(not_found());
         }
-        let role = if self.user.is_platform_admin {
-            store::tenants::get(&state.db, tenant)
+        let (role, row) = if self.user.is_platform_admin {
+            let t = store::tenants::get(&state.db, tenant)
                 .await?
                 .ok_or_else(not_found)?;
-            Role::Owner
+            (Role::Owner, t)
         } else {
-            let m = store::users::membership(&state.db, tenant, self.user.id)
+            let (m, t) = store::users::membership_with_tenant(&state.db, tenant, self.user.id)
                 .await?
                 .ok_or_else(not_found)?;
-            m.role.parse::<Role>().map_err(ApiError::Internal)?
+            (m.role.parse::<Role>().map_err(ApiError::Internal)?, t)
         };
         self.note(|n| n.tenant_id = Some(tenant));
         if roles::allows(role, action) {
-            Ok(role)
+            Ok((role, row))
         } else {
             Err(ApiError::Forbidden(format!(
                 "this needs the {} role or higher in the tenant; you are {role}",

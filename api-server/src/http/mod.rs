@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod auth_cache;
 pub mod handlers;
 pub mod metrics;
 pub mod observe;

@@ -73,6 +73,21 @@ pub async fn membership(
         .await
 }
 
+/// The user's membership in one tenant, with the tenant (one query).
+pub async fn membership_with_tenant(
+    db: &impl ConnectionTrait,
+    tenant: Uuid,
+    user: Uuid,
+) -> Result<Option<(membership::Model, tenant::Model)>, DbErr> {
+    Ok(membership::Entity::find()
+        .filter(membership::Column::TenantId.eq(tenant))
+        .filter(membership::Column::UserId.eq(user))
+        .find_also_related(tenant::Entity)
+        .one(db)
+        .await?
+        .and_then(|(m, t)| t.map(|t| (m, t))))
+}
+
 /// Every membership of a user with its tenant, in tenant creation order.
 pub async fn memberships_of(
     db: &impl ConnectionTrait,

@@ -105,6 +105,9 @@ impl TestApp {
                 db,
                 token_key: key,
                 metrics: Arc::new(Metrics::default()),
+                auth_cache: Arc::new(consortia_api::http::auth_cache::AuthCache::new(
+                    std::time::Duration::from_secs(5),
+                )),
             },
             admin_token,
             _data_dir: data_dir,

@@ -235,5 +235,6 @@ pub async fn remove(
     store::users::remove_member(&txn, tenant, user_id).await?;
     store::tokens::revoke_for_member(&txn, tenant, user_id).await?;
     txn.commit().await?;
+    state.auth_cache.clear();
     Ok(HttpResponse::NoContent().finish())
 }

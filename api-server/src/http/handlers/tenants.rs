@@ -157,10 +157,7 @@ pub async fn get(
     path: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
     let id = path.into_inner();
-    who.access(&state, id, Action::Read).await?;
-    let t = store::tenants::get(&state.db, id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("tenant {id} not found")))?;
+    let (_, t) = who.access_tenant(&state, id, Action::Read).await?;
     Ok(HttpResponse::Ok().json(TenantView::from(t)))
 }
 
@@ -177,10 +174,7 @@ pub async fn update(
     body: web::Json<UpdateTenant>,
 ) -> ApiResult<HttpResponse> {
     let id = path.into_inner();
-    who.access(&state, id, Action::ManageTenant).await?;
-    let t = store::tenants::get(&state.db, id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("tenant {id} not found")))?;
+    let (_, t) = who.access_tenant(&state, id, Action::ManageTenant).await?;
     let t = match &body.name {
         Some(name) => {
             check("/name", validation::display_name("name", name))?;

@@ -162,7 +162,10 @@ pub async fn revoke_own(
         .await?
         .filter(|t| who.token_tenant.is_none() || t.tenant_id == who.token_tenant)
         .ok_or_else(|| ApiError::NotFound(format!("token {id} not found")))?;
+    let id = t.id;
     store::tokens::revoke(&state.db, t).await?;
+    // After the write, so a concurrent request cannot re-cache the unrevoked row.
+    state.auth_cache.forget(id);
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -254,6 +257,9 @@ pub async fn revoke_tenant(
     let t = store::tokens::get_owned(&state.db, Owner::Tenant(tenant), id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("token {id} not found")))?;
+    let id = t.id;
     store::tokens::revoke(&state.db, t).await?;
+    // After the write, so a concurrent request cannot re-cache the unrevoked row.
+    state.auth_cache.forget(id);
     Ok(HttpResponse::NoContent().finish())
 }
