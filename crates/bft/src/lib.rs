@@ -15,7 +15,7 @@
 pub mod hexser;
 pub mod tendermint;
 
-use ed25519_dalek::{Signature, Verifier, VerifyingKey};
+use ed25519_dalek::{Signature, VerifyingKey};
 use serde::{Deserialize, Serialize};
 
 /// A 32-byte hash (a block hash, the value consensus decides on).
@@ -27,7 +27,7 @@ pub const VOTE_DOMAIN: &[u8] = b"consortia/vote/v1\0";
 pub const PROPOSAL_DOMAIN: &[u8] = b"consortia/proposal/v1\0";
 
 /// The two voting steps of Tendermint.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum VoteKind {
     Prevote,
