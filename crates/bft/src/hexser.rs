@@ -1,25 +1,75 @@
-//! Serde helpers: byte arrays as lowercase hex strings in JSON.
+//! Serde helpers for byte strings: lowercase hex in human-readable formats (JSON), raw bytes in
+//! binary formats (the node's wire protocol), so neither pays for the other's encoding.
 
-/// `[u8; N]` as a hex string.
+use std::fmt;
+
+use serde::de::{self, Deserializer, SeqAccess, Visitor};
+use serde::Serializer;
+
+struct BytesVisitor;
+
+impl<'de> Visitor<'de> for BytesVisitor {
+    type Value = Vec<u8>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a hex string or a byte string")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Vec<u8>, E> {
+        hex::decode(v).map_err(|e| E::custom(format!("expected hex: {e}")))
+    }
+
+    fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Vec<u8>, E> {
+        Ok(v.to_vec())
+    }
+
+    fn visit_byte_buf<E: de::Error>(self, v: Vec<u8>) -> Result<Vec<u8>, E> {
+        Ok(v)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<u8>, A::Error> {
+        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1 << 16));
+        while let Some(b) = seq.next_element::<u8>()? {
+            out.push(b);
+        }
+        Ok(out)
+    }
+}
+
+fn serialize_bytes<S: Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
+    if s.is_human_readable() {
+        s.serialize_str(&hex::encode(v))
+    } else {
+        s.serialize_bytes(v)
+    }
+}
+
+fn deserialize_bytes<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+    if d.is_human_readable() {
+        d.deserialize_str(BytesVisitor)
+    } else {
+        d.deserialize_bytes(BytesVisitor)
+    }
+}
+
+/// `[u8; N]`.
 pub mod array {
-    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+    use serde::{Deserializer, Serializer, de::Error};
 
     pub fn serialize<S: Serializer, const N: usize>(v: &[u8; N], s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&hex::encode(v))
+        super::serialize_bytes(v, s)
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>, const N: usize>(
         d: D,
     ) -> Result<[u8; N], D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        let mut out = [0u8; N];
-        hex::decode_to_slice(s.as_bytes(), &mut out)
-            .map_err(|e| D::Error::custom(format!("expected {N} bytes as hex: {e}")))?;
-        Ok(out)
+        let v = super::deserialize_bytes(d)?;
+        <[u8; N]>::try_from(v.as_slice())
+            .map_err(|_| D::Error::custom(format!("expected {N} bytes, found {}", v.len())))
     }
 }
 
-/// `Option<[u8; N]>` as a hex string or null.
+/// `Option<[u8; N]>`, null when absent.
 pub mod option_array {
     use serde::{Deserialize, Deserializer, Serializer};
 
@@ -27,8 +77,10 @@ pub mod option_array {
         v: &Option<[u8; N]>,
         s: S,
     ) -> Result<S::Ok, S::Error> {
+        #[derive(serde::Serialize)]
+        struct W<'a, const M: usize>(#[serde(with = "super::array")] &'a [u8; M]);
         match v {
-            Some(v) => super::array::serialize(v, s),
+            Some(v) => s.serialize_some(&W(v)),
             None => s.serialize_none(),
         }
     }
@@ -42,16 +94,49 @@ pub mod option_array {
     }
 }
 
-/// `Vec<u8>` as a hex string.
+/// `Vec<u8>`.
 pub mod bytes {
-    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+    use serde::{Deserializer, Serializer};
 
     pub fn serialize<S: Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&hex::encode(v))
+        super::serialize_bytes(v, s)
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        hex::decode(s.as_bytes()).map_err(|e| D::Error::custom(format!("expected hex: {e}")))
+        super::deserialize_bytes(d)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Serialize, Deserialize, PartialEq, Debug)]
+    struct T {
+        #[serde(with = "super::array")]
+        a: [u8; 4],
+        #[serde(with = "super::option_array")]
+        b: Option<[u8; 2]>,
+        #[serde(with = "super::option_array")]
+        c: Option<[u8; 2]>,
+        #[serde(with = "super::bytes")]
+        d: Vec<u8>,
+    }
+
+    #[test]
+    fn json_is_hex_and_round_trips() {
+        let t = T {
+            a: [1, 2, 3, 0xff],
+            b: Some([9, 10]),
+            c: None,
+            d: vec![0xab],
+        };
+        let j = serde_json::to_string(&t).unwrap();
+        assert_eq!(j, r#"{"a":"010203ff","b":"090a","c":null,"d":"ab"}"#);
+        assert_eq!(serde_json::from_str::<T>(&j).unwrap(), t);
+        let wrong_len = r#"{"a":"0102","b":null,"c":null,"d":""}"#;
+        let e = serde_json::from_str::<T>(wrong_len).unwrap_err().to_string();
+        assert!(e.contains("expected 4 bytes"), "{e}");
+        assert!(serde_json::from_str::<T>(r#"{"a":"zz","b":null,"c":null,"d":""}"#).is_err());
     }
 }
