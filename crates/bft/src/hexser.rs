@@ -3,8 +3,8 @@
 
 use std::fmt;
 
-use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::Serializer;
+use serde::de::{self, Deserializer, SeqAccess, Visitor};
 
 struct BytesVisitor;
 
@@ -135,7 +135,9 @@ mod tests {
         assert_eq!(j, r#"{"a":"010203ff","b":"090a","c":null,"d":"ab"}"#);
         assert_eq!(serde_json::from_str::<T>(&j).unwrap(), t);
         let wrong_len = r#"{"a":"0102","b":null,"c":null,"d":""}"#;
-        let e = serde_json::from_str::<T>(wrong_len).unwrap_err().to_string();
+        let e = serde_json::from_str::<T>(wrong_len)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("expected 4 bytes"), "{e}");
         assert!(serde_json::from_str::<T>(r#"{"a":"zz","b":null,"c":null,"d":""}"#).is_err());
     }

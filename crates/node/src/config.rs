@@ -1,0 +1,44 @@
+//! A node's configuration file (`config.json` in its home directory).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::net::PeerAddr;
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeConfig {
+    pub moniker: String,
+    /// Address for peer links.
+    pub p2p_listen: String,
+    /// Address of the REST API.
+    pub api_listen: String,
+    /// The other validators.
+    pub peers: Vec<PeerAddr>,
+    /// Data directory, relative to the home directory unless absolute.
+    #[serde(default = "default_data")]
+    pub data_dir: PathBuf,
+}
+
+fn default_data() -> PathBuf {
+    PathBuf::from("data")
+}
+
+impl NodeConfig {
+    pub fn load(home: &Path) -> Result<NodeConfig> {
+        let path = home.join("config.json");
+        let b = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+        serde_json::from_slice(&b)
+            .with_context(|| format!("{} is not a node config", path.display()))
+    }
+
+    pub fn data_path(&self, home: &Path) -> PathBuf {
+        if self.data_dir.is_absolute() {
+            self.data_dir.clone()
+        } else {
+            home.join(&self.data_dir)
+        }
+    }
+}

@@ -1,0 +1,604 @@
+//! The consensus driver: runs the Tendermint state machine of `consortia-bft` for a node.
+//!
+//! It owns the state machine and is the only writer of the chain: it feeds it network
+//! messages, proposal verdicts and timeouts, carries out its effects (persist before
+//! broadcast, schedule timeouts, build a block when we propose, commit on decide), gossips
+//! (our own messages and the evidence we hold, every tick), and catches up from peers by block
+//! sync when they report a greater height. What a block is and how it is executed is the
+//! [`App`]'s business.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use consortia_bft::tendermint::{
+    Effect, Message, MessageError, Persisted, SignedProposal, SignedVote, Step, Tendermint,
+    Timeout, Timeouts,
+};
+use consortia_bft::{CommitCertificate, Hash, ValidatorSet, verify_certificate};
+use ed25519_dalek::SigningKey;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use tokio::sync::{Notify, mpsc, watch};
+
+use crate::net::{Inbound, Network};
+
+/// What the driver needs from the ledger.
+pub trait App: Send + 'static {
+    type Block: Clone + Serialize + DeserializeOwned + Send + Sync + 'static;
+    /// Application gossip (transactions) carried over the same links.
+    type Gossip: Clone + Serialize + DeserializeOwned + Send + Sync + 'static;
+
+    fn block_hash(block: &Self::Block) -> Hash;
+    fn block_height(block: &Self::Block) -> u64;
+    /// The committed height (0 before the first block).
+    fn height(&self) -> u64;
+    /// Builds the block to propose at `height` (the next one).
+    fn build(&mut self, height: u64, round: u32, proposer: u32) -> Self::Block;
+    /// Whether `block` is a valid next block (executes it; may cache the outcome for commit).
+    fn validate(&mut self, block: &Self::Block) -> Result<(), String>;
+    /// Makes a decided block durable with its certificate.
+    fn commit(&mut self, block: Self::Block, cert: CommitCertificate) -> Result<(), String>;
+    /// A committed block with its certificate, for peers that sync from us.
+    fn committed(&self, height: u64) -> Option<(Self::Block, CommitCertificate)>;
+    /// Whether there is something to put in a block (otherwise the proposer waits a while).
+    fn has_pending(&self) -> bool;
+    /// Application gossip from a peer.
+    fn on_gossip(&mut self, from: [u8; 32], gossip: Self::Gossip);
+    /// Application gossip to send now (called every gossip interval).
+    fn take_gossip(&mut self) -> Vec<Self::Gossip>;
+}
+
+/// Messages between nodes.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum Wire<B, G> {
+    Proposal { proposal: SignedProposal, block: B },
+    Vote(SignedVote),
+    Status { height: u64, round: u32 },
+    SyncRequest { from: u64, max: u32 },
+    SyncBlocks(Vec<(B, CommitCertificate)>),
+    Gossip(G),
+}
+
+/// Tunables of the driver.
+#[derive(Clone, Debug)]
+pub struct DriverParams {
+    pub timeouts: Timeouts,
+    /// How often to re-send our consensus messages and our status.
+    pub tick: Duration,
+    /// Pause after a commit before the next height starts (lets transactions accumulate).
+    pub commit_delay: Duration,
+    /// How long a proposer with nothing to propose waits before proposing an empty block.
+    pub empty_block_after: Duration,
+    /// How often application gossip is flushed.
+    pub gossip_interval: Duration,
+    /// Blocks per sync response.
+    pub sync_batch: u32,
+}
+
+impl Default for DriverParams {
+    fn default() -> Self {
+        DriverParams {
+            timeouts: Timeouts::default(),
+            tick: Duration::from_millis(500),
+            commit_delay: Duration::from_millis(0),
+            empty_block_after: Duration::from_millis(1000),
+            gossip_interval: Duration::from_millis(5),
+            sync_batch: 16,
+        }
+    }
+}
+
+/// What the driver publishes for the status endpoint and metrics.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct ConsensusStatus {
+    pub height: u64,
+    pub round: u32,
+    pub step: String,
+    pub validator_index: Option<u32>,
+    pub syncing: bool,
+    pub best_peer_height: u64,
+    pub rounds_beyond_zero: u64,
+    pub sync_blocks: u64,
+}
+
+/// A running driver's outputs.
+pub struct DriverHandle {
+    pub status: watch::Receiver<ConsensusStatus>,
+    /// Notified after each commit.
+    pub committed: Arc<Notify>,
+}
+
+type AppWire<A> = Wire<<A as App>::Block, <A as App>::Gossip>;
+
+pub struct Driver<A: App> {
+    chain_id: String,
+    validators: ValidatorSet,
+    app: A,
+    sm: Tendermint,
+    net: Network<Wire<A::Block, A::Gossip>>,
+    inbound: mpsc::Receiver<Inbound<Wire<A::Block, A::Gossip>>>,
+    params: DriverParams,
+    wal: PathBuf,
+    timers: BinaryHeap<Reverse<(Instant, u64, TimeoutKey)>>,
+    timer_seq: u64,
+    blocks: HashMap<Hash, A::Block>,
+    future: Vec<(AppWire<A>, [u8; 32])>,
+    pending_request: Option<(u64, u32, Instant)>,
+    start_next_at: Option<Instant>,
+    peer_heights: HashMap<[u8; 32], u64>,
+    sync_inflight: Option<Instant>,
+    status_tx: watch::Sender<ConsensusStatus>,
+    committed: Arc<Notify>,
+    app_wakeup: Arc<Notify>,
+    stats: ConsensusStatus,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+struct TimeoutKey {
+    height: u64,
+    round: u32,
+    step: u8,
+}
+
+impl From<Timeout> for TimeoutKey {
+    fn from(t: Timeout) -> Self {
+        TimeoutKey {
+            height: t.height,
+            round: t.round,
+            step: t.step as u8,
+        }
+    }
+}
+
+impl TimeoutKey {
+    fn timeout(self) -> Timeout {
+        Timeout {
+            height: self.height,
+            round: self.round,
+            step: match self.step {
+                0 => Step::Propose,
+                1 => Step::Prevote,
+                _ => Step::Precommit,
+            },
+        }
+    }
+}
+
+/// Reads the persisted consensus state, if any.
+pub fn load_wal(path: &std::path::Path) -> std::io::Result<Option<Persisted>> {
+    match std::fs::read(path) {
+        Ok(b) => serde_json::from_slice(&b)
+            .map(Some)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Writes the consensus state durably: temp file, fsync, rename, fsync of the directory.
+pub fn store_wal(path: &std::path::Path, p: &Persisted) -> std::io::Result<()> {
+    use std::io::Write;
+    let tmp = path.with_extension("tmp");
+    {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(&serde_json::to_vec(p).map_err(std::io::Error::other)?)?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, path)?;
+    if let Some(dir) = path.parent() {
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(())
+}
+
+impl<A: App> Driver<A> {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        chain_id: String,
+        validators: ValidatorSet,
+        key: Option<SigningKey>,
+        app: A,
+        net: Network<Wire<A::Block, A::Gossip>>,
+        inbound: mpsc::Receiver<Inbound<Wire<A::Block, A::Gossip>>>,
+        params: DriverParams,
+        wal: PathBuf,
+        app_wakeup: Arc<Notify>,
+    ) -> (Self, DriverHandle) {
+        let sm = Tendermint::new(chain_id.clone(), validators.clone(), key, params.timeouts);
+        let (status_tx, status) = watch::channel(ConsensusStatus::default());
+        let committed = Arc::new(Notify::new());
+        let d = Driver {
+            chain_id,
+            validators,
+            app,
+            sm,
+            net,
+            inbound,
+            params,
+            wal,
+            timers: BinaryHeap::new(),
+            timer_seq: 0,
+            blocks: HashMap::new(),
+            future: Vec::new(),
+            pending_request: None,
+            start_next_at: None,
+            peer_heights: HashMap::new(),
+            sync_inflight: None,
+            status_tx,
+            committed: committed.clone(),
+            app_wakeup,
+            stats: ConsensusStatus::default(),
+        };
+        (d, DriverHandle { status, committed })
+    }
+
+    /// Runs until `shutdown` turns true.
+    pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) -> std::io::Result<()> {
+        let persisted = load_wal(&self.wal)?;
+        let next = self.app.height() + 1;
+        let fx = self.sm.restore(next, persisted);
+        self.apply(fx)?;
+        let mut tick = tokio::time::interval(self.params.tick);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut gossip = tokio::time::interval(self.params.gossip_interval);
+        gossip.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let wakeup = self.app_wakeup.clone();
+        loop {
+            self.publish_status();
+            let next_timer = self
+                .timers
+                .peek()
+                .map(|Reverse((at, _, _))| *at)
+                .into_iter()
+                .chain(self.start_next_at)
+                .chain(
+                    self.pending_request
+                        .map(|(_, _, since)| since + self.params.empty_block_after),
+                )
+                .min()
+                .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
+            tokio::select! {
+                biased;
+                _ = shutdown.changed() => {
+                    if *shutdown.borrow() { return Ok(()); }
+                }
+                m = self.inbound.recv() => {
+                    let Some(m) = m else { return Ok(()) };
+                    self.on_wire(m.from, m.message)?;
+                    // Drain what else is queued before looking at timers again.
+                    while let Ok(m) = self.inbound.try_recv() {
+                        self.on_wire(m.from, m.message)?;
+                    }
+                }
+                _ = tokio::time::sleep_until(next_timer.into()) => {
+                    self.on_time()?;
+                }
+                _ = wakeup.notified(), if self.pending_request.is_some() => {
+                    self.try_propose(false)?;
+                }
+                _ = gossip.tick() => {
+                    for g in self.app.take_gossip() {
+                        self.net.broadcast(&Wire::Gossip(g));
+                    }
+                }
+                _ = tick.tick() => self.on_tick(),
+            }
+        }
+    }
+
+    fn publish_status(&mut self) {
+        self.stats.height = self.app.height();
+        self.stats.round = self.sm.round();
+        self.stats.step = format!("{:?}", self.sm.step()).to_lowercase();
+        self.stats.validator_index = self.sm.validator_index();
+        self.stats.best_peer_height = self.peer_heights.values().copied().max().unwrap_or(0);
+        self.stats.syncing = self.stats.best_peer_height > self.stats.height + 1;
+        let s = self.stats.clone();
+        self.status_tx.send_if_modified(|old| {
+            let changed = old.height != s.height
+                || old.round != s.round
+                || old.step != s.step
+                || old.syncing != s.syncing
+                || old.best_peer_height != s.best_peer_height;
+            if changed {
+                *old = s;
+            }
+            changed
+        });
+    }
+
+    fn on_time(&mut self) -> std::io::Result<()> {
+        let now = Instant::now();
+        if self.start_next_at.is_some_and(|t| t <= now) {
+            self.start_next_at = None;
+            self.start_height()?;
+        }
+        if self
+            .pending_request
+            .is_some_and(|(_, _, since)| since + self.params.empty_block_after <= now)
+        {
+            self.try_propose(true)?;
+        }
+        while self
+            .timers
+            .peek()
+            .is_some_and(|Reverse((at, _, _))| *at <= now)
+        {
+            let Some(Reverse((_, _, key))) = self.timers.pop() else {
+                break;
+            };
+            let fx = self.sm.on_timeout(key.timeout());
+            if fx.iter().any(|e| matches!(e, Effect::Broadcast(_))) && key.step == 2 {
+                self.stats.rounds_beyond_zero += 1;
+            }
+            self.apply(fx)?;
+        }
+        Ok(())
+    }
+
+    fn start_height(&mut self) -> std::io::Result<()> {
+        let next = self.app.height() + 1;
+        if self.sm.height() >= next && !self.sm.is_decided() {
+            return Ok(());
+        }
+        self.blocks.clear();
+        self.timers.clear();
+        self.pending_request = None;
+        let fx = self.sm.start_height(next);
+        self.apply(fx)?;
+        let buffered = std::mem::take(&mut self.future);
+        for (w, from) in buffered {
+            self.on_wire(from, w)?;
+        }
+        Ok(())
+    }
+
+    fn try_propose(&mut self, force: bool) -> std::io::Result<()> {
+        let Some((height, round, _)) = self.pending_request else {
+            return Ok(());
+        };
+        if !force && !self.app.has_pending() {
+            return Ok(());
+        }
+        self.pending_request = None;
+        if height != self.sm.height() || round != self.sm.round() || self.sm.is_decided() {
+            return Ok(());
+        }
+        let proposer = self.validators.proposer(height, round) as u32;
+        let block = self.app.build(height, round, proposer);
+        let hash = A::block_hash(&block);
+        self.blocks.insert(hash, block);
+        let fx = self.sm.on_value(height, round, hash);
+        self.apply(fx)
+    }
+
+    fn apply(&mut self, effects: Vec<Effect>) -> std::io::Result<()> {
+        for e in effects {
+            match e {
+                Effect::Persist(p) => store_wal(&self.wal, &p)?,
+                Effect::Broadcast(m) => {
+                    if let Some(w) = self.wire_for(m) {
+                        self.net.broadcast(&w);
+                    }
+                }
+                Effect::ScheduleTimeout { timeout, after_ms } => {
+                    self.timer_seq += 1;
+                    self.timers.push(Reverse((
+                        Instant::now() + Duration::from_millis(after_ms),
+                        self.timer_seq,
+                        timeout.into(),
+                    )));
+                }
+                Effect::RequestValue { height, round } => {
+                    self.pending_request = Some((height, round, Instant::now()));
+                    self.try_propose(false)?;
+                }
+                Effect::Decide {
+                    height,
+                    value,
+                    certificate,
+                    ..
+                } => {
+                    let Some(block) = self.blocks.get(&value).cloned() else {
+                        // Decided without the body (cannot happen: validity implies we hold
+                        // it); sync will bring it.
+                        tracing::warn!(height, "decided a block we do not hold");
+                        continue;
+                    };
+                    self.app
+                        .commit(block, certificate)
+                        .map_err(std::io::Error::other)?;
+                    self.committed.notify_waiters();
+                    self.after_commit();
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn after_commit(&mut self) {
+        self.timers.clear();
+        self.pending_request = None;
+        if self.params.commit_delay.is_zero() {
+            self.start_next_at = Some(Instant::now());
+        } else {
+            self.start_next_at = Some(Instant::now() + self.params.commit_delay);
+        }
+        let status = Wire::Status {
+            height: self.app.height(),
+            round: 0,
+        };
+        self.net.broadcast(&status);
+    }
+
+    fn wire_for(&self, m: Message) -> Option<Wire<A::Block, A::Gossip>> {
+        match m {
+            Message::Vote(v) => Some(Wire::Vote(v)),
+            Message::Proposal(p) => {
+                let block = self.blocks.get(&p.proposal.value)?.clone();
+                Some(Wire::Proposal { proposal: p, block })
+            }
+        }
+    }
+
+    fn on_tick(&mut self) {
+        if !self.sm.is_decided() {
+            for m in self.sm.gossip_messages() {
+                if let Some(w) = self.wire_for(m) {
+                    self.net.broadcast(&w);
+                }
+            }
+        }
+        self.net.broadcast(&Wire::Status {
+            height: self.app.height(),
+            round: self.sm.round(),
+        });
+        self.maybe_sync();
+    }
+
+    fn maybe_sync(&mut self) {
+        let ours = self.app.height();
+        if self
+            .sync_inflight
+            .is_some_and(|t| t.elapsed() < Duration::from_secs(2))
+        {
+            return;
+        }
+        // Ask the peer with the greatest height, if it is ahead of what consensus can give us.
+        if let Some((peer, h)) = self.peer_heights.iter().max_by_key(|(_, h)| **h)
+            && *h > ours
+        {
+            let peer = *peer;
+            self.sync_inflight = Some(Instant::now());
+            self.net.send_to(
+                &peer,
+                &Wire::SyncRequest {
+                    from: ours + 1,
+                    max: self.params.sync_batch,
+                },
+            );
+        }
+    }
+
+    fn on_wire(&mut self, from: [u8; 32], w: Wire<A::Block, A::Gossip>) -> std::io::Result<()> {
+        match w {
+            Wire::Proposal { proposal, block } => {
+                if A::block_hash(&block) != proposal.proposal.value
+                    || A::block_height(&block) != proposal.proposal.height
+                {
+                    tracing::debug!("proposal whose block does not match its value");
+                    return Ok(());
+                }
+                if proposal.proposal.height == self.sm.height() + 1
+                    || (proposal.proposal.height == self.sm.height() && self.sm.is_decided())
+                {
+                    self.buffer(Wire::Proposal { proposal, block }, from);
+                    return Ok(());
+                }
+                if proposal.proposal.height != self.sm.height() {
+                    return Ok(());
+                }
+                let hash = proposal.proposal.value;
+                let valid = if self.blocks.contains_key(&hash) {
+                    true
+                } else {
+                    match self.app.validate(&block) {
+                        Ok(()) => {
+                            self.blocks.insert(hash, block);
+                            true
+                        }
+                        Err(why) => {
+                            tracing::warn!(height = proposal.proposal.height, %why, "invalid proposal");
+                            false
+                        }
+                    }
+                };
+                match self.sm.on_proposal(proposal, valid) {
+                    Ok(fx) => self.apply(fx)?,
+                    Err(e) => self.on_reject(e),
+                }
+            }
+            Wire::Vote(v) => {
+                let h = v.vote.height;
+                match self.sm.on_vote(v.clone()) {
+                    Ok(fx) => self.apply(fx)?,
+                    Err(MessageError::FutureHeight(_)) => self.buffer(Wire::Vote(v), from),
+                    Err(MessageError::PastHeight(_)) if h == self.sm.height() => {
+                        // Decided here, next height not started yet (commit delay).
+                        self.buffer(Wire::Vote(v), from)
+                    }
+                    Err(e) => self.on_reject(e),
+                }
+            }
+            Wire::Status { height, .. } => {
+                self.peer_heights.insert(from, height);
+                if height > self.app.height() && self.sync_inflight.is_none() {
+                    self.maybe_sync();
+                }
+            }
+            Wire::SyncRequest { from: start, max } => {
+                let max = max.min(self.params.sync_batch);
+                let mut blocks = Vec::new();
+                for h in start..start.saturating_add(u64::from(max)) {
+                    match self.app.committed(h) {
+                        Some(b) => blocks.push(b),
+                        None => break,
+                    }
+                }
+                if !blocks.is_empty() {
+                    self.net.send_to(&from, &Wire::SyncBlocks(blocks));
+                }
+            }
+            Wire::SyncBlocks(blocks) => {
+                self.sync_inflight = None;
+                let mut progressed = false;
+                for (block, cert) in blocks {
+                    let height = A::block_height(&block);
+                    if height != self.app.height() + 1 {
+                        continue;
+                    }
+                    let hash = A::block_hash(&block);
+                    if let Err(e) =
+                        verify_certificate(&self.chain_id, &self.validators, height, &hash, &cert)
+                    {
+                        tracing::warn!(height, error = %e, "sync block with a bad certificate");
+                        break;
+                    }
+                    if let Err(why) = self.app.validate(&block) {
+                        tracing::error!(height, %why, "certified block fails validation: state diverged");
+                        break;
+                    }
+                    self.app
+                        .commit(block, cert)
+                        .map_err(std::io::Error::other)?;
+                    self.stats.sync_blocks += 1;
+                    progressed = true;
+                }
+                if progressed {
+                    self.committed.notify_waiters();
+                    self.start_height()?;
+                    self.maybe_sync();
+                }
+            }
+            Wire::Gossip(g) => self.app.on_gossip(from, g),
+        }
+        Ok(())
+    }
+
+    fn buffer(&mut self, w: Wire<A::Block, A::Gossip>, from: [u8; 32]) {
+        if self.future.len() < 4096 {
+            self.future.push((w, from));
+        }
+    }
+
+    fn on_reject(&mut self, e: MessageError) {
+        match e {
+            MessageError::Duplicate | MessageError::PastHeight(_) => {}
+            MessageError::FarFutureHeight(_) => self.maybe_sync(),
+            other => tracing::debug!(error = %other, "consensus message refused"),
+        }
+    }
+}

@@ -1,0 +1,447 @@
+//! A running node: ledger + mempool + consensus driver + transport + REST API.
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use consortia_bft::{CommitCertificate, Hash};
+use ed25519_dalek::SigningKey;
+use tokio::sync::{Notify, mpsc, watch};
+
+use crate::block::Block;
+use crate::config::NodeConfig;
+use crate::driver::{App, ConsensusStatus, Driver, DriverParams, Wire};
+use crate::error::TxError;
+use crate::genesis::Genesis;
+use crate::ledger::Ledger;
+use crate::mempool::Mempool;
+use crate::metrics::{Metrics, Reason};
+use crate::net::{NetConfig, Network};
+use crate::store::Store;
+use crate::tx::{SignedTx, verify_batch};
+
+/// Largest frame on a peer link (a full block of maximum-size transactions fits).
+pub const MAX_FRAME: usize = 96 << 20;
+/// Transactions per gossip message.
+const GOSSIP_CHUNK: usize = 2000;
+
+pub type NodeWire = Wire<Block, Vec<SignedTx>>;
+
+/// What the API handlers and the consensus task share.
+pub struct Shared {
+    pub genesis: Genesis,
+    pub genesis_hash: Hash,
+    pub public_key: [u8; 32],
+    pub store: Store,
+    pub mempool: Mutex<Mempool>,
+    pub wakeup: Arc<Notify>,
+    pub height: watch::Receiver<u64>,
+    pub status: watch::Receiver<ConsensusStatus>,
+    pub net: Network<NodeWire>,
+    pub metrics: Metrics,
+}
+
+/// Admits transactions into the mempool: stateless checks, one batch signature
+/// verification, then key weight and nonce against the committed state. `gossip` sends the
+/// admitted ones on to the peers (for transactions from clients).
+pub fn admit(shared: &Shared, txs: Vec<SignedTx>, gossip: bool) -> Vec<Result<Hash, TxError>> {
+    let params = &shared.genesis.params;
+    let chain = &shared.genesis.chain_id;
+    let mut results: Vec<Result<Hash, TxError>> = Vec::with_capacity(txs.len());
+    let hashes: Vec<Hash> = txs.iter().map(|t| t.hash()).collect();
+    {
+        let mp = shared.mempool.lock().unwrap_or_else(|e| e.into_inner());
+        let mut in_batch = HashSet::new();
+        for (tx, hash) in txs.iter().zip(&hashes) {
+            let r = tx
+                .check_stateless(chain, params.max_metadata_bytes as usize)
+                .and_then(|()| mp.check(hash, tx))
+                .and_then(|()| {
+                    if in_batch.insert(*hash) {
+                        Ok(*hash)
+                    } else {
+                        Err(TxError::Duplicate)
+                    }
+                });
+            results.push(r);
+        }
+    }
+    let idx: Vec<usize> = (0..txs.len()).filter(|i| results[*i].is_ok()).collect();
+    let refs: Vec<&SignedTx> = idx.iter().map(|i| &txs[*i]).collect();
+    let hs: Vec<Hash> = idx.iter().map(|i| hashes[*i]).collect();
+    for (i, v) in idx.iter().zip(verify_batch(&refs, &hs)) {
+        if let Err(e) = v {
+            results[*i] = Err(e);
+        }
+    }
+    // Key weight and nonce against committed state, in one read transaction.
+    let ids: Vec<&str> = txs.iter().map(|t| t.tx.account.as_str()).collect();
+    let accounts = shared
+        .store
+        .accounts(&ids)
+        .unwrap_or_else(|_| vec![None; ids.len()]);
+    for (i, tx) in txs.iter().enumerate() {
+        if results[i].is_err() {
+            continue;
+        }
+        let r = match &accounts[i] {
+            None => Err(TxError::UnknownAccount(tx.tx.account.clone())),
+            Some(a) => {
+                let expected = a.nonce + 1;
+                if tx.tx.nonce < expected {
+                    Err(TxError::StaleNonce {
+                        expected,
+                        got: tx.tx.nonce,
+                    })
+                } else if tx.tx.nonce > a.nonce + params.nonce_window {
+                    Err(TxError::NonceTooFar {
+                        expected,
+                        got: tx.tx.nonce,
+                    })
+                } else if tx.tx.expiry_height <= *shared.height.borrow() {
+                    Err(TxError::Expired {
+                        expiry: tx.tx.expiry_height,
+                        height: *shared.height.borrow(),
+                    })
+                } else {
+                    a.authorize(tx)
+                }
+            }
+        };
+        if let Err(e) = r {
+            results[i] = Err(e);
+        }
+    }
+    let mut added = 0;
+    {
+        let mut mp = shared.mempool.lock().unwrap_or_else(|e| e.into_inner());
+        for (tx, r) in txs.into_iter().zip(results.iter_mut()) {
+            if let Ok(hash) = r {
+                match mp.insert(*hash, tx, gossip) {
+                    Ok(()) => added += 1,
+                    Err(e) => *r = Err(e),
+                }
+            }
+        }
+        shared.metrics.mempool_size.set(mp.len() as i64);
+    }
+    for r in &results {
+        if let Err(e) = r {
+            let code = serde_json::to_value(e)
+                .ok()
+                .and_then(|v| v.get("code").and_then(|c| c.as_str()).map(String::from))
+                .unwrap_or_default();
+            shared
+                .metrics
+                .rejected
+                .get_or_create(&Reason { reason: code })
+                .inc();
+        }
+    }
+    if added > 0 {
+        shared.wakeup.notify_one();
+    }
+    results
+}
+
+struct NodeApp {
+    ledger: Ledger,
+    shared: Arc<Shared>,
+    height_tx: watch::Sender<u64>,
+    gossip_in: mpsc::Sender<Vec<SignedTx>>,
+}
+
+impl App for NodeApp {
+    type Block = Block;
+    type Gossip = Vec<SignedTx>;
+
+    fn block_hash(block: &Block) -> Hash {
+        block.hash()
+    }
+
+    fn block_height(block: &Block) -> u64 {
+        block.header.height
+    }
+
+    fn height(&self) -> u64 {
+        self.ledger.height()
+    }
+
+    fn build(&mut self, _height: u64, round: u32, proposer: u32) -> Block {
+        let max = self.ledger.genesis.params.max_block_txs as usize;
+        let candidates = {
+            let mp = self
+                .shared
+                .mempool
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            mp.reap(max, |a| self.ledger.next_nonce(a))
+        };
+        let (block, refused) = self
+            .ledger
+            .build(candidates, round, proposer, crate::now_ms());
+        if !refused.is_empty() {
+            let hashes: Vec<Hash> = refused.iter().map(|(h, _)| *h).collect();
+            self.shared
+                .mempool
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&hashes);
+        }
+        block
+    }
+
+    fn validate(&mut self, block: &Block) -> Result<(), String> {
+        let verified: HashSet<Hash> = {
+            let mp = self
+                .shared
+                .mempool
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            block
+                .txs
+                .iter()
+                .map(|t| t.hash())
+                .filter(|h| mp.contains(h))
+                .collect()
+        };
+        self.ledger.validate(block, &verified, crate::now_ms())
+    }
+
+    fn commit(&mut self, block: Block, cert: CommitCertificate) -> Result<(), String> {
+        let included: Vec<Hash> = block.txs.iter().map(|t| t.hash()).collect();
+        let touched: Vec<(String, u64)> = block
+            .txs
+            .iter()
+            .map(|t| (t.tx.account.clone(), t.tx.nonce))
+            .collect();
+        let n = block.txs.len() as u64;
+        let height = block.header.height;
+        self.ledger
+            .commit(block, cert)
+            .map_err(|e| format!("{e:#}"))?;
+        let mut mp = self
+            .shared
+            .mempool
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        mp.remove_committed(&included, touched.into_iter());
+        let m = &self.shared.metrics;
+        m.mempool_size.set(mp.len() as i64);
+        m.committed_txs.inc_by(n);
+        m.height.set(height as i64);
+        drop(mp);
+        let _ = self.height_tx.send(height);
+        tracing::debug!(height, txs = n, "committed");
+        Ok(())
+    }
+
+    fn committed(&self, height: u64) -> Option<(Block, CommitCertificate)> {
+        self.shared
+            .store
+            .block(height)
+            .ok()
+            .flatten()
+            .map(|cb| (cb.block, cb.certificate))
+    }
+
+    fn has_pending(&self) -> bool {
+        !self
+            .shared
+            .mempool
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_empty()
+    }
+
+    fn on_gossip(&mut self, _from: [u8; 32], gossip: Vec<SignedTx>) {
+        // Admission (signature verification) runs off the consensus task.
+        let _ = self.gossip_in.try_send(gossip);
+    }
+
+    fn take_gossip(&mut self) -> Vec<Vec<SignedTx>> {
+        let out = self
+            .shared
+            .mempool
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take_outbox();
+        out.chunks(GOSSIP_CHUNK)
+            .map(|c| c.iter().map(|t| (**t).clone()).collect())
+            .collect()
+    }
+}
+
+/// Runs a node from its home directory until SIGINT/SIGTERM.
+pub async fn run(home: &Path) -> Result<()> {
+    let cfg = NodeConfig::load(home)?;
+    let genesis = Genesis::load(&home.join("genesis.json"))?;
+    let key = crate::keys::load(&home.join("node_key.json"))?;
+    let data = cfg.data_path(home);
+    std::fs::create_dir_all(&data).with_context(|| format!("creating {}", data.display()))?;
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let handle = start(&cfg, genesis, key, &data, shutdown_rx).await?;
+    tracing::info!(
+        api = %handle.api_addr,
+        p2p = %handle.p2p_addr,
+        height = handle.shared.store.height().unwrap_or(0),
+        "node running"
+    );
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    tracing::info!("shutting down");
+    let _ = shutdown_tx.send(true);
+    let _ = tokio::time::timeout(Duration::from_secs(10), handle.driver).await;
+    Ok(())
+}
+
+/// A started node (used by `run` and by tests).
+pub struct Handle {
+    pub shared: Arc<Shared>,
+    pub api_addr: std::net::SocketAddr,
+    pub p2p_addr: std::net::SocketAddr,
+    pub driver: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+pub async fn start(
+    cfg: &NodeConfig,
+    genesis: Genesis,
+    key: SigningKey,
+    data: &Path,
+    shutdown: watch::Receiver<bool>,
+) -> Result<Handle> {
+    let ledger = Ledger::open(&data.join("chain.redb"), genesis.clone())?;
+    let is_validator = genesis
+        .validators
+        .index_of(&key.verifying_key().to_bytes())
+        .is_some();
+    let net_cfg = NetConfig {
+        listen: cfg
+            .p2p_listen
+            .parse()
+            .with_context(|| format!("p2p_listen {:?} is not an address", cfg.p2p_listen))?,
+        chain_id: genesis.chain_id.clone(),
+        genesis_hash: ledger.genesis_hash,
+        key: key.clone(),
+        validators: genesis.validators.clone(),
+        peers: cfg.peers.clone(),
+        max_frame: MAX_FRAME,
+    };
+    let (net, inbound) = Network::<NodeWire>::start(net_cfg)
+        .await
+        .with_context(|| format!("listening for peers on {}", cfg.p2p_listen))?;
+    let p2p_addr = net.local_addr();
+    let params = &genesis.params;
+    let driver_params = DriverParams {
+        timeouts: params.timeouts(),
+        tick: Duration::from_millis(500),
+        commit_delay: Duration::from_millis(params.commit_delay_ms),
+        empty_block_after: Duration::from_millis(params.empty_block_ms),
+        gossip_interval: Duration::from_millis(5),
+        sync_batch: 16,
+    };
+    let wakeup = Arc::new(Notify::new());
+    let (height_tx, height_rx) = watch::channel(ledger.height());
+    let (gossip_tx, mut gossip_rx) = mpsc::channel::<Vec<SignedTx>>(1024);
+    // The driver's status channel exists only once the driver does; build it first.
+    let store = ledger.store().clone();
+    let genesis_hash = ledger.genesis_hash;
+    let mempool = Mutex::new(Mempool::new(params.mempool_max_txs as usize));
+    let (status_tx, status_rx) = watch::channel(ConsensusStatus::default());
+    let shared = Arc::new(Shared {
+        genesis: genesis.clone(),
+        genesis_hash,
+        public_key: key.verifying_key().to_bytes(),
+        store,
+        mempool,
+        wakeup: wakeup.clone(),
+        height: height_rx,
+        status: status_rx,
+        net: net.clone(),
+        metrics: Metrics::default(),
+    });
+    shared.metrics.height.set(ledger.height() as i64);
+    let app = NodeApp {
+        ledger,
+        shared: shared.clone(),
+        height_tx,
+        gossip_in: gossip_tx,
+    };
+    let (driver, dh) = Driver::new(
+        genesis.chain_id.clone(),
+        genesis.validators.clone(),
+        is_validator.then_some(key),
+        app,
+        net,
+        inbound,
+        driver_params,
+        data.join("consensus-state.json"),
+        wakeup,
+    );
+    // Mirror the driver's status into the shared receiver and the metrics.
+    {
+        let mut src = dh.status.clone();
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            let mut last_round_changes = 0;
+            while src.changed().await.is_ok() {
+                let s = src.borrow_and_update().clone();
+                shared.metrics.round.set(i64::from(s.round));
+                if s.rounds_beyond_zero > last_round_changes {
+                    shared
+                        .metrics
+                        .round_changes
+                        .inc_by(s.rounds_beyond_zero - last_round_changes);
+                    last_round_changes = s.rounds_beyond_zero;
+                }
+                let connected = shared
+                    .net
+                    .peers()
+                    .iter()
+                    .filter(|p| p.inbound && p.outbound)
+                    .count();
+                shared.metrics.peers_connected.set(connected as i64);
+                if status_tx.send(s).is_err() {
+                    return;
+                }
+            }
+        });
+    }
+    // Admission of gossiped transactions, off the consensus task.
+    {
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            while let Some(txs) = gossip_rx.recv().await {
+                let s = shared.clone();
+                let _ = tokio::task::spawn_blocking(move || admit(&s, txs, false)).await;
+            }
+        });
+    }
+    let api_listener = tokio::net::TcpListener::bind(&cfg.api_listen)
+        .await
+        .with_context(|| format!("listening for the API on {}", cfg.api_listen))?;
+    let api_addr = api_listener.local_addr()?;
+    let router = crate::api::router(shared.clone());
+    {
+        let mut stop = shutdown.clone();
+        tokio::spawn(async move {
+            let _ = axum::serve(api_listener, router)
+                .with_graceful_shutdown(async move {
+                    let _ = stop.wait_for(|s| *s).await;
+                })
+                .await;
+        });
+    }
+    let driver = tokio::spawn(driver.run(shutdown));
+    Ok(Handle {
+        shared,
+        api_addr,
+        p2p_addr,
+        driver,
+    })
+}

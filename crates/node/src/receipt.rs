@@ -1,0 +1,140 @@
+//! Receipts: proof that a transaction was committed, checkable with the genesis file alone.
+
+use consortia_bft::{CertificateError, CommitCertificate, Hash, hexser, verify_certificate};
+use serde::{Deserialize, Serialize};
+
+use crate::block::{Header, tx_leaf};
+use crate::genesis::Genesis;
+use crate::merkle;
+use crate::tx::SignedTx;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Receipt {
+    pub tx: SignedTx,
+    #[serde(with = "hexser::array")]
+    pub tx_hash: Hash,
+    pub height: u64,
+    /// Position of the transaction in its block.
+    pub index: u32,
+    #[serde(with = "hexser::array")]
+    pub block_hash: Hash,
+    /// RFC 6962 audit path from the transaction's leaf to `header.tx_root`.
+    #[serde(with = "proof_hex")]
+    pub proof: Vec<Hash>,
+    pub header: Header,
+    pub certificate: CommitCertificate,
+}
+
+mod proof_hex {
+    use consortia_bft::Hash;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[derive(Serialize, Deserialize)]
+    struct H(#[serde(with = "consortia_bft::hexser::array")] Hash);
+
+    pub fn serialize<S: Serializer>(v: &[Hash], s: S) -> Result<S::Ok, S::Error> {
+        v.iter().map(|h| H(*h)).collect::<Vec<_>>().serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Hash>, D::Error> {
+        Ok(Vec::<H>::deserialize(d)?.into_iter().map(|h| h.0).collect())
+    }
+}
+
+/// What a valid receipt establishes.
+#[derive(Clone, Debug, Serialize)]
+pub struct VerifiedReceipt {
+    pub chain_id: String,
+    #[serde(with = "hexser::array")]
+    pub tx_hash: Hash,
+    pub height: u64,
+    pub index: u32,
+    #[serde(with = "hexser::array")]
+    pub block_hash: Hash,
+    pub block_time_ms: u64,
+    pub account: String,
+    pub kind: &'static str,
+    /// Voting power that signed the block, and the total.
+    pub signed_power: u64,
+    pub total_power: u64,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ReceiptError {
+    #[error("receipt is for chain {0:?}, the genesis is for another chain")]
+    WrongChain(String),
+    #[error("transaction hash does not match the transaction")]
+    TxHash,
+    #[error("a transaction signature does not verify: {0}")]
+    TxSignature(String),
+    #[error("height or index does not match the header")]
+    Position,
+    #[error("Merkle proof does not lead to the block's transaction root")]
+    Proof,
+    #[error("block hash does not match the header")]
+    BlockHash,
+    #[error("block names a validator set other than the genesis one")]
+    Validators,
+    #[error("commit certificate: {0}")]
+    Certificate(#[from] CertificateError),
+}
+
+/// Verifies a receipt against a genesis: the transaction hashes to `tx_hash` and its
+/// signatures verify, its leaf is at `index` under `header.tx_root`, the header hashes to
+/// `block_hash`, and validators of the genesis set holding more than two thirds of the power
+/// signed that hash at that height.
+pub fn verify_receipt(genesis: &Genesis, r: &Receipt) -> Result<VerifiedReceipt, ReceiptError> {
+    let chain = &genesis.chain_id;
+    if &r.tx.tx.chain_id != chain || &r.header.chain_id != chain {
+        return Err(ReceiptError::WrongChain(r.header.chain_id.clone()));
+    }
+    if r.tx.hash() != r.tx_hash {
+        return Err(ReceiptError::TxHash);
+    }
+    r.tx.verify_signatures()
+        .map_err(|e| ReceiptError::TxSignature(e.to_string()))?;
+    if r.header.height != r.height || r.index >= r.header.tx_count {
+        return Err(ReceiptError::Position);
+    }
+    if !merkle::verify(
+        u64::from(r.index),
+        u64::from(r.header.tx_count),
+        &tx_leaf(&r.tx),
+        &r.proof,
+        &r.header.tx_root,
+    ) {
+        return Err(ReceiptError::Proof);
+    }
+    if r.header.hash() != r.block_hash {
+        return Err(ReceiptError::BlockHash);
+    }
+    if r.header.validators_hash != genesis.validators_hash() {
+        return Err(ReceiptError::Validators);
+    }
+    verify_certificate(
+        chain,
+        &genesis.validators,
+        r.height,
+        &r.block_hash,
+        &r.certificate,
+    )?;
+    let signed_power = r
+        .certificate
+        .signatures
+        .iter()
+        .map(|s| genesis.validators.power_of(s.validator as usize))
+        .sum();
+    Ok(VerifiedReceipt {
+        chain_id: chain.clone(),
+        tx_hash: r.tx_hash,
+        height: r.height,
+        index: r.index,
+        block_hash: r.block_hash,
+        block_time_ms: r.header.time_ms,
+        account: r.tx.tx.account.clone(),
+        kind: r.tx.tx.op.kind(),
+        signed_power,
+        total_power: genesis.validators.total_power(),
+    })
+}
