@@ -101,16 +101,13 @@ impl From<JsonRejection> for ApiError {
 
 impl From<TxError> for ApiError {
     fn from(e: TxError) -> Self {
-        let code = serde_json::to_value(&e)
-            .ok()
-            .and_then(|v| v.get("code").and_then(|c| c.as_str()).map(String::from))
-            .unwrap_or_else(|| "rejected".into());
+        let code = e.code();
         let status = match e {
             TxError::MempoolFull => StatusCode::SERVICE_UNAVAILABLE,
             TxError::Duplicate | TxError::NonceTaken(_) => StatusCode::CONFLICT,
             _ => StatusCode::UNPROCESSABLE_ENTITY,
         };
-        let mut err = ApiError::new(status, &code, e.to_string());
+        let mut err = ApiError::new(status, code, e.to_string());
         if matches!(e, TxError::MempoolFull) {
             err.retry_after = Some(1);
         }
@@ -225,7 +222,7 @@ async fn submit_batch(
             Err(e) => BatchItem {
                 tx_hash: None,
                 accepted: false,
-                error: Some(json!({"code": serde_json::to_value(&e).ok().and_then(|v| v.get("code").cloned()), "message": e.to_string()})),
+                error: Some(json!({"code": e.code(), "message": e.to_string()})),
             },
         })
         .collect();

@@ -299,6 +299,8 @@ impl<A: App> Driver<A> {
         let s = self.stats.clone();
         self.status_tx.send_if_modified(|old| {
             let changed = old.height != s.height
+                || old.sync_blocks != s.sync_blocks
+                || old.rounds_beyond_zero != s.rounds_beyond_zero
                 || old.round != s.round
                 || old.step != s.step
                 || old.syncing != s.syncing

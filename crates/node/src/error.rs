@@ -1,9 +1,6 @@
 //! Why a transaction is refused. The messages go to API clients as the rejection reason.
 
-use serde::Serialize;
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
-#[serde(tag = "code", rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TxError {
     #[error("transaction is for chain {got:?}, this chain is {expected:?}")]
     WrongChainId { expected: String, got: String },
@@ -75,4 +72,44 @@ pub enum TxError {
     NonceTaken(u64),
     #[error("the mempool is full")]
     MempoolFull,
+}
+
+impl TxError {
+    /// A stable machine-readable code (snake case of the variant).
+    pub fn code(&self) -> &'static str {
+        match self {
+            TxError::WrongChainId { .. } => "wrong_chain_id",
+            TxError::TooLarge { .. } => "too_large",
+            TxError::BadAccountId(..) => "bad_account_id",
+            TxError::ZeroNonce => "zero_nonce",
+            TxError::Unsigned => "unsigned",
+            TxError::DuplicateSigner(..) => "duplicate_signer",
+            TxError::BadSignature(..) => "bad_signature",
+            TxError::BadKey(..) => "bad_key",
+            TxError::ZeroWeight => "zero_weight",
+            TxError::ZeroThreshold => "zero_threshold",
+            TxError::NoKeys => "no_keys",
+            TxError::TooManyKeys { .. } => "too_many_keys",
+            TxError::DuplicateKey(..) => "duplicate_key",
+            TxError::Unreachable { .. } => "unreachable",
+            TxError::BadHashLength { .. } => "bad_hash_length",
+            TxError::MetadataTooLarge { .. } => "metadata_too_large",
+            TxError::BadExternalId => "bad_external_id",
+            TxError::UnknownAccount(..) => "unknown_account",
+            TxError::AccountExists(..) => "account_exists",
+            TxError::InsufficientWeight { .. } => "insufficient_weight",
+            TxError::NotAccountKey(..) => "not_account_key",
+            TxError::NoRecoveryKey => "no_recovery_key",
+            TxError::NotRecoveryKey => "not_recovery_key",
+            TxError::StaleNonce { .. } => "stale_nonce",
+            TxError::NonceGap { .. } => "nonce_gap",
+            TxError::NonceTooFar { .. } => "nonce_too_far",
+            TxError::Expired { .. } => "expired",
+            TxError::KeyExists(..) => "key_exists",
+            TxError::WouldLockOut { .. } => "would_lock_out",
+            TxError::Duplicate => "duplicate",
+            TxError::NonceTaken(..) => "nonce_taken",
+            TxError::MempoolFull => "mempool_full",
+        }
+    }
 }

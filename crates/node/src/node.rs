@@ -129,10 +129,7 @@ pub fn admit(shared: &Shared, txs: Vec<SignedTx>, gossip: bool) -> Vec<Result<Ha
     }
     for r in &results {
         if let Err(e) = r {
-            let code = serde_json::to_value(e)
-                .ok()
-                .and_then(|v| v.get("code").and_then(|c| c.as_str()).map(String::from))
-                .unwrap_or_default();
+            let code = e.code().to_string();
             shared
                 .metrics
                 .rejected
@@ -280,7 +277,6 @@ pub async fn run(home: &Path) -> Result<()> {
     let genesis = Genesis::load(&home.join("genesis.json"))?;
     let key = crate::keys::load(&home.join("node_key.json"))?;
     let data = cfg.data_path(home);
-    std::fs::create_dir_all(&data).with_context(|| format!("creating {}", data.display()))?;
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let handle = start(&cfg, genesis, key, &data, shutdown_rx).await?;
     tracing::info!(
@@ -315,6 +311,7 @@ pub async fn start(
     data: &Path,
     shutdown: watch::Receiver<bool>,
 ) -> Result<Handle> {
+    std::fs::create_dir_all(data).with_context(|| format!("creating {}", data.display()))?;
     let ledger = Ledger::open(&data.join("chain.redb"), genesis.clone())?;
     let is_validator = genesis
         .validators
@@ -389,6 +386,7 @@ pub async fn start(
         let shared = shared.clone();
         tokio::spawn(async move {
             let mut last_round_changes = 0;
+            let mut last_sync = 0;
             while src.changed().await.is_ok() {
                 let s = src.borrow_and_update().clone();
                 shared.metrics.round.set(i64::from(s.round));
@@ -398,6 +396,10 @@ pub async fn start(
                         .round_changes
                         .inc_by(s.rounds_beyond_zero - last_round_changes);
                     last_round_changes = s.rounds_beyond_zero;
+                }
+                if s.sync_blocks > last_sync {
+                    shared.metrics.sync_blocks.inc_by(s.sync_blocks - last_sync);
+                    last_sync = s.sync_blocks;
                 }
                 let connected = shared
                     .net
