@@ -272,15 +272,40 @@ impl SignedTx {
     pub fn verify_signatures(&self) -> Result<(), TxError> {
         let hash = self.hash();
         for s in &self.signatures {
-            let ok = VerifyingKey::from_bytes(&s.public_key)
-                .and_then(|k| k.verify_strict(&hash, &Signature::from_bytes(&s.signature)))
-                .is_ok();
+            let ok = verifying_key(&s.public_key).is_some_and(|k| {
+                k.verify_strict(&hash, &Signature::from_bytes(&s.signature))
+                    .is_ok()
+            });
             if !ok {
                 return Err(TxError::BadSignature(hex::encode(s.public_key)));
             }
         }
         Ok(())
     }
+}
+
+/// Decompressed public keys, by their bytes. Decompressing an ed25519 point costs about as
+/// much as a third of a verification, and a chain sees the same few keys sign again and
+/// again; the cache is bounded and simply cleared when full.
+static KEYS: std::sync::LazyLock<
+    std::sync::Mutex<std::collections::HashMap<[u8; 32], VerifyingKey>>,
+> = std::sync::LazyLock::new(Default::default);
+const KEY_CACHE_MAX: usize = 100_000;
+
+/// The public key, decompressed and checked (not a small-order point), from the cache.
+pub fn verifying_key(bytes: &[u8; 32]) -> Option<VerifyingKey> {
+    let mut cache = KEYS.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(k) = cache.get(bytes) {
+        return Some(*k);
+    }
+    let k = VerifyingKey::from_bytes(bytes)
+        .ok()
+        .filter(|k| !k.is_weak())?;
+    if cache.len() >= KEY_CACHE_MAX {
+        cache.clear();
+    }
+    cache.insert(*bytes, k);
+    Some(k)
 }
 
 /// Verifies the signatures of many transactions with ed25519 batch verification; on a batch
@@ -293,13 +318,13 @@ pub fn verify_batch(txs: &[&SignedTx], hashes: &[Hash]) -> Vec<Result<(), TxErro
     let mut verdicts: Vec<Result<(), TxError>> = vec![Ok(()); txs.len()];
     for (i, (tx, hash)) in txs.iter().zip(hashes).enumerate() {
         for s in &tx.signatures {
-            match VerifyingKey::from_bytes(&s.public_key) {
-                Ok(k) if !k.is_weak() => {
+            match verifying_key(&s.public_key) {
+                Some(k) => {
                     keys.push(k);
                     sigs.push(Signature::from_bytes(&s.signature));
                     msgs.push(hash.as_slice());
                 }
-                _ => verdicts[i] = Err(TxError::BadSignature(hex::encode(s.public_key))),
+                None => verdicts[i] = Err(TxError::BadSignature(hex::encode(s.public_key))),
             }
         }
     }
