@@ -115,6 +115,8 @@ struct Shared {
     sent: u64,
     rejected: u64,
     last_commit: Option<Instant>,
+    /// Every worker has stopped sending (so `sent_at` can only shrink).
+    sending_done: bool,
 }
 
 pub async fn run(opts: BenchOptions) -> Result<BenchReport> {
@@ -173,7 +175,7 @@ pub async fn run(opts: BenchOptions) -> Result<BenchReport> {
                         s.last_commit = Some(now);
                     }
                 }
-                let done = now >= stop_at && s.sent_at.is_empty();
+                let done = s.sending_done && s.sent_at.is_empty();
                 drop(s);
                 height += 1;
                 if done {
@@ -277,6 +279,10 @@ pub async fn run(opts: BenchOptions) -> Result<BenchReport> {
         let _ = t.await;
     }
     let send_secs = start.elapsed().as_secs_f64();
+    shared
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .sending_done = true;
     let end_height = tracker.await.unwrap_or(start_height);
     let s = shared.lock().unwrap_or_else(|e| e.into_inner());
     let committed = s.latencies.len() as u64;

@@ -333,6 +333,17 @@ fn single_node_client_commands() {
     ]);
     assert_eq!(v["valid"], true);
     assert_eq!(v["receipt"]["kind"], "deposit");
+    // The committed transaction, submitted again, is refused at admission as stale.
+    let receipt: consortia_node::receipt::Receipt =
+        serde_json::from_slice(&std::fs::read(&rf).unwrap()).unwrap();
+    let replay = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        consortia_node::client::Client::new(&api)
+            .unwrap()
+            .submit(&receipt.tx)
+            .await
+    });
+    let e = format!("{:#}", replay.unwrap_err());
+    assert!(e.contains("422: stale_nonce"), "{e}");
     let mut tampered: Value = serde_json::from_slice(&std::fs::read(&rf).unwrap()).unwrap();
     tampered["tx"]["tx"]["op"]["deposit"]["metadata"] = Value::from("{\"kind\":\"forged\"}");
     std::fs::write(&rf, serde_json::to_vec(&tampered).unwrap()).unwrap();
