@@ -2,6 +2,7 @@
 //! alliances, PKI, marketplace and chains grow from here.
 
 pub mod bootstrap;
+pub mod clock;
 pub mod config;
 pub mod db;
 pub mod domain;

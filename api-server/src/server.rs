@@ -46,6 +46,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         token_key,
         metrics: Arc::new(Metrics::default()),
         auth_cache: Arc::new(AuthCache::new(Duration::from_secs(args.auth_cache_ttl))),
+        clock: Arc::new(crate::clock::SystemClock),
     };
     let listener = TcpListener::bind(args.listen)
         .with_context(|| format!("could not listen on {}", args.listen))?;

@@ -1,5 +1,6 @@
 //! What every request handler shares.
 
+use crate::clock::Clock;
 use crate::domain::tokens::TokenKey;
 use crate::http::auth_cache::AuthCache;
 use crate::http::metrics::Metrics;
@@ -17,4 +18,6 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Recently authenticated tokens.
     pub auth_cache: Arc<AuthCache>,
+    /// Where "now" comes from (proposal and invitation expiry).
+    pub clock: Arc<dyn Clock>,
 }

@@ -14,7 +14,7 @@ use crate::state::AppState;
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::http::Method;
 use actix_web::{HttpRequest, HttpResponse, web};
-use handlers::{audit_events, me, members, ops, tenants, tokens};
+use handlers::{alliances, audit_events, me, members, ops, tenants, tokens};
 use problem::ApiError;
 
 /// Largest JSON body accepted.
@@ -82,6 +82,19 @@ pub fn register(r: &mut Routes<'_>) {
         POST "/api/v1/tenants/{tenant_id}/tokens" => tokens::create_tenant,
         DELETE "/api/v1/tenants/{tenant_id}/tokens/{token_id}" => tokens::revoke_tenant,
         GET "/api/v1/audit-events" => audit_events::list,
+        POST "/api/v1/alliances" => alliances::create,
+        GET "/api/v1/alliances" => alliances::list,
+        GET "/api/v1/alliances/{alliance_id}" => alliances::get,
+        POST "/api/v1/alliances/{alliance_id}/leave" => alliances::leave,
+        GET "/api/v1/alliances/{alliance_id}/events" => alliances::events,
+        POST "/api/v1/alliances/{alliance_id}/proposals" => alliances::propose,
+        GET "/api/v1/alliances/{alliance_id}/proposals" => alliances::list_proposals,
+        GET "/api/v1/alliances/{alliance_id}/proposals/{proposal_id}" => alliances::get_proposal,
+        POST "/api/v1/alliances/{alliance_id}/proposals/{proposal_id}/votes" => alliances::vote,
+        GET "/api/v1/invitations" => alliances::list_invitations,
+        GET "/api/v1/invitations/{invitation_id}" => alliances::get_invitation,
+        POST "/api/v1/invitations/{invitation_id}/accept" => alliances::accept_invitation,
+        POST "/api/v1/invitations/{invitation_id}/reject" => alliances::reject_invitation,
     );
 }
 

@@ -1,6 +1,6 @@
 //! The OpenAPI document, generated from the handlers' annotations.
 
-use crate::http::handlers::{audit_events, me, members, ops, tenants, tokens};
+use crate::http::handlers::{alliances, audit_events, me, members, ops, tenants, tokens};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -34,6 +34,10 @@ impl Modify for BearerAuth {
         tokens::create_own, tokens::list_own, tokens::revoke_own,
         tokens::list_tenant, tokens::create_tenant, tokens::revoke_tenant,
         audit_events::list,
+        alliances::create, alliances::list, alliances::get, alliances::leave, alliances::events,
+        alliances::propose, alliances::list_proposals, alliances::get_proposal, alliances::vote,
+        alliances::list_invitations, alliances::get_invitation, alliances::accept_invitation,
+        alliances::reject_invitation,
     ),
     modifiers(&BearerAuth),
     tags(
@@ -42,6 +46,7 @@ impl Modify for BearerAuth {
         (name = "members", description = "Users in a tenant and their roles"),
         (name = "tokens", description = "API tokens"),
         (name = "audit", description = "Audit log"),
+        (name = "alliances", description = "Alliances (consortia), their governance votes and invitations"),
         (name = "operations", description = "Health, readiness, metrics"),
     )
 )]

@@ -1,6 +1,7 @@
 //! Database access. Every function that touches a tenant's rows takes the tenant id and
 //! filters by it, so a handler cannot reach another tenant's data by accident.
 
+pub mod alliances;
 pub mod audit;
 pub mod tenants;
 pub mod tokens;

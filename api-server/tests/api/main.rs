@@ -3,6 +3,7 @@
 
 mod support;
 
+mod alliances;
 mod flows;
 mod openapi;
 mod ops;

@@ -119,6 +119,79 @@ fn endpoints() -> Vec<Endpoint> {
             None,
         ),
         e(Method::GET, "/api/v1/audit-events", Role("admin"), None),
+        e(
+            Method::POST,
+            "/api/v1/alliances",
+            Role("admin"),
+            Some(
+                json!({"tenant_id": "{tenant_id}", "name": "Trade", "description": "",
+                "policy": {"threshold_percentage": 50, "comparator": "greater_than", "proposal_duration_hours": 24},
+                "org": {"name": "Acme", "org_id": "Acme2MSP"}}),
+            ),
+        ),
+        e(Method::GET, "/api/v1/alliances", Authenticated, None),
+        e(
+            Method::GET,
+            "/api/v1/alliances/{alliance_id}",
+            Role("viewer"),
+            None,
+        ),
+        e(
+            Method::POST,
+            "/api/v1/alliances/{alliance_id}/leave",
+            Role("admin"),
+            Some(json!({"tenant_id": "{tenant_id}"})),
+        ),
+        e(
+            Method::GET,
+            "/api/v1/alliances/{alliance_id}/events",
+            Role("viewer"),
+            None,
+        ),
+        e(
+            Method::POST,
+            "/api/v1/alliances/{alliance_id}/proposals",
+            Role("admin"),
+            Some(json!({"tenant_id": "{tenant_id}", "description": "",
+                "action": {"change_policy": {"policy": {"threshold_percentage": 60, "comparator": "greater_than", "proposal_duration_hours": 24}}}})),
+        ),
+        e(
+            Method::GET,
+            "/api/v1/alliances/{alliance_id}/proposals",
+            Role("viewer"),
+            None,
+        ),
+        e(
+            Method::GET,
+            "/api/v1/alliances/{alliance_id}/proposals/{proposal_id}",
+            Role("viewer"),
+            None,
+        ),
+        e(
+            Method::POST,
+            "/api/v1/alliances/{alliance_id}/proposals/{proposal_id}/votes",
+            Role("admin"),
+            Some(json!({"tenant_id": "{tenant_id}", "vote": "yes"})),
+        ),
+        e(Method::GET, "/api/v1/invitations", Authenticated, None),
+        e(
+            Method::GET,
+            "/api/v1/invitations/{invitation_id}",
+            Role("viewer"),
+            None,
+        ),
+        e(
+            Method::POST,
+            "/api/v1/invitations/{invitation_id}/accept",
+            Role("admin"),
+            Some(json!({"org": {"name": "Acme", "org_id": "AcmeMSP"}})),
+        ),
+        e(
+            Method::POST,
+            "/api/v1/invitations/{invitation_id}/reject",
+            Role("admin"),
+            None,
+        ),
     ]
 }
 
@@ -146,6 +219,9 @@ fn every_registered_route_is_in_the_security_table() {
 /// Tenant A with a member of every role, a service account token, and tenant B elsewhere.
 struct Fixture {
     tenant: String,
+    alliance: String,
+    proposal: String,
+    invitation: String,
     dev_id: String,
     token_id: String,
     tokens: std::collections::HashMap<&'static str, String>,
@@ -199,6 +275,38 @@ async fn fixture(app: &TestApp) -> Fixture {
         .as_str()
         .unwrap()
         .to_string();
+    // An alliance of A's with an open proposal (two members, so one vote does not decide),
+    // and an invitation of A into another tenant's alliance.
+    let (umbrella, umbrella_owner) = app.tenant_with_owner("umbrella").await;
+    let (partner, partner_owner) = app.tenant_with_owner("partner").await;
+    let alliance = crate::alliances::found(app, &owner, &tenant, "AcmeMSP").await;
+    crate::alliances::join(
+        app,
+        &alliance,
+        (&owner, &tenant),
+        (&partner_owner, &partner),
+        "PartnerMSP",
+    )
+    .await;
+    let proposal = crate::alliances::propose(
+        app,
+        &owner,
+        &tenant,
+        &alliance,
+        json!({"invite_member": {"tenant_id": umbrella}}),
+    )
+    .await;
+    let other = crate::alliances::found(app, &umbrella_owner, &umbrella, "UmbrellaMSP").await;
+    let p = crate::alliances::propose(
+        app,
+        &umbrella_owner,
+        &umbrella,
+        &other,
+        json!({"invite_member": {"tenant_id": tenant}}),
+    )
+    .await;
+    crate::alliances::vote(app, &umbrella_owner, &umbrella, &other, &p, "yes", 201).await;
+    let invitation = crate::alliances::invitation_for(app, &owner, &tenant).await;
     tokio::time::sleep(std::time::Duration::from_millis(1600)).await;
     let tokens = [
         ("owner", owner),
@@ -210,6 +318,9 @@ async fn fixture(app: &TestApp) -> Fixture {
     .collect();
     Fixture {
         tenant,
+        alliance,
+        proposal,
+        invitation,
         dev_id,
         token_id,
         tokens,
@@ -224,12 +335,20 @@ fn url(e: &Endpoint, f: &Fixture) -> String {
         .template
         .replace("{tenant_id}", &f.tenant)
         .replace("{user_id}", &f.dev_id)
-        .replace("{token_id}", &f.token_id);
+        .replace("{token_id}", &f.token_id)
+        .replace("{alliance_id}", &f.alliance)
+        .replace("{proposal_id}", &f.proposal)
+        .replace("{invitation_id}", &f.invitation);
     if e.template == "/api/v1/audit-events" {
         format!("{path}?tenant_id={}", f.tenant)
     } else {
         path
     }
+}
+
+/// The body with `{tenant_id}` placeholders filled in.
+fn with_ids(b: &Value, f: &Fixture) -> Value {
+    serde_json::from_str(&b.to_string().replace("{tenant_id}", &f.tenant)).unwrap()
 }
 
 fn assert_problem(r: &crate::support::Resp, status: u16, what: &str) {
@@ -282,7 +401,7 @@ fn request(e: &Endpoint, f: &Fixture) -> TestRequest {
         .method(e.method.clone())
         .uri(&url(e, f));
     match &e.body {
-        Some(b) => req.set_json(b),
+        Some(b) => req.set_json(with_ids(b, f)),
         None => req,
     }
 }
@@ -453,7 +572,7 @@ async fn bad_bodies_are_refused_on_every_endpoint(app: &TestApp) {
             &format!("{what}: wrong JSON type"),
         )
         .await;
-        let mut unknown = e.body.clone().unwrap();
+        let mut unknown = with_ids(e.body.as_ref().unwrap(), &f);
         unknown["surprise"] = json!(true);
         refused(
             app,
@@ -464,7 +583,7 @@ async fn bad_bodies_are_refused_on_every_endpoint(app: &TestApp) {
             &format!("{what}: unknown field"),
         )
         .await;
-        let mut wrong = e.body.clone().unwrap();
+        let mut wrong = with_ids(e.body.as_ref().unwrap(), &f);
         let first = wrong.as_object().unwrap().keys().next().unwrap().clone();
         wrong[first.as_str()] = json!(12345);
         refused(

@@ -22,6 +22,8 @@ pub enum Backend {
 /// A running app over its own database.
 pub struct TestApp {
     pub state: AppState,
+    /// The app's clock: tests move it to make proposals and invitations expire.
+    pub clock: consortia_api::clock::ManualClock,
     pub admin_token: String,
     /// Holds the SQLite file and bootstrap token until the test ends.
     pub _data_dir: tempfile::TempDir,
@@ -100,7 +102,9 @@ impl TestApp {
             panic!("fresh database must bootstrap");
         };
         let admin_token = std::fs::read_to_string(path).unwrap();
+        let clock = consortia_api::clock::ManualClock::new(chrono::Utc::now());
         TestApp {
+            clock: clock.clone(),
             state: AppState {
                 db,
                 token_key: key,
@@ -108,6 +112,7 @@ impl TestApp {
                 auth_cache: Arc::new(consortia_api::http::auth_cache::AuthCache::new(
                     std::time::Duration::from_secs(5),
                 )),
+                clock: Arc::new(clock.clone()),
             },
             admin_token,
             _data_dir: data_dir,
@@ -230,13 +235,19 @@ impl TestApp {
         use sea_orm::EntityTrait;
         let db = &self.state.db;
         format!(
-            "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{}",
+            "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
             tenant::Entity::find().all(db).await.unwrap(),
             user::Entity::find().all(db).await.unwrap(),
             identity::Entity::find().all(db).await.unwrap(),
             membership::Entity::find().all(db).await.unwrap(),
             api_token::Entity::find().all(db).await.unwrap(),
             self.count("bootstrap").await,
+            alliance::Entity::find().all(db).await.unwrap(),
+            alliance_member::Entity::find().all(db).await.unwrap(),
+            proposal::Entity::find().all(db).await.unwrap(),
+            vote::Entity::find().all(db).await.unwrap(),
+            invitation::Entity::find().all(db).await.unwrap(),
+            alliance_event::Entity::find().all(db).await.unwrap(),
         )
     }
 

@@ -1,8 +1,14 @@
 //! sea-orm entities: one module per table. Rows only; rules live in `domain`.
 
+pub mod alliance;
+pub mod alliance_event;
+pub mod alliance_member;
 pub mod api_token;
 pub mod audit_event;
 pub mod identity;
+pub mod invitation;
 pub mod membership;
+pub mod proposal;
 pub mod tenant;
 pub mod user;
+pub mod vote;

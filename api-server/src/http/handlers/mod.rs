@@ -1,5 +1,6 @@
 //! Request handlers, one module per resource. Each reads: parse, authorize, act, answer.
 
+pub mod alliances;
 pub mod audit_events;
 pub mod me;
 pub mod members;

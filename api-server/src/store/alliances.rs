@@ -1,0 +1,474 @@
+//! Alliance rows: alliances, members, proposals, votes, invitations, events.
+
+use crate::db::entities::{
+    alliance, alliance_event, alliance_member, invitation, membership, proposal, vote,
+};
+use crate::domain::governance::Policy;
+use crate::domain::pagination::PageRequest;
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
+};
+use uuid::Uuid;
+
+pub async fn get(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<alliance::Model>, DbErr> {
+    alliance::Entity::find_by_id(id).one(db).await
+}
+
+pub async fn members(
+    db: &impl ConnectionTrait,
+    alliance: Uuid,
+) -> Result<Vec<alliance_member::Model>, DbErr> {
+    alliance_member::Entity::find()
+        .filter(alliance_member::Column::AllianceId.eq(alliance))
+        .order_by_asc(alliance_member::Column::JoinedAt)
+        .order_by_asc(alliance_member::Column::Id)
+        .all(db)
+        .await
+}
+
+pub async fn member(
+    db: &impl ConnectionTrait,
+    alliance: Uuid,
+    tenant: Uuid,
+) -> Result<Option<alliance_member::Model>, DbErr> {
+    alliance_member::Entity::find()
+        .filter(alliance_member::Column::AllianceId.eq(alliance))
+        .filter(alliance_member::Column::TenantId.eq(tenant))
+        .one(db)
+        .await
+}
+
+pub async fn member_count(db: &impl ConnectionTrait, alliance: Uuid) -> Result<u64, DbErr> {
+    alliance_member::Entity::find()
+        .filter(alliance_member::Column::AllianceId.eq(alliance))
+        .count(db)
+        .await
+}
+
+/// Tenants a user belongs to (with the role string).
+pub async fn user_tenants(
+    db: &impl ConnectionTrait,
+    user: Uuid,
+) -> Result<Vec<membership::Model>, DbErr> {
+    membership::Entity::find()
+        .filter(membership::Column::UserId.eq(user))
+        .all(db)
+        .await
+}
+
+/// Alliances where any of `tenants` is a member, by id.
+pub async fn list_for_tenants(
+    db: &impl ConnectionTrait,
+    tenants: Option<&[Uuid]>,
+    page: &PageRequest,
+) -> Result<Vec<alliance::Model>, DbErr> {
+    let mut q = alliance::Entity::find();
+    if let Some(tenants) = tenants {
+        let ids = alliance_member::Entity::find()
+            .select_only()
+            .column(alliance_member::Column::AllianceId)
+            .filter(alliance_member::Column::TenantId.is_in(tenants.iter().copied()));
+        q = q.filter(alliance::Column::Id.in_subquery(sea_orm::QueryTrait::into_query(ids)));
+    }
+    if let Some(after) = page.after.as_deref().and_then(|a| Uuid::try_parse(a).ok()) {
+        q = q.filter(alliance::Column::Id.gt(after));
+    }
+    q.order_by_asc(alliance::Column::Id)
+        .limit(page.fetch())
+        .all(db)
+        .await
+}
+
+pub struct NewAlliance<'a> {
+    pub name: &'a str,
+    pub description: &'a str,
+    pub policy: Policy,
+    pub founder: Uuid,
+}
+
+pub async fn insert(
+    db: &impl ConnectionTrait,
+    a: NewAlliance<'_>,
+    now: DateTime<Utc>,
+) -> Result<alliance::Model, DbErr> {
+    alliance::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        name: Set(a.name.into()),
+        description: Set(a.description.into()),
+        status: Set("active".into()),
+        threshold_percentage: Set(a.policy.threshold_percentage as i32),
+        comparator: Set(a.policy.comparator.as_str().into()),
+        proposal_duration_hours: Set(a.policy.proposal_duration_hours as i32),
+        founder_tenant_id: Set(a.founder),
+        created_at: Set(now),
+        updated_at: Set(now),
+        closed_at: Set(None),
+    }
+    .insert(db)
+    .await
+}
+
+pub async fn add_member(
+    db: &impl ConnectionTrait,
+    alliance: Uuid,
+    tenant: Uuid,
+    org_name: &str,
+    org_id: &str,
+    now: DateTime<Utc>,
+) -> Result<alliance_member::Model, DbErr> {
+    alliance_member::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        alliance_id: Set(alliance),
+        tenant_id: Set(tenant),
+        org_name: Set(org_name.into()),
+        org_id: Set(org_id.into()),
+        joined_at: Set(now),
+    }
+    .insert(db)
+    .await
+}
+
+pub async fn remove_member(
+    db: &impl ConnectionTrait,
+    alliance: Uuid,
+    tenant: Uuid,
+) -> Result<bool, DbErr> {
+    let r = alliance_member::Entity::delete_many()
+        .filter(alliance_member::Column::AllianceId.eq(alliance))
+        .filter(alliance_member::Column::TenantId.eq(tenant))
+        .exec(db)
+        .await?;
+    Ok(r.rows_affected > 0)
+}
+
+pub async fn set_policy(
+    db: &impl ConnectionTrait,
+    a: alliance::Model,
+    p: Policy,
+    now: DateTime<Utc>,
+) -> Result<alliance::Model, DbErr> {
+    let mut am: alliance::ActiveModel = a.into();
+    am.threshold_percentage = Set(p.threshold_percentage as i32);
+    am.comparator = Set(p.comparator.as_str().into());
+    am.proposal_duration_hours = Set(p.proposal_duration_hours as i32);
+    am.updated_at = Set(now);
+    am.update(db).await
+}
+
+pub async fn close(
+    db: &impl ConnectionTrait,
+    a: alliance::Model,
+    now: DateTime<Utc>,
+) -> Result<alliance::Model, DbErr> {
+    let mut am: alliance::ActiveModel = a.into();
+    am.status = Set("closed".into());
+    am.closed_at = Set(Some(now));
+    am.updated_at = Set(now);
+    am.update(db).await
+}
+
+/// Appends to the alliance's event feed.
+pub async fn event(
+    db: &impl ConnectionTrait,
+    alliance: Uuid,
+    kind: &str,
+    actor: (Option<Uuid>, Option<Uuid>),
+    data: serde_json::Value,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    alliance_event::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        alliance_id: Set(alliance),
+        kind: Set(kind.into()),
+        actor_tenant_id: Set(actor.0),
+        actor_user_id: Set(actor.1),
+        data: Set(data.to_string()),
+        created_at: Set(now),
+    }
+    .insert(db)
+    .await
+    .map(|_| ())
+}
+
+pub async fn events(
+    db: &impl ConnectionTrait,
+    alliance: Uuid,
+    page: &PageRequest,
+) -> Result<Vec<alliance_event::Model>, DbErr> {
+    let mut q =
+        alliance_event::Entity::find().filter(alliance_event::Column::AllianceId.eq(alliance));
+    if let Some(after) = page.after.as_deref().and_then(|a| Uuid::try_parse(a).ok()) {
+        q = q.filter(alliance_event::Column::Id.gt(after));
+    }
+    q.order_by_asc(alliance_event::Column::Id)
+        .limit(page.fetch())
+        .all(db)
+        .await
+}
+
+pub struct NewProposal<'a> {
+    pub alliance: &'a alliance::Model,
+    pub kind: &'a str,
+    pub payload: serde_json::Value,
+    pub description: &'a str,
+    pub proposer_tenant: Uuid,
+    pub proposer_user: Uuid,
+    pub eligible: Vec<Uuid>,
+}
+
+pub async fn insert_proposal(
+    db: &impl ConnectionTrait,
+    p: NewProposal<'_>,
+    now: DateTime<Utc>,
+) -> Result<proposal::Model, DbErr> {
+    let expires = now + chrono::Duration::hours(i64::from(p.alliance.proposal_duration_hours));
+    proposal::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        alliance_id: Set(p.alliance.id),
+        kind: Set(p.kind.into()),
+        payload: Set(p.payload.to_string()),
+        description: Set(p.description.into()),
+        status: Set("open".into()),
+        proposer_tenant_id: Set(p.proposer_tenant),
+        proposer_user_id: Set(p.proposer_user),
+        eligible: Set(serde_json::to_string(&p.eligible).unwrap_or_else(|_| "[]".into())),
+        threshold_percentage: Set(p.alliance.threshold_percentage),
+        comparator: Set(p.alliance.comparator.clone()),
+        yes_count: Set(0),
+        no_count: Set(0),
+        version: Set(0),
+        created_at: Set(now),
+        expires_at: Set(expires),
+        decided_at: Set(None),
+    }
+    .insert(db)
+    .await
+}
+
+pub async fn proposal(
+    db: &impl ConnectionTrait,
+    alliance: Uuid,
+    id: Uuid,
+) -> Result<Option<proposal::Model>, DbErr> {
+    proposal::Entity::find_by_id(id)
+        .filter(proposal::Column::AllianceId.eq(alliance))
+        .one(db)
+        .await
+}
+
+pub async fn proposals(
+    db: &impl ConnectionTrait,
+    alliance: Uuid,
+    status: Option<&str>,
+    page: &PageRequest,
+) -> Result<Vec<proposal::Model>, DbErr> {
+    let mut q = proposal::Entity::find().filter(proposal::Column::AllianceId.eq(alliance));
+    if let Some(s) = status {
+        q = q.filter(proposal::Column::Status.eq(s));
+    }
+    if let Some(after) = page.after.as_deref().and_then(|a| Uuid::try_parse(a).ok()) {
+        q = q.filter(proposal::Column::Id.gt(after));
+    }
+    q.order_by_asc(proposal::Column::Id)
+        .limit(page.fetch())
+        .all(db)
+        .await
+}
+
+/// Open proposals of an alliance of `kind` whose payload names `tenant`.
+pub async fn open_proposal_about(
+    db: &impl ConnectionTrait,
+    alliance: Uuid,
+    kind: &str,
+    tenant: Uuid,
+) -> Result<bool, DbErr> {
+    let rows = proposal::Entity::find()
+        .filter(proposal::Column::AllianceId.eq(alliance))
+        .filter(proposal::Column::Kind.eq(kind))
+        .filter(proposal::Column::Status.eq("open"))
+        .all(db)
+        .await?;
+    let t = tenant.to_string();
+    Ok(rows.iter().any(|p| {
+        serde_json::from_str::<serde_json::Value>(&p.payload)
+            .ok()
+            .and_then(|v| v.get("tenant_id").and_then(|x| x.as_str().map(|s| s == t)))
+            .unwrap_or(false)
+    }))
+}
+
+/// Takes the proposal's row lock (and bumps its version) if it is still open: concurrent
+/// voters queue here, so each sees the votes committed before it. False when not open.
+pub async fn lock_open_proposal(db: &impl ConnectionTrait, id: Uuid) -> Result<bool, DbErr> {
+    let r = proposal::Entity::update_many()
+        .col_expr(
+            proposal::Column::Version,
+            Expr::col(proposal::Column::Version).add(1),
+        )
+        .filter(proposal::Column::Id.eq(id))
+        .filter(proposal::Column::Status.eq("open"))
+        .exec(db)
+        .await?;
+    Ok(r.rows_affected == 1)
+}
+
+pub async fn insert_vote(
+    db: &impl ConnectionTrait,
+    proposal: Uuid,
+    tenant: Uuid,
+    user: Uuid,
+    approve: bool,
+    now: DateTime<Utc>,
+) -> Result<vote::Model, DbErr> {
+    vote::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        proposal_id: Set(proposal),
+        tenant_id: Set(tenant),
+        user_id: Set(user),
+        approve: Set(approve),
+        created_at: Set(now),
+    }
+    .insert(db)
+    .await
+}
+
+pub async fn votes(db: &impl ConnectionTrait, proposal: Uuid) -> Result<Vec<vote::Model>, DbErr> {
+    vote::Entity::find()
+        .filter(vote::Column::ProposalId.eq(proposal))
+        .order_by_asc(vote::Column::Id)
+        .all(db)
+        .await
+}
+
+/// Records the tally and, when given, the final status.
+pub async fn set_tally(
+    db: &impl ConnectionTrait,
+    p: proposal::Model,
+    yes: i32,
+    no: i32,
+    status: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<proposal::Model, DbErr> {
+    let mut am: proposal::ActiveModel = p.into();
+    am.yes_count = Set(yes);
+    am.no_count = Set(no);
+    if let Some(s) = status {
+        am.status = Set(s.into());
+        am.decided_at = Set(Some(now));
+    }
+    am.update(db).await
+}
+
+/// Open proposals past their expiry, of one alliance or all.
+pub async fn expired_open_proposals(
+    db: &impl ConnectionTrait,
+    alliance: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> Result<Vec<proposal::Model>, DbErr> {
+    let mut q = proposal::Entity::find()
+        .filter(proposal::Column::Status.eq("open"))
+        .filter(proposal::Column::ExpiresAt.lte(now));
+    if let Some(a) = alliance {
+        q = q.filter(proposal::Column::AllianceId.eq(a));
+    }
+    q.all(db).await
+}
+
+/// Marks an open proposal expired; false if someone else settled it first.
+pub async fn expire_proposal(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let r = proposal::Entity::update_many()
+        .col_expr(proposal::Column::Status, Expr::value("expired"))
+        .col_expr(proposal::Column::DecidedAt, Expr::value(now))
+        .filter(proposal::Column::Id.eq(id))
+        .filter(proposal::Column::Status.eq("open"))
+        .exec(db)
+        .await?;
+    Ok(r.rows_affected == 1)
+}
+
+pub async fn insert_invitation(
+    db: &impl ConnectionTrait,
+    alliance: Uuid,
+    proposal: Uuid,
+    tenant: Uuid,
+    now: DateTime<Utc>,
+    expires: DateTime<Utc>,
+) -> Result<invitation::Model, DbErr> {
+    invitation::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        alliance_id: Set(alliance),
+        proposal_id: Set(proposal),
+        tenant_id: Set(tenant),
+        status: Set("pending".into()),
+        created_at: Set(now),
+        expires_at: Set(expires),
+        responded_at: Set(None),
+        responded_by: Set(None),
+    }
+    .insert(db)
+    .await
+}
+
+pub async fn invitation(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+) -> Result<Option<invitation::Model>, DbErr> {
+    invitation::Entity::find_by_id(id).one(db).await
+}
+
+pub async fn pending_invitation_for(
+    db: &impl ConnectionTrait,
+    alliance: Uuid,
+    tenant: Uuid,
+) -> Result<bool, DbErr> {
+    Ok(invitation::Entity::find()
+        .filter(invitation::Column::AllianceId.eq(alliance))
+        .filter(invitation::Column::TenantId.eq(tenant))
+        .filter(invitation::Column::Status.eq("pending"))
+        .count(db)
+        .await?
+        > 0)
+}
+
+pub async fn invitations_for(
+    db: &impl ConnectionTrait,
+    tenants: &[Uuid],
+    page: &PageRequest,
+) -> Result<Vec<invitation::Model>, DbErr> {
+    let mut q = invitation::Entity::find()
+        .filter(invitation::Column::TenantId.is_in(tenants.iter().copied()));
+    if let Some(after) = page.after.as_deref().and_then(|a| Uuid::try_parse(a).ok()) {
+        q = q.filter(invitation::Column::Id.gt(after));
+    }
+    q.order_by_asc(invitation::Column::Id)
+        .limit(page.fetch())
+        .all(db)
+        .await
+}
+
+/// Settles a pending invitation: `accepted`, `rejected` or `expired`; false if it was no
+/// longer pending (a concurrent answer won).
+pub async fn settle_invitation(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    status: &str,
+    by: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let r = invitation::Entity::update_many()
+        .col_expr(invitation::Column::Status, Expr::value(status))
+        .col_expr(invitation::Column::RespondedAt, Expr::value(now))
+        .col_expr(invitation::Column::RespondedBy, Expr::value(by))
+        .filter(invitation::Column::Id.eq(id))
+        .filter(invitation::Column::Status.eq("pending"))
+        .exec(db)
+        .await?;
+    Ok(r.rows_affected == 1)
+}
