@@ -469,15 +469,17 @@ fn closed(a: &alliance::Model) -> Result<(), ApiError> {
 pub async fn settle(state: &AppState, alliance: Option<Uuid>) -> Result<(), ApiError> {
     let now = state.clock.now();
     for p in db::expired_open_proposals(&state.db, alliance, now).await? {
+        // Recorded at the moment it expired, not when it was noticed.
+        let at = p.expires_at;
         let txn = state.db.begin().await?;
-        if db::expire_proposal(&txn, p.id, now).await? {
+        if db::expire_proposal(&txn, p.id, at).await? {
             db::event(
                 &txn,
                 p.alliance_id,
                 "proposal_expired",
                 (None, None),
                 json!({"proposal_id": p.id, "kind": p.kind, "yes": p.yes_count, "no": p.no_count}),
-                now,
+                at,
             )
             .await?;
         }
@@ -491,15 +493,16 @@ pub async fn settle(state: &AppState, alliance: Option<Uuid>) -> Result<(), ApiE
         q = q.filter(invitation::Column::AllianceId.eq(a));
     }
     for i in q.all(&state.db).await? {
+        let at = i.expires_at;
         let txn = state.db.begin().await?;
-        if db::settle_invitation(&txn, i.id, "expired", None, now).await? {
+        if db::settle_invitation(&txn, i.id, "expired", None, at).await? {
             db::event(
                 &txn,
                 i.alliance_id,
                 "invitation_expired",
                 (None, None),
                 json!({"invitation_id": i.id, "tenant_id": i.tenant_id}),
-                now,
+                at,
             )
             .await?;
         }
@@ -910,14 +913,14 @@ pub async fn vote(
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("proposal {pid} not found")))?;
     if now >= p.expires_at {
-        db::expire_proposal(&txn, pid, now).await?;
+        db::expire_proposal(&txn, pid, p.expires_at).await?;
         db::event(
             &txn,
             id,
             "proposal_expired",
             (None, None),
             json!({"proposal_id": pid, "kind": p.kind, "yes": p.yes_count, "no": p.no_count}),
-            now,
+            p.expires_at,
         )
         .await?;
         txn.commit().await?;
