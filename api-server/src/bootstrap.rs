@@ -114,6 +114,32 @@ pub fn load_token_key(file: Option<&Path>, data_dir: &Path) -> Result<TokenKey, 
     }
 }
 
+/// Loads the key-encryption key: `CONSORTIA_KEK` (hex) if set, else `file`, else
+/// `<data dir>/kek` (created, mode 0600, when absent).
+pub fn load_kek(
+    file: Option<&Path>,
+    data_dir: &Path,
+) -> Result<consortia_pki::seal::Kek, BootstrapError> {
+    if let Ok(hex) = std::env::var("CONSORTIA_KEK") {
+        return consortia_pki::seal::Kek::from_hex(&hex)
+            .map_err(|e| BootstrapError::Key(PathBuf::from("$CONSORTIA_KEK"), e.to_string()));
+    }
+    let path = file
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| data_dir.join("kek"));
+    match std::fs::read_to_string(&path) {
+        Ok(s) => consortia_pki::seal::Kek::from_hex(&s)
+            .map_err(|e| BootstrapError::Key(path, e.to_string())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && file.is_none() => {
+            let key: [u8; 32] = rand::random();
+            write_secret(&path, hex::encode(key).as_bytes())
+                .map_err(|e| BootstrapError::Write(path, e))?;
+            Ok(consortia_pki::seal::Kek::from_bytes(key))
+        }
+        Err(e) => Err(BootstrapError::Read(path, e)),
+    }
+}
+
 /// Why start-up could not prepare credentials.
 #[derive(Debug, thiserror::Error)]
 pub enum BootstrapError {
@@ -124,9 +150,9 @@ pub enum BootstrapError {
     #[error("could not write {0}: {1}")]
     Write(PathBuf, std::io::Error),
     /// A key file could not be read.
-    #[error("could not read token key file {0}: {1}")]
+    #[error("could not read key file {0}: {1}")]
     Read(PathBuf, std::io::Error),
     /// A key file holds something else.
-    #[error("token key file {0} is not valid: {1}")]
+    #[error("key file {0} is not valid: {1}")]
     Key(PathBuf, String),
 }

@@ -51,6 +51,12 @@ pub struct ServeArgs {
     #[arg(long, env = "CONSORTIA_TOKEN_KEY_FILE")]
     pub token_key_file: Option<PathBuf>,
 
+    /// File holding the 64-hex-character key-encryption key that CA and node keys are sealed
+    /// under (AES-256-GCM); created in the data directory when absent and `CONSORTIA_KEK` is
+    /// unset. Every replica must share it.
+    #[arg(long, env = "CONSORTIA_KEK_FILE")]
+    pub kek_file: Option<PathBuf>,
+
     /// HTTP worker threads (default: one per CPU core).
     #[arg(long, env = "CONSORTIA_WORKERS")]
     pub workers: Option<usize>,

@@ -31,6 +31,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .context("could not apply migrations")?;
     let token_key = bootstrap::load_token_key(args.token_key_file.as_deref(), &args.db.data_dir)?;
+    let kek = bootstrap::load_kek(args.kek_file.as_deref(), &args.db.data_dir)?;
     match bootstrap::run(&conn, &token_key, &args.db.data_dir).await? {
         Outcome::Created(path) => {
             tracing::warn!(path = %path.display(), "created the platform administrator; its bearer token is in this file (mode 0600)");
@@ -47,6 +48,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         metrics: Arc::new(Metrics::default()),
         auth_cache: Arc::new(AuthCache::new(Duration::from_secs(args.auth_cache_ttl))),
         clock: Arc::new(crate::clock::SystemClock),
+        kek: Arc::new(kek),
     };
     let listener = TcpListener::bind(args.listen)
         .with_context(|| format!("could not listen on {}", args.listen))?;

@@ -20,4 +20,6 @@ pub struct AppState {
     pub auth_cache: Arc<AuthCache>,
     /// Where "now" comes from (proposal and invitation expiry).
     pub clock: Arc<dyn Clock>,
+    /// The key-encryption key CA keys are sealed under.
+    pub kek: Arc<consortia_pki::seal::Kek>,
 }

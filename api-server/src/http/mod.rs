@@ -14,7 +14,7 @@ use crate::state::AppState;
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::http::Method;
 use actix_web::{HttpRequest, HttpResponse, web};
-use handlers::{alliances, audit_events, me, members, ops, tenants, tokens};
+use handlers::{alliances, audit_events, me, members, ops, pki, tenants, tokens};
 use problem::ApiError;
 
 /// Largest JSON body accepted.
@@ -95,6 +95,15 @@ pub fn register(r: &mut Routes<'_>) {
         GET "/api/v1/invitations/{invitation_id}" => alliances::get_invitation,
         POST "/api/v1/invitations/{invitation_id}/accept" => alliances::accept_invitation,
         POST "/api/v1/invitations/{invitation_id}/reject" => alliances::reject_invitation,
+        GET "/api/v1/alliances/{alliance_id}/cas" => pki::list_cas,
+        GET "/api/v1/alliances/{alliance_id}/certificates" => pki::list_alliance_certificates,
+        GET "/api/v1/cas/{ca_id}" => pki::get_ca,
+        GET "/api/v1/cas/{ca_id}/crl" => pki::crl,
+        POST "/api/v1/cas/{ca_id}/certificates" => pki::issue,
+        GET "/api/v1/cas/{ca_id}/certificates" => pki::list_ca_certificates,
+        GET "/api/v1/certificates/{certificate_id}" => pki::get_certificate,
+        POST "/api/v1/certificates/{certificate_id}/revoke" => pki::revoke,
+        POST "/api/v1/certificates/{certificate_id}/renew" => pki::renew,
     );
 }
 

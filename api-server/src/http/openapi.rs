@@ -1,6 +1,6 @@
 //! The OpenAPI document, generated from the handlers' annotations.
 
-use crate::http::handlers::{alliances, audit_events, me, members, ops, tenants, tokens};
+use crate::http::handlers::{alliances, audit_events, me, members, ops, pki, tenants, tokens};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -38,6 +38,8 @@ impl Modify for BearerAuth {
         alliances::propose, alliances::list_proposals, alliances::get_proposal, alliances::vote,
         alliances::list_invitations, alliances::get_invitation, alliances::accept_invitation,
         alliances::reject_invitation,
+        pki::list_cas, pki::list_alliance_certificates, pki::get_ca, pki::crl, pki::issue,
+        pki::list_ca_certificates, pki::get_certificate, pki::revoke, pki::renew,
     ),
     modifiers(&BearerAuth),
     tags(
@@ -46,6 +48,7 @@ impl Modify for BearerAuth {
         (name = "members", description = "Users in a tenant and their roles"),
         (name = "tokens", description = "API tokens"),
         (name = "audit", description = "Audit log"),
+        (name = "pki", description = "Certificate authorities and certificates of alliances"),
         (name = "alliances", description = "Alliances (consortia), their governance votes and invitations"),
         (name = "operations", description = "Health, readiness, metrics"),
     )

@@ -7,5 +7,6 @@ mod alliances;
 mod flows;
 mod openapi;
 mod ops;
+mod pki;
 mod process;
 mod security;

@@ -192,6 +192,52 @@ fn endpoints() -> Vec<Endpoint> {
             Role("admin"),
             None,
         ),
+        e(
+            Method::GET,
+            "/api/v1/alliances/{alliance_id}/cas",
+            Role("viewer"),
+            None,
+        ),
+        e(
+            Method::GET,
+            "/api/v1/alliances/{alliance_id}/certificates",
+            Role("viewer"),
+            None,
+        ),
+        e(Method::GET, "/api/v1/cas/{ca_id}", Role("viewer"), None),
+        e(Method::GET, "/api/v1/cas/{ca_id}/crl", Public, None),
+        e(
+            Method::POST,
+            "/api/v1/cas/{ca_id}/certificates",
+            Role("admin"),
+            Some(
+                json!({"common_name": "peer9", "profile": "peer", "validity_days": 30, "sans": ["peer9.acme.example"]}),
+            ),
+        ),
+        e(
+            Method::GET,
+            "/api/v1/cas/{ca_id}/certificates",
+            Role("viewer"),
+            None,
+        ),
+        e(
+            Method::GET,
+            "/api/v1/certificates/{certificate_id}",
+            Role("viewer"),
+            None,
+        ),
+        e(
+            Method::POST,
+            "/api/v1/certificates/{certificate_id}/revoke",
+            Role("admin"),
+            Some(json!({"reason": "superseded"})),
+        ),
+        e(
+            Method::POST,
+            "/api/v1/certificates/{certificate_id}/renew",
+            Role("admin"),
+            Some(json!({"rekey": false})),
+        ),
     ]
 }
 
@@ -220,6 +266,8 @@ fn every_registered_route_is_in_the_security_table() {
 struct Fixture {
     tenant: String,
     alliance: String,
+    ca: String,
+    certificate: String,
     proposal: String,
     invitation: String,
     dev_id: String,
@@ -307,6 +355,7 @@ async fn fixture(app: &TestApp) -> Fixture {
     .await;
     crate::alliances::vote(app, &umbrella_owner, &umbrella, &other, &p, "yes", 201).await;
     let invitation = crate::alliances::invitation_for(app, &owner, &tenant).await;
+    let (ca, certificate) = crate::pki::org_ca_and_cert(app, &owner, &tenant, &alliance).await;
     tokio::time::sleep(std::time::Duration::from_millis(1600)).await;
     let tokens = [
         ("owner", owner),
@@ -319,6 +368,8 @@ async fn fixture(app: &TestApp) -> Fixture {
     Fixture {
         tenant,
         alliance,
+        ca,
+        certificate,
         proposal,
         invitation,
         dev_id,
@@ -338,7 +389,9 @@ fn url(e: &Endpoint, f: &Fixture) -> String {
         .replace("{token_id}", &f.token_id)
         .replace("{alliance_id}", &f.alliance)
         .replace("{proposal_id}", &f.proposal)
-        .replace("{invitation_id}", &f.invitation);
+        .replace("{invitation_id}", &f.invitation)
+        .replace("{ca_id}", &f.ca)
+        .replace("{certificate_id}", &f.certificate);
     if e.template == "/api/v1/audit-events" {
         format!("{path}?tenant_id={}", f.tenant)
     } else {

@@ -113,6 +113,7 @@ impl TestApp {
                     std::time::Duration::from_secs(5),
                 )),
                 clock: Arc::new(clock.clone()),
+                kek: Arc::new(consortia_pki::seal::Kek::generate()),
             },
             admin_token,
             _data_dir: data_dir,
@@ -235,7 +236,7 @@ impl TestApp {
         use sea_orm::EntityTrait;
         let db = &self.state.db;
         format!(
-            "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
+            "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
             tenant::Entity::find().all(db).await.unwrap(),
             user::Entity::find().all(db).await.unwrap(),
             identity::Entity::find().all(db).await.unwrap(),
@@ -248,6 +249,8 @@ impl TestApp {
             vote::Entity::find().all(db).await.unwrap(),
             invitation::Entity::find().all(db).await.unwrap(),
             alliance_event::Entity::find().all(db).await.unwrap(),
+            ca::Entity::find().all(db).await.unwrap(),
+            certificate::Entity::find().all(db).await.unwrap(),
         )
     }
 

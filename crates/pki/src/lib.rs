@@ -9,6 +9,9 @@
 
 pub mod seal;
 
+/// The X.509 generator this crate builds on (for its public-key types).
+pub use rcgen;
+
 use std::net::IpAddr;
 
 use rcgen::{

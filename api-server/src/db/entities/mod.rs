@@ -5,6 +5,8 @@ pub mod alliance_event;
 pub mod alliance_member;
 pub mod api_token;
 pub mod audit_event;
+pub mod ca;
+pub mod certificate;
 pub mod identity;
 pub mod invitation;
 pub mod membership;

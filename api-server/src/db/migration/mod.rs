@@ -4,6 +4,7 @@ use sea_orm_migration::prelude::*;
 
 mod m20261125_000001_core;
 mod m20261125_000002_alliances;
+mod m20261125_000003_pki;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -14,6 +15,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261125_000001_core::Migration),
             Box::new(m20261125_000002_alliances::Migration),
+            Box::new(m20261125_000003_pki::Migration),
         ]
     }
 }

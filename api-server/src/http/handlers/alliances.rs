@@ -562,6 +562,17 @@ pub async fn create(
         now,
     )
     .await?;
+    crate::pki::create_root(&txn, &state.kek, a.id, &a.name, body.tenant_id, now).await?;
+    crate::pki::create_member_cas(
+        &txn,
+        &state.kek,
+        a.id,
+        body.tenant_id,
+        &body.org.name,
+        &body.org.org_id,
+        now,
+    )
+    .await?;
     db::event(
         &txn,
         a.id,
@@ -1218,6 +1229,16 @@ pub async fn accept_invitation(
             e.into()
         });
     }
+    crate::pki::create_member_cas(
+        &txn,
+        &state.kek,
+        a.id,
+        i.tenant_id,
+        &body.org.name,
+        &body.org.org_id,
+        now,
+    )
+    .await?;
     db::event(
         &txn,
         a.id,

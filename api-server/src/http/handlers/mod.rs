@@ -5,6 +5,7 @@ pub mod audit_events;
 pub mod me;
 pub mod members;
 pub mod ops;
+pub mod pki;
 pub mod tenants;
 pub mod tokens;
 

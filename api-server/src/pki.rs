@@ -1,0 +1,225 @@
+//! The alliance PKI: every alliance has a root CA (controlled by the founding tenant); every
+//! member has an organisation CA and a TLS CA under it. CA keys are sealed with the KEK,
+//! bound to their row by associated data, and never leave the server.
+
+use crate::db::entities::{ca, certificate};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use chrono::{DateTime, Utc};
+use consortia_pki::seal::Kek;
+use consortia_pki::{Ca, KeyAlg, Subject};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    Set,
+};
+use uuid::Uuid;
+
+pub const ROOT_DAYS: u32 = 3650;
+pub const MEMBER_CA_DAYS: u32 = 1825;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PkiStoreError {
+    #[error(transparent)]
+    Db(#[from] DbErr),
+    #[error("{0}")]
+    Pki(#[from] consortia_pki::PkiError),
+    #[error("sealed key: {0}")]
+    Seal(#[from] consortia_pki::seal::SealError),
+    #[error("stored CA is corrupt: {0}")]
+    Corrupt(String),
+}
+
+fn alg_name(a: KeyAlg) -> &'static str {
+    match a {
+        KeyAlg::EcdsaP256 => "ecdsa_p256",
+        KeyAlg::EcdsaP384 => "ecdsa_p384",
+        KeyAlg::Ed25519 => "ed25519",
+    }
+}
+
+fn alg_of(s: &str) -> Result<KeyAlg, PkiStoreError> {
+    match s {
+        "ecdsa_p256" => Ok(KeyAlg::EcdsaP256),
+        "ecdsa_p384" => Ok(KeyAlg::EcdsaP384),
+        "ed25519" => Ok(KeyAlg::Ed25519),
+        other => Err(PkiStoreError::Corrupt(format!("unknown algorithm {other}"))),
+    }
+}
+
+/// Associated data a CA key is sealed with: it cannot be moved onto another CA row.
+fn ca_aad(id: Uuid) -> Vec<u8> {
+    format!("consortia/ca-key/{id}").into_bytes()
+}
+
+/// Associated data of a server-managed leaf key.
+pub fn cert_aad(id: Uuid) -> Vec<u8> {
+    format!("consortia/cert-key/{id}").into_bytes()
+}
+
+pub fn pem_to_der(pem: &str) -> Result<Vec<u8>, PkiStoreError> {
+    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    STANDARD
+        .decode(body.trim())
+        .map_err(|e| PkiStoreError::Corrupt(e.to_string()))
+}
+
+/// Unseals and loads a CA for signing.
+pub fn load(kek: &Kek, row: &ca::Model) -> Result<Ca, PkiStoreError> {
+    let sealed = STANDARD
+        .decode(&row.sealed_key)
+        .map_err(|e| PkiStoreError::Corrupt(e.to_string()))?;
+    let key = kek.open(&sealed, &ca_aad(row.id))?;
+    Ok(Ca::load(
+        pem_to_der(&row.cert_pem)?,
+        key,
+        alg_of(&row.alg)?,
+    )?)
+}
+
+async fn store_ca(
+    conn: &impl ConnectionTrait,
+    kek: &Kek,
+    ca: &Ca,
+    meta: (Uuid, Uuid, &str, Option<Uuid>, &str),
+    now: DateTime<Utc>,
+) -> Result<ca::Model, PkiStoreError> {
+    let (alliance, tenant, kind, parent, name) = meta;
+    let id = Uuid::now_v7();
+    let sealed = kek.seal(ca.key_der(), &ca_aad(id));
+    let not_after = DateTime::<Utc>::from_timestamp(ca.not_after.unix_timestamp(), 0)
+        .ok_or_else(|| PkiStoreError::Corrupt("CA expiry out of range".into()))?;
+    Ok(ca::ActiveModel {
+        id: Set(id),
+        alliance_id: Set(alliance),
+        tenant_id: Set(tenant),
+        kind: Set(kind.into()),
+        parent_id: Set(parent),
+        name: Set(name.chars().take(100).collect()),
+        alg: Set(alg_name(ca.alg()).into()),
+        cert_pem: Set(ca.cert_pem.clone()),
+        sealed_key: Set(STANDARD.encode(sealed)),
+        kek_id: Set(kek.id()),
+        not_after: Set(not_after),
+        crl_number: Set(0),
+        created_at: Set(now),
+    }
+    .insert(conn)
+    .await?)
+}
+
+/// The root CA of a new alliance, controlled by its founder.
+pub async fn create_root(
+    conn: &impl ConnectionTrait,
+    kek: &Kek,
+    alliance: Uuid,
+    alliance_name: &str,
+    founder: Uuid,
+    now: DateTime<Utc>,
+) -> Result<ca::Model, PkiStoreError> {
+    let name = format!("{alliance_name} Root CA");
+    let root = Ca::new_root(
+        KeyAlg::EcdsaP256,
+        Subject {
+            common_name: name.chars().take(64).collect(),
+            organization: Some(alliance_name.chars().take(64).collect()),
+            organizational_unit: None,
+        },
+        ROOT_DAYS,
+    )?;
+    store_ca(
+        conn,
+        kek,
+        &root,
+        (alliance, founder, "root", None, &name),
+        now,
+    )
+    .await
+}
+
+/// A member's organisation CA and TLS CA, under the alliance root.
+pub async fn create_member_cas(
+    conn: &impl ConnectionTrait,
+    kek: &Kek,
+    alliance: Uuid,
+    tenant: Uuid,
+    org_name: &str,
+    org_id: &str,
+    now: DateTime<Utc>,
+) -> Result<(), PkiStoreError> {
+    let root_row = ca::Entity::find()
+        .filter(ca::Column::AllianceId.eq(alliance))
+        .filter(ca::Column::Kind.eq("root"))
+        .one(conn)
+        .await?
+        .ok_or_else(|| PkiStoreError::Corrupt("alliance has no root CA".into()))?;
+    let root = load(kek, &root_row)?;
+    for (kind, cn) in [
+        ("org", format!("{org_id} CA")),
+        ("tls", format!("{org_id} TLS CA")),
+    ] {
+        let c = root.new_intermediate(
+            KeyAlg::EcdsaP256,
+            Subject {
+                common_name: cn.chars().take(64).collect(),
+                organization: Some(org_name.chars().take(64).collect()),
+                organizational_unit: None,
+            },
+            MEMBER_CA_DAYS,
+            0,
+        )?;
+        store_ca(
+            conn,
+            kek,
+            &c,
+            (alliance, tenant, kind, Some(root_row.id), &cn),
+            now,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+pub async fn cas_of(conn: &impl ConnectionTrait, alliance: Uuid) -> Result<Vec<ca::Model>, DbErr> {
+    ca::Entity::find()
+        .filter(ca::Column::AllianceId.eq(alliance))
+        .order_by_asc(ca::Column::Id)
+        .all(conn)
+        .await
+}
+
+pub async fn ca(conn: &impl ConnectionTrait, id: Uuid) -> Result<Option<ca::Model>, DbErr> {
+    ca::Entity::find_by_id(id).one(conn).await
+}
+
+pub async fn certificate(
+    conn: &impl ConnectionTrait,
+    id: Uuid,
+) -> Result<Option<certificate::Model>, DbErr> {
+    certificate::Entity::find_by_id(id).one(conn).await
+}
+
+/// The chain of a CA, itself first, up to the root.
+pub async fn chain(conn: &impl ConnectionTrait, row: &ca::Model) -> Result<Vec<ca::Model>, DbErr> {
+    let mut out = vec![row.clone()];
+    let mut parent = row.parent_id;
+    while let Some(p) = parent {
+        let Some(r) = ca::Entity::find_by_id(p).one(conn).await? else {
+            break;
+        };
+        parent = r.parent_id;
+        out.push(r);
+    }
+    Ok(out)
+}
+
+/// Revoked certificates of a CA, for its CRL.
+pub async fn revoked(
+    conn: &impl ConnectionTrait,
+    ca: Uuid,
+) -> Result<Vec<certificate::Model>, DbErr> {
+    certificate::Entity::find()
+        .filter(certificate::Column::CaId.eq(ca))
+        .filter(certificate::Column::Status.eq("revoked"))
+        .all(conn)
+        .await
+}
