@@ -57,6 +57,14 @@ pub struct ServeArgs {
     #[arg(long, env = "CONSORTIA_KEK_FILE")]
     pub kek_file: Option<PathBuf>,
 
+    /// Server-managed certificates expiring within this many days are renewed automatically.
+    #[arg(long, env = "CONSORTIA_RENEWAL_WINDOW_DAYS", default_value_t = 15)]
+    pub renewal_window_days: u32,
+
+    /// Seconds between runs of the renewal job (0 turns it off).
+    #[arg(long, env = "CONSORTIA_RENEWAL_INTERVAL", default_value_t = 3600)]
+    pub renewal_interval: u64,
+
     /// HTTP worker threads (default: one per CPU core).
     #[arg(long, env = "CONSORTIA_WORKERS")]
     pub workers: Option<usize>,

@@ -26,6 +26,18 @@ enum Command {
     },
     /// Print the OpenAPI document (the committed copy is `api-server/openapi.json`).
     Openapi,
+    /// Re-seal every CA key and managed identity key under a new key-encryption key, then
+    /// point `--kek-file` (or `CONSORTIA_KEK`) at the new one.
+    RewrapKeys {
+        #[command(flatten)]
+        db: DbArgs,
+        /// The current KEK file (default `<data dir>/kek`; `CONSORTIA_KEK` wins when set).
+        #[arg(long, env = "CONSORTIA_KEK_FILE")]
+        kek_file: Option<std::path::PathBuf>,
+        /// File with the new KEK (64 hex characters).
+        #[arg(long)]
+        new_kek_file: std::path::PathBuf,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -55,6 +67,24 @@ fn main() -> anyhow::Result<()> {
                 Ok(())
             }
             Some(Command::Openapi) => Ok(()),
+            Some(Command::RewrapKeys {
+                db: args,
+                kek_file,
+                new_kek_file,
+            }) => {
+                let old = consortia_api::bootstrap::load_kek(kek_file.as_deref(), &args.data_dir)?;
+                let text = std::fs::read_to_string(&new_kek_file)?;
+                let new = consortia_pki::seal::Kek::from_hex(&text)?;
+                let conn = db::connect(&args.url()).await?;
+                db::migrate(&conn).await?;
+                let (cas, certs) = consortia_api::pki::rewrap(&conn, &old, &new).await?;
+                eprintln!(
+                    "re-sealed {cas} CA keys and {certs} managed identity keys under KEK {}; now use {} as the KEK",
+                    new.id(),
+                    new_kek_file.display()
+                );
+                Ok(())
+            }
         }
     });
     if let Err(e) = &result {

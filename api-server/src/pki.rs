@@ -223,3 +223,43 @@ pub async fn revoked(
         .all(conn)
         .await
 }
+
+/// Re-seals every CA key and every server-managed identity key from `old` to `new`, in one
+/// transaction: either all keys move or none. Returns (CAs, certificates) re-sealed.
+pub async fn rewrap(
+    db: &sea_orm::DatabaseConnection,
+    old: &Kek,
+    new: &Kek,
+) -> Result<(usize, usize), PkiStoreError> {
+    use sea_orm::TransactionTrait;
+    let txn = db.begin().await?;
+    let mut n_cas = 0;
+    for row in ca::Entity::find().all(&txn).await? {
+        let blob = STANDARD
+            .decode(&row.sealed_key)
+            .map_err(|e| PkiStoreError::Corrupt(e.to_string()))?;
+        let moved = new.rewrap(old, &blob, &ca_aad(row.id))?;
+        let mut am: ca::ActiveModel = row.into();
+        am.sealed_key = Set(STANDARD.encode(moved));
+        am.kek_id = Set(new.id());
+        am.update(&txn).await?;
+        n_cas += 1;
+    }
+    let mut n_certs = 0;
+    for row in certificate::Entity::find()
+        .filter(certificate::Column::SealedKey.is_not_null())
+        .all(&txn)
+        .await?
+    {
+        let blob = STANDARD
+            .decode(row.sealed_key.as_deref().unwrap_or_default())
+            .map_err(|e| PkiStoreError::Corrupt(e.to_string()))?;
+        let moved = new.rewrap(old, &blob, &cert_aad(row.id))?;
+        let mut am: certificate::ActiveModel = row.into();
+        am.sealed_key = Set(Some(STANDARD.encode(moved)));
+        am.update(&txn).await?;
+        n_certs += 1;
+    }
+    txn.commit().await?;
+    Ok((n_cas, n_certs))
+}

@@ -3,6 +3,7 @@
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
@@ -26,9 +27,20 @@ pub struct RouteLabels {
     pub method: String,
 }
 
+/// Labels of a certificate's expiry gauge.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CertLabels {
+    pub alliance_id: String,
+    pub ca_id: String,
+    pub serial: String,
+    pub common_name: String,
+}
+
 /// The server's metrics and the registry that exposes them.
 pub struct Metrics {
     registry: Registry,
+    /// Expiry (unix seconds) of every valid certificate issued by the PKI.
+    pub certificate_expiry: Family<CertLabels, Gauge>,
     /// Requests served.
     pub requests: Family<RequestLabels, Counter>,
     /// Request duration in seconds.
@@ -48,10 +60,17 @@ impl Default for Metrics {
             "HTTP request latency",
             latency.clone(),
         );
+        let certificate_expiry = Family::<CertLabels, Gauge>::default();
+        registry.register(
+            "certificate_expiry_timestamp_seconds",
+            "Expiry time of each valid certificate issued by the PKI",
+            certificate_expiry.clone(),
+        );
         Metrics {
             registry,
             requests,
             latency,
+            certificate_expiry,
         }
     }
 }

@@ -63,7 +63,11 @@ fn find_ca<'a>(cas: &'a Value, kind: &str, tenant: &str) -> &'a Value {
         .unwrap()
 }
 
-crate::both!(pki_end_to_end, pki_refuses_bad_requests);
+crate::both!(
+    pki_end_to_end,
+    pki_refuses_bad_requests,
+    renewal_job_gauges_and_rewrap
+);
 
 async fn pki_end_to_end(app: &TestApp) {
     let (acme, acme_t) = app.tenant_with_owner("acme").await;
@@ -538,4 +542,119 @@ async fn pki_refuses_bad_requests(app: &TestApp) {
         )
         .await;
     assert_eq!(r.status, 404);
+}
+
+async fn renewal_job_gauges_and_rewrap(app: &TestApp) {
+    use consortia_api::http::handlers::pki::renew_due;
+    let (acme, acme_t) = app.tenant_with_owner("acme").await;
+    let a = found(app, &acme_t, &acme, "AcmeMSP").await;
+    let cas = app
+        .get(&format!("/api/v1/alliances/{a}/cas"), &acme_t)
+        .await
+        .body;
+    let org = find_ca(&cas, "org", &acme)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let issue = |managed: bool, cn: &str| json!({"profile": "node", "common_name": cn, "sans": [format!("{cn}.acme.example")], "validity_days": 10, "managed": managed});
+    let m = app
+        .post(
+            &format!("/api/v1/cas/{org}/certificates"),
+            &acme_t,
+            issue(true, "node0"),
+        )
+        .await;
+    let u = app
+        .post(
+            &format!("/api/v1/cas/{org}/certificates"),
+            &acme_t,
+            issue(false, "node1"),
+        )
+        .await;
+    assert_eq!((m.status, u.status), (201, 201));
+    let managed = m.body["certificate"].clone();
+    // Every valid certificate's expiry is on the gauge.
+    let metrics = app.send(TestRequest::get().uri("/metrics"), None).await;
+    let _ = metrics;
+    let text = app.state.metrics.encode();
+    assert!(
+        text.contains("consortia_api_certificate_expiry_timestamp_seconds"),
+        "{text}"
+    );
+    assert!(text.contains(managed["serial"].as_str().unwrap()));
+    // Fresh certificates are left alone; once less than the window (or a third of the
+    // lifetime, for short-lived ones) is left, only the managed identity is renewed, once,
+    // with the same key.
+    assert_eq!(renew_due(&app.state, 15).await.unwrap(), 0);
+    app.clock.advance(chrono::Duration::days(8));
+    assert_eq!(renew_due(&app.state, 1).await.unwrap(), 0);
+    assert_eq!(renew_due(&app.state, 15).await.unwrap(), 1);
+    assert_eq!(renew_due(&app.state, 15).await.unwrap(), 0);
+    let list = app
+        .get(
+            &format!("/api/v1/cas/{org}/certificates?limit=200"),
+            &acme_t,
+        )
+        .await
+        .body;
+    let successor = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["renewed_from"] == managed["id"])
+        .unwrap()
+        .clone();
+    assert_eq!(successor["managed"], true);
+    let spki = |pem: &str| {
+        let der = consortia_api::pki::pem_to_der(pem).unwrap();
+        let (_, x) = x509_parser::parse_x509_certificate(&der).unwrap();
+        x.public_key().raw.to_vec()
+    };
+    assert_eq!(
+        spki(managed["cert_pem"].as_str().unwrap()),
+        spki(successor["cert_pem"].as_str().unwrap())
+    );
+    let audit = app
+        .get(
+            &format!("/api/v1/audit-events?tenant_id={acme}&limit=200"),
+            &acme_t,
+        )
+        .await;
+    assert!(
+        audit.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "SYSTEM pki.renew"),
+        "{}",
+        audit.body
+    );
+    // A revoked certificate leaves the gauge.
+    let id = managed["id"].as_str().unwrap();
+    app.post(
+        &format!("/api/v1/certificates/{id}/revoke"),
+        &acme_t,
+        json!({"reason": "superseded"}),
+    )
+    .await;
+    assert!(
+        !app.state
+            .metrics
+            .encode()
+            .contains(managed["serial"].as_str().unwrap())
+    );
+    // Re-wrap every sealed key under a new KEK: the old one no longer opens them.
+    let new = consortia_pki::seal::Kek::generate();
+    let (n_cas, n_certs) = consortia_api::pki::rewrap(&app.state.db, &app.state.kek, &new)
+        .await
+        .unwrap();
+    assert_eq!((n_cas, n_certs), (3, 2));
+    let ca_row = consortia_api::pki::ca(&app.state.db, org.parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(consortia_api::pki::load(&new, &ca_row).is_ok());
+    assert!(consortia_api::pki::load(&app.state.kek, &ca_row).is_err());
+    // Sealed keys are not readable in the database.
+    assert!(!app.snapshot().await.contains("PRIVATE KEY"));
 }

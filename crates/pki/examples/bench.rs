@@ -24,6 +24,7 @@ fn main() {
         sans: vec!["node.bench.example".into(), "10.1.2.3".into()],
         validity_days: 365,
         crl_url: Some("http://ca.bench.example/org.crl".into()),
+        not_before: None,
     };
     // A requester's key (as from a CSR): the CA only signs.
     let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();

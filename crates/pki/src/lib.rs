@@ -169,6 +169,9 @@ pub struct LeafRequest {
     /// Where the issuing CA's CRL is published.
     #[serde(default)]
     pub crl_url: Option<String>,
+    /// Start of validity (default: now). Lets a caller with its own clock issue consistently.
+    #[serde(default, skip)]
+    pub not_before: Option<OffsetDateTime>,
 }
 
 /// An issued certificate.
@@ -371,8 +374,9 @@ impl Ca {
         p.key_usages = ku;
         p.extended_key_usages = eku;
         p.serial_number = Some(random_serial());
-        p.not_before = OffsetDateTime::now_utc() - Duration::minutes(5);
-        p.not_after = OffsetDateTime::now_utc() + Duration::days(i64::from(req.validity_days));
+        let start = req.not_before.unwrap_or_else(OffsetDateTime::now_utc);
+        p.not_before = start - Duration::minutes(5);
+        p.not_after = start + Duration::days(i64::from(req.validity_days));
         self.check_lifetime(p.not_after)?;
         p.key_identifier_method = KeyIdMethod::Sha256;
         p.use_authority_key_identifier_extension = true;

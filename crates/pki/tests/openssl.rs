@@ -30,6 +30,7 @@ fn req(profile: Profile, sans: &[&str]) -> LeafRequest {
         sans: sans.iter().map(|s| s.to_string()).collect(),
         validity_days: 365,
         crl_url: Some("http://127.0.0.1:8080/crl/acme-org.crl".into()),
+        not_before: None,
     }
 }
 

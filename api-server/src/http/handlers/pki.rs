@@ -243,6 +243,150 @@ pub struct IssuedView {
     pub chain_pem: String,
 }
 
+fn cert_labels(c: &certificate::Model) -> crate::http::metrics::CertLabels {
+    crate::http::metrics::CertLabels {
+        alliance_id: c.alliance_id.to_string(),
+        ca_id: c.ca_id.to_string(),
+        serial: c.serial.clone(),
+        common_name: c.common_name.clone(),
+    }
+}
+
+/// Puts a valid certificate's expiry on the gauge (or takes a revoked one off).
+pub fn track(state: &AppState, c: &certificate::Model) {
+    let g = &state.metrics.certificate_expiry;
+    if c.status == "valid" {
+        g.get_or_create(&cert_labels(c))
+            .set(c.not_after.timestamp());
+    } else {
+        g.remove(&cert_labels(c));
+    }
+}
+
+/// Fills the expiry gauge from the database (at start-up).
+pub async fn load_gauges(state: &AppState) -> Result<usize, ApiError> {
+    let rows = certificate::Entity::find()
+        .filter(certificate::Column::Status.eq("valid"))
+        .all(&state.db)
+        .await?;
+    for c in &rows {
+        track(state, c);
+    }
+    Ok(rows.len())
+}
+
+/// Renews every server-managed certificate (its key is sealed here) that expires within
+/// `window_days` and has not been renewed yet, with the same key. Each renewal is audited
+/// as a system action. Returns how many were renewed.
+pub async fn renew_due(state: &AppState, window_days: u32) -> Result<usize, ApiError> {
+    let now = state.clock.now();
+    let due = certificate::Entity::find()
+        .filter(certificate::Column::Status.eq("valid"))
+        .filter(certificate::Column::SealedKey.is_not_null())
+        .filter(
+            certificate::Column::NotAfter.lte(now + chrono::Duration::days(i64::from(window_days))),
+        )
+        .all(&state.db)
+        .await?;
+    let mut renewed = 0;
+    for old in due {
+        // Renew when less than the window or a third of the lifetime is left, whichever is
+        // shorter: a short-lived certificate is not renewed again straight away.
+        let lifetime = old.not_after - old.not_before;
+        let before = chrono::Duration::days(i64::from(window_days)).min(lifetime / 3);
+        if old.not_after - now > before {
+            continue;
+        }
+        let successor = certificate::Entity::find()
+            .filter(certificate::Column::RenewedFrom.eq(old.id))
+            .one(&state.db)
+            .await?;
+        if successor.is_some() {
+            continue;
+        }
+        let Some(c) = pki::ca(&state.db, old.ca_id).await? else {
+            continue;
+        };
+        let profile = ProfileName::parse(&old.profile)
+            .ok_or_else(|| ApiError::Internal("stored profile unknown".into()))?;
+        let days = ((old.not_after - old.not_before).num_days().max(1)) as u32;
+        let sans: Vec<String> = serde_json::from_str(&old.sans).unwrap_or_default();
+        let req = LeafRequest {
+            profile: profile.pki(),
+            subject: Subject {
+                common_name: old.common_name.clone(),
+                organization: None,
+                organizational_unit: None,
+            },
+            sans: sans.clone(),
+            validity_days: days,
+            crl_url: Some(format!("/api/v1/cas/{}/crl", c.id)),
+            not_before: time::OffsetDateTime::from_unix_timestamp(state.clock.now().timestamp())
+                .ok(),
+        };
+        let blob = base64::engine::general_purpose::STANDARD
+            .decode(old.sealed_key.as_deref().unwrap_or_default())
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+        let key_pem = state
+            .kek
+            .open(&blob, &pki::cert_aad(old.id))
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+        let key = consortia_pki::rcgen::KeyPair::from_pem(&String::from_utf8_lossy(&key_pem))
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+        let signer = pki::load(&state.kek, &c)?;
+        let issued = match signer.issue_for_key(&req, &key) {
+            Ok(i) => i,
+            Err(PkiError::OutlivesIssuer { .. }) => {
+                // The CA itself ends sooner: renew up to its end.
+                let left = (c.not_after - now).num_days().max(1) as u32;
+                signer
+                    .issue_for_key(
+                        &LeafRequest {
+                            validity_days: left,
+                            ..req
+                        },
+                        &key,
+                    )
+                    .map_err(|e| ApiError::Internal(e.to_string()))?
+            }
+            Err(e) => return Err(ApiError::Internal(e.to_string())),
+        };
+        let id = Uuid::now_v7();
+        let row = insert_cert(
+            state,
+            NewCert {
+                ca: &c,
+                issued,
+                profile,
+                common_name: old.common_name.clone(),
+                sans,
+                sealed_key: Some((id, state.kek.seal(&key_pem, &pki::cert_aad(id)))),
+                renewed_from: Some(old.id),
+                by: old.created_by,
+            },
+        )
+        .await?;
+        track(state, &row);
+        crate::store::audit::record(
+            &state.db,
+            crate::store::audit::NewEvent {
+                request_id: format!("renewal-job-{}", Uuid::now_v7()),
+                actor_user_id: None,
+                actor_token_id: None,
+                tenant_id: Some(row.tenant_id),
+                action: "SYSTEM pki.renew".into(),
+                target: Some(format!("/api/v1/certificates/{} -> {}", old.id, row.id)),
+                outcome: "success",
+                status: 201,
+            },
+        )
+        .await?;
+        tracing::info!(old = %old.id, new = %row.id, not_after = %row.not_after, "renewed a managed certificate");
+        renewed += 1;
+    }
+    Ok(renewed)
+}
+
 fn cert_view(c: certificate::Model) -> CertificateView {
     CertificateView {
         sans: serde_json::from_str(&c.sans).unwrap_or_default(),
@@ -515,6 +659,7 @@ pub async fn issue(
         sans: body.sans.clone(),
         validity_days: body.validity_days,
         crl_url: Some(format!("/api/v1/cas/{}/crl", c.id)),
+        not_before: time::OffsetDateTime::from_unix_timestamp(state.clock.now().timestamp()).ok(),
     };
     let issued = match &body.csr {
         Some(csr) => signer.issue_csr(csr, &req),
@@ -551,6 +696,7 @@ pub async fn issue(
     )
     .await?;
     who.created(row.id);
+    track(&state, &row);
     let chain = pki::chain(&state.db, &c).await?;
     Ok(HttpResponse::Created().json(IssuedView {
         certificate: cert_view(row),
@@ -750,6 +896,7 @@ pub async fn revoke(
     let cert = pki::certificate(&state.db, cert.id)
         .await?
         .ok_or_else(|| ApiError::Internal("certificate vanished".into()))?;
+    track(&state, &cert);
     Ok(HttpResponse::Ok().json(cert_view(cert)))
 }
 
@@ -794,6 +941,7 @@ pub async fn renew(
         sans: sans.clone(),
         validity_days: days,
         crl_url: Some(format!("/api/v1/cas/{}/crl", c.id)),
+        not_before: time::OffsetDateTime::from_unix_timestamp(state.clock.now().timestamp()).ok(),
     };
     let signer = pki::load(&state.kek, &c)?;
     let old_der = pki::pem_to_der(&old.cert_pem)?;
@@ -840,6 +988,7 @@ pub async fn renew(
     )
     .await?;
     who.created(row.id);
+    track(&state, &row);
     let chain = pki::chain(&state.db, &c).await?;
     Ok(HttpResponse::Created().json(IssuedView {
         certificate: cert_view(row),
