@@ -102,6 +102,7 @@ pub fn register(r: &mut Routes<'_>) {
         POST "/api/v1/cas/{ca_id}/certificates" => pki::issue,
         GET "/api/v1/cas/{ca_id}/certificates" => pki::list_ca_certificates,
         GET "/api/v1/certificates/{certificate_id}" => pki::get_certificate,
+        GET "/api/v1/certificates/{certificate_id}/msp" => pki::msp,
         POST "/api/v1/certificates/{certificate_id}/revoke" => pki::revoke,
         POST "/api/v1/certificates/{certificate_id}/renew" => pki::renew,
     );

@@ -39,7 +39,7 @@ impl Modify for BearerAuth {
         alliances::list_invitations, alliances::get_invitation, alliances::accept_invitation,
         alliances::reject_invitation,
         pki::list_cas, pki::list_alliance_certificates, pki::get_ca, pki::crl, pki::issue,
-        pki::list_ca_certificates, pki::get_certificate, pki::revoke, pki::renew,
+        pki::list_ca_certificates, pki::get_certificate, pki::msp, pki::revoke, pki::renew,
     ),
     modifiers(&BearerAuth),
     tags(

@@ -344,6 +344,55 @@ async fn pki_end_to_end(app: &TestApp) {
         .post(&format!("/api/v1/cas/{gt}/certificates"), &globex_t, json!({"profile": "tls-server", "common_name": "peer0.globex", "sans": ["peer0.globex.example"], "validity_days": 30}))
         .await;
     assert_eq!(r.status, 201, "{}", r.body);
+    // A Fabric MSP bundle: at issuance with the generated key, later without it.
+    let r = app
+        .post(&format!("/api/v1/cas/{org_id}/certificates"), &acme_t, json!({"profile": "admin", "common_name": "Admin@acme", "validity_days": 30, "msp_bundle": true}))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    use base64::Engine;
+    let tgz = base64::engine::general_purpose::STANDARD
+        .decode(r.body["msp_bundle_base64"].as_str().unwrap())
+        .unwrap();
+    std::fs::write(d.join("admin.tgz"), &tgz).unwrap();
+    assert!(
+        Command::new("tar")
+            .args(["xzf", "admin.tgz"])
+            .current_dir(d)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let key = std::fs::read_to_string(d.join("msp/keystore/key.pem")).unwrap();
+    assert_eq!(key, r.body["private_key_pem"].as_str().unwrap());
+    let (ok, out) = openssl(
+        &[
+            "verify",
+            "-CAfile",
+            "msp/cacerts/ca.pem",
+            "-untrusted",
+            "msp/intermediatecerts/ca.pem",
+            "msp/signcerts/cert.pem",
+        ],
+        d,
+    );
+    assert!(ok, "{out}");
+    let (_, subj) = openssl(
+        &[
+            "x509",
+            "-in",
+            "msp/signcerts/cert.pem",
+            "-noout",
+            "-subject",
+        ],
+        d,
+    );
+    assert!(subj.contains("OU = admin"), "{subj}");
+    let admin_id = r.body["certificate"]["id"].as_str().unwrap();
+    let later = app
+        .get(&format!("/api/v1/certificates/{admin_id}/msp"), &globex_t)
+        .await;
+    assert_eq!(later.status, 200);
+    assert_eq!(later.header("content-type"), Some("application/gzip"));
     // Audited.
     let audit = app
         .get(

@@ -227,6 +227,12 @@ fn endpoints() -> Vec<Endpoint> {
             None,
         ),
         e(
+            Method::GET,
+            "/api/v1/certificates/{certificate_id}/msp",
+            Role("viewer"),
+            None,
+        ),
+        e(
             Method::POST,
             "/api/v1/certificates/{certificate_id}/revoke",
             Role("admin"),

@@ -7,6 +7,7 @@
 //! not a silent cut); leaf profiles never carry `CA:TRUE`, and a CSR asking for it is refused;
 //! subject alternative names are DNS names or IP addresses only.
 
+pub mod msp;
 pub mod seal;
 
 /// The X.509 generator this crate builds on (for its public-key types).

@@ -162,6 +162,9 @@ pub struct IssueCertificate {
     /// Keep the generated key (sealed) so the server can renew the identity itself.
     #[serde(default)]
     pub managed: bool,
+    /// Also return a Fabric MSP bundle (tar.gz, base64) with the generated key in `keystore/`.
+    #[serde(default)]
+    pub msp_bundle: bool,
 }
 
 /// Body of `POST /api/v1/certificates/{certificate_id}/revoke`.
@@ -241,6 +244,9 @@ pub struct IssuedView {
     pub private_key_pem: Option<String>,
     /// The issuing CA's chain, PEM.
     pub chain_pem: String,
+    /// Fabric MSP directory as tar.gz, base64 (when asked for), with the generated key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub msp_bundle_base64: Option<String>,
 }
 
 fn cert_labels(c: &certificate::Model) -> crate::http::metrics::CertLabels {
@@ -461,6 +467,61 @@ async fn controlled_ca(state: &AppState, who: &Principal, id: Uuid) -> Result<ca
         ))),
         Err(e) => Err(e),
     }
+}
+
+/// The MSP bundle of a certificate issued by `issuer`, with `key_pem` when the caller holds it.
+async fn msp_for(
+    state: &AppState,
+    issuer: &ca::Model,
+    tenant: Uuid,
+    cert_pem: &str,
+    key_pem: Option<&str>,
+) -> Result<Vec<u8>, ApiError> {
+    let chain = pki::chain(&state.db, issuer).await?;
+    let root = chain
+        .last()
+        .ok_or_else(|| ApiError::Internal("empty chain".into()))?;
+    let tls = ca::Entity::find()
+        .filter(ca::Column::AllianceId.eq(issuer.alliance_id))
+        .filter(ca::Column::TenantId.eq(tenant))
+        .filter(ca::Column::Kind.eq("tls"))
+        .one(&state.db)
+        .await?;
+    consortia_pki::msp::bundle(&consortia_pki::msp::MspInputs {
+        root_pem: &root.cert_pem,
+        org_ca_pem: &issuer.cert_pem,
+        sign_cert_pem: cert_pem,
+        key_pem,
+        tls_ca_pem: tls
+            .as_ref()
+            .map_or(root.cert_pem.as_str(), |t| t.cert_pem.as_str()),
+    })
+    .map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+/// An identity's Fabric MSP directory as tar.gz: CA certificates, its certificate, NodeOUs
+/// `config.yaml`; `keystore/` is left for the holder's key (members).
+#[utoipa::path(get, path = "/api/v1/certificates/{certificate_id}/msp", tag = "pki",
+    params(("certificate_id" = Uuid, Path, description = "Certificate id")),
+    responses((status = 200, description = "tar.gz of msp/"), (status = 401, body = Problem), (status = 404, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn msp(
+    state: web::Data<AppState>,
+    who: Principal,
+    path: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    let c = visible_cert(&state, &who, path.into_inner()).await?;
+    let issuer = pki::ca(&state.db, c.ca_id)
+        .await?
+        .ok_or_else(|| ApiError::Internal("issuer missing".into()))?;
+    let tgz = msp_for(&state, &issuer, c.tenant_id, &c.cert_pem, None).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/gzip")
+        .insert_header((
+            "Content-Disposition",
+            format!("attachment; filename=\"{}-msp.tar.gz\"", c.common_name),
+        ))
+        .body(tgz))
 }
 
 /// Lists an alliance's certificate authorities (members).
@@ -698,6 +759,12 @@ pub async fn issue(
     who.created(row.id);
     track(&state, &row);
     let chain = pki::chain(&state.db, &c).await?;
+    let msp_bundle_base64 = if body.msp_bundle {
+        let tgz = msp_for(&state, &c, c.tenant_id, &row.cert_pem, key_pem.as_deref()).await?;
+        Some(base64::engine::general_purpose::STANDARD.encode(tgz))
+    } else {
+        None
+    };
     Ok(HttpResponse::Created().json(IssuedView {
         certificate: cert_view(row),
         private_key_pem: key_pem,
@@ -706,6 +773,7 @@ pub async fn issue(
             .map(|c| c.cert_pem.as_str())
             .collect::<Vec<_>>()
             .join(""),
+        msp_bundle_base64,
     }))
 }
 
@@ -998,6 +1066,7 @@ pub async fn renew(
             .map(|c| c.cert_pem.as_str())
             .collect::<Vec<_>>()
             .join(""),
+        msp_bundle_base64: None,
     }))
 }
 
