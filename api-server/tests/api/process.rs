@@ -229,3 +229,94 @@ fn traces_are_exported_over_otlp_http() {
     assert!(text.contains("request"), "the request span is exported");
     assert!(text.contains("/api/v1/me"), "with its route");
 }
+
+#[test]
+fn rewrap_keys_moves_every_sealed_key_to_a_new_kek() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let server = start(data, &[]);
+    let token = std::fs::read_to_string(data.join("bootstrap-token")).unwrap();
+    let mode = std::fs::metadata(data.join("kek"))
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o600, "the KEK file is private");
+    let (s, body) = http(
+        server.addr,
+        "POST",
+        "/api/v1/tenants",
+        Some(&token),
+        Some(r#"{"slug":"acme","name":"Acme","kind":"customer"}"#),
+    );
+    assert_eq!(s, 201, "{body}");
+    let tenant = serde_json::from_str::<serde_json::Value>(&body).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let create = format!(
+        r#"{{"tenant_id":"{tenant}","name":"A","policy":{{"threshold_percentage":50,"comparator":"greater_than","proposal_duration_hours":24}},"org":{{"name":"Acme","org_id":"AcmeMSP"}}}}"#
+    );
+    let (s, body) = http(
+        server.addr,
+        "POST",
+        "/api/v1/alliances",
+        Some(&token),
+        Some(&create),
+    );
+    assert_eq!(s, 201, "{body}");
+    let alliance = serde_json::from_str::<serde_json::Value>(&body).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (_, body) = http(
+        server.addr,
+        "GET",
+        &format!("/api/v1/alliances/{alliance}/cas"),
+        Some(&token),
+        None,
+    );
+    let cas: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let org = cas
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["kind"] == "org")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    drop(server);
+
+    let new_kek = data.join("kek.new");
+    std::fs::write(&new_kek, hex::encode(rand::random::<[u8; 32]>())).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_consortia-api"))
+        .args(["rewrap-keys", "--new-kek-file"])
+        .arg(&new_kek)
+        .env("CONSORTIA_DATA_DIR", data)
+        .env_remove("DATABASE_URL")
+        .env_remove("CONSORTIA_KEK")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("re-sealed 3 CA keys"));
+
+    let issue = r#"{"profile":"peer","common_name":"peer0","validity_days":30}"#;
+    let path = format!("/api/v1/cas/{org}/certificates");
+    // With the new KEK the CAs sign; with the old one they can no longer be opened.
+    let server = start(
+        data,
+        &[("CONSORTIA_KEK_FILE", new_kek.display().to_string())],
+    );
+    let (s, body) = http(server.addr, "POST", &path, Some(&token), Some(issue));
+    assert_eq!(s, 201, "{body}");
+    drop(server);
+    let server = start(data, &[]);
+    let (s, _) = http(server.addr, "POST", &path, Some(&token), Some(issue));
+    assert_eq!(s, 500);
+}
