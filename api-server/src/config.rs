@@ -57,6 +57,11 @@ pub struct ServeArgs {
     #[arg(long, env = "CONSORTIA_KEK_FILE")]
     pub kek_file: Option<PathBuf>,
 
+    /// Public base URL of this API (e.g. `https://baas.example.com`), written into
+    /// certificates as their CRL distribution point. Default: `http://<listen address>`.
+    #[arg(long, env = "CONSORTIA_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
     /// Server-managed certificates expiring within this many days are renewed automatically.
     #[arg(long, env = "CONSORTIA_RENEWAL_WINDOW_DAYS", default_value_t = 15)]
     pub renewal_window_days: u32,

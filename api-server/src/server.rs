@@ -49,6 +49,10 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         auth_cache: Arc::new(AuthCache::new(Duration::from_secs(args.auth_cache_ttl))),
         clock: Arc::new(crate::clock::SystemClock),
         kek: Arc::new(kek),
+        public_url: args
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", args.listen)),
     };
     match http::handlers::pki::load_gauges(&state).await {
         Ok(n) => tracing::info!(certificates = n, "certificate expiry gauges loaded"),

@@ -22,4 +22,6 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// The key-encryption key CA keys are sealed under.
     pub kek: Arc<consortia_pki::seal::Kek>,
+    /// The server's public base URL (CRL distribution points point here).
+    pub public_url: String,
 }

@@ -85,6 +85,13 @@ async fn pki_end_to_end(app: &TestApp) {
     let acme_org = find_ca(&cas, "org", &acme).clone();
     let globex_tls = find_ca(&cas, "tls", &globex).clone();
     assert_eq!(acme_org["parent_id"], root["id"]);
+    assert_eq!(
+        acme_org["crl_url"].as_str().unwrap(),
+        format!(
+            "https://baas.example.test/api/v1/cas/{}/crl",
+            acme_org["id"].as_str().unwrap()
+        )
+    );
     assert!(
         !cas.to_string().contains("PRIVATE KEY"),
         "no CA key is ever returned"

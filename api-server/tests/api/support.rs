@@ -114,6 +114,7 @@ impl TestApp {
                 )),
                 clock: Arc::new(clock.clone()),
                 kek: Arc::new(consortia_pki::seal::Kek::generate()),
+                public_url: "https://baas.example.test".into(),
             },
             admin_token,
             _data_dir: data_dir,

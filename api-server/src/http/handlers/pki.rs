@@ -326,7 +326,7 @@ pub async fn renew_due(state: &AppState, window_days: u32) -> Result<usize, ApiE
             },
             sans: sans.clone(),
             validity_days: days,
-            crl_url: Some(format!("/api/v1/cas/{}/crl", c.id)),
+            crl_url: Some(crl_url(state, c.id)),
             not_before: time::OffsetDateTime::from_unix_timestamp(state.clock.now().timestamp())
                 .ok(),
         };
@@ -422,7 +422,7 @@ async fn ca_view(state: &AppState, c: ca::Model) -> Result<CaView, ApiError> {
             .map(|c| c.cert_pem.as_str())
             .collect::<Vec<_>>()
             .join(""),
-        crl_url: format!("/api/v1/cas/{}/crl", c.id),
+        crl_url: crl_url(state, c.id),
         id: c.id,
         alliance_id: c.alliance_id,
         tenant_id: c.tenant_id,
@@ -433,6 +433,14 @@ async fn ca_view(state: &AppState, c: ca::Model) -> Result<CaView, ApiError> {
         not_after: c.not_after,
         cert_pem: c.cert_pem,
     })
+}
+
+/// Where a CA's CRL is published: absolute, so relying parties can fetch it.
+fn crl_url(state: &AppState, ca: Uuid) -> String {
+    format!(
+        "{}/api/v1/cas/{ca}/crl",
+        state.public_url.trim_end_matches('/')
+    )
 }
 
 /// Whether the caller sees alliance `id` (a user of a member tenant, or the platform admin).
@@ -719,7 +727,7 @@ pub async fn issue(
         },
         sans: body.sans.clone(),
         validity_days: body.validity_days,
-        crl_url: Some(format!("/api/v1/cas/{}/crl", c.id)),
+        crl_url: Some(crl_url(&state, c.id)),
         not_before: time::OffsetDateTime::from_unix_timestamp(state.clock.now().timestamp()).ok(),
     };
     let issued = match &body.csr {
@@ -1008,7 +1016,7 @@ pub async fn renew(
         },
         sans: sans.clone(),
         validity_days: days,
-        crl_url: Some(format!("/api/v1/cas/{}/crl", c.id)),
+        crl_url: Some(crl_url(&state, c.id)),
         not_before: time::OffsetDateTime::from_unix_timestamp(state.clock.now().timestamp()).ok(),
     };
     let signer = pki::load(&state.kek, &c)?;
