@@ -722,3 +722,92 @@ fn every_tampered_field_fails() {
         "byte changes at {survived:?} still verify"
     );
 }
+
+/// Signs `msg` with `sk` but with a small-order (order-2) point added to the nonce point `R`.
+/// The cofactored equation `[8][s]B = [8]R + [8][k]A` holds; the cofactorless one does not.
+/// Before transaction signatures followed ZIP 215 everywhere, batch verification (cofactored)
+/// admitted such a transaction into a block while one-by-one checks (RFC 8032 strict) refused
+/// it, so nodes disagreed about blocks and the receipt of a committed transaction failed.
+fn sign_with_torsion(sk: &SigningKey, msg: &[u8]) -> [u8; 64] {
+    use curve25519_dalek::constants::ED25519_BASEPOINT_POINT as B;
+    use curve25519_dalek::edwards::CompressedEdwardsY;
+    use curve25519_dalek::scalar::Scalar;
+    use sha2::{Digest, Sha512};
+    let h = Sha512::digest(sk.to_bytes());
+    let mut a_bytes = [0u8; 32];
+    a_bytes.copy_from_slice(&h[..32]);
+    a_bytes[0] &= 248;
+    a_bytes[31] &= 127;
+    a_bytes[31] |= 64;
+    let a = Scalar::from_bytes_mod_order(a_bytes);
+    let public = sk.verifying_key().to_bytes();
+    // (0, -1): the point of order 2.
+    let mut t = [0xffu8; 32];
+    t[0] = 0xec;
+    t[31] = 0x7f;
+    let t = CompressedEdwardsY(t).decompress().unwrap();
+    assert!(t.is_small_order());
+    let r = Scalar::from_bytes_mod_order_wide(&Sha512::digest([&h[32..], msg].concat()).into());
+    let big_r = (r * B + t).compress().to_bytes();
+    let k = Scalar::from_bytes_mod_order_wide(
+        &Sha512::digest([&big_r[..], &public, msg].concat()).into(),
+    );
+    let s = r + k * a;
+    let mut sig = [0u8; 64];
+    sig[..32].copy_from_slice(&big_r);
+    sig[32..].copy_from_slice(s.as_bytes());
+    sig
+}
+
+#[test]
+fn single_and_batch_verification_agree_on_torsion_signatures() {
+    let mut f = fixture(4);
+    let mut crafted = f.tx("alice", 1, f.deposit(1)).sign(&[&f.alice]);
+    crafted.signatures[0].signature = sign_with_torsion(&f.alice, &crafted.hash());
+    // The signature is of the kind RFC 8032 strict verification refuses.
+    let dalek_sig = ed25519_dalek::Signature::from_bytes(&crafted.signatures[0].signature);
+    assert!(
+        f.alice
+            .verifying_key()
+            .verify_strict(&crafted.hash(), &dalek_sig)
+            .is_err()
+    );
+    // One by one and in a batch (alone and among honest transactions) give the same verdict.
+    let single = crafted.verify_signatures();
+    let honest: Vec<SignedTx> = (2..=9)
+        .map(|n| f.tx("alice", n, f.deposit(n)).sign(&[&f.alice2]))
+        .collect();
+    let mut all: Vec<&SignedTx> = vec![&crafted];
+    all.extend(honest.iter());
+    let hashes: Vec<_> = all.iter().map(|t| t.hash()).collect();
+    let batch = consortia_node::tx::verify_batch(&all, &hashes);
+    assert_eq!(
+        batch[0].is_ok(),
+        single.is_ok(),
+        "{single:?} vs {:?}",
+        batch[0]
+    );
+    assert!(batch[1..].iter().all(|r| r.is_ok()));
+    // Batch verification draws random coefficients; a non-cofactored batch accepts this
+    // signature about half of the time, so ask many times.
+    for _ in 0..64 {
+        let alone = consortia_node::tx::verify_batch(&[&crafted], &[crafted.hash()]);
+        assert_eq!(alone[0].is_ok(), single.is_ok());
+    }
+    // ZIP 215 accepts it; a block holding it validates, commits, and its receipt verifies
+    // offline with the same rule.
+    single.unwrap();
+    let target = crafted.hash();
+    let (_, refused) = f.commit(vec![crafted]);
+    assert!(refused.is_empty(), "{refused:?}");
+    let r = Ledger::receipt(f.ledger.store(), &target).unwrap().unwrap();
+    verify_receipt(&f.genesis, &r).unwrap();
+    // A small-order public key is refused both ways.
+    let mut weak = f.tx("alice", 2, f.deposit(2)).sign(&[&f.alice]);
+    let mut t = [0xffu8; 32];
+    t[0] = 0xec;
+    t[31] = 0x7f;
+    weak.signatures[0].public_key = t;
+    assert!(weak.verify_signatures().is_err());
+    assert!(consortia_node::tx::verify_batch(&[&weak], &[weak.hash()])[0].is_err());
+}
