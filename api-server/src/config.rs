@@ -86,4 +86,92 @@ pub struct ServeArgs {
     /// Log format.
     #[arg(long, env = "CONSORTIA_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+
+    /// Browser sessions last at most this many seconds.
+    #[arg(long, env = "CONSORTIA_SESSION_TTL", default_value_t = 12 * 3600)]
+    pub session_ttl: u64,
+
+    /// A browser session unused for this many seconds ends.
+    #[arg(long, env = "CONSORTIA_SESSION_IDLE_TIMEOUT", default_value_t = 2 * 3600)]
+    pub session_idle_timeout: u64,
+
+    /// Single sign-on.
+    #[command(flatten)]
+    pub oidc: OidcArgs,
+}
+
+/// Single sign-on with an OpenID Connect provider. Off unless an issuer is configured.
+/// Every setting can also come from `--oidc-config FILE` (JSON with the same names in
+/// snake case, e.g. `{"issuer": "...", "client_id": "...", "group_map": "..."}`);
+/// flags and environment win over the file.
+#[derive(Debug, Clone, Default, Args)]
+pub struct OidcArgs {
+    /// JSON file with OIDC settings.
+    #[arg(long = "oidc-config", env = "CONSORTIA_OIDC_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    /// Issuer URL of the identity provider (discovery at `<issuer>/.well-known/openid-configuration`).
+    #[arg(long = "oidc-issuer", env = "CONSORTIA_OIDC_ISSUER")]
+    pub issuer: Option<String>,
+
+    /// Consortia's client id at the provider.
+    #[arg(long = "oidc-client-id", env = "CONSORTIA_OIDC_CLIENT_ID")]
+    pub client_id: Option<String>,
+
+    /// Client secret (prefer the file form).
+    #[arg(
+        long = "oidc-client-secret",
+        env = "CONSORTIA_OIDC_CLIENT_SECRET",
+        hide_env_values = true
+    )]
+    pub client_secret: Option<String>,
+
+    /// File holding the client secret.
+    #[arg(
+        long = "oidc-client-secret-file",
+        env = "CONSORTIA_OIDC_CLIENT_SECRET_FILE"
+    )]
+    pub client_secret_file: Option<PathBuf>,
+
+    /// Redirect URL registered at the provider. Default: `<public url>/auth/callback`.
+    #[arg(long = "oidc-redirect-url", env = "CONSORTIA_OIDC_REDIRECT_URL")]
+    pub redirect_url: Option<String>,
+
+    /// Scopes to request, space-separated. Default: `openid email profile`.
+    #[arg(long = "oidc-scopes", env = "CONSORTIA_OIDC_SCOPES")]
+    pub scopes: Option<String>,
+
+    /// Claim holding the e-mail address. Default: `email`.
+    #[arg(long = "oidc-claim-email", env = "CONSORTIA_OIDC_CLAIM_EMAIL")]
+    pub claim_email: Option<String>,
+
+    /// Claim holding the display name. Default: `name`.
+    #[arg(long = "oidc-claim-name", env = "CONSORTIA_OIDC_CLAIM_NAME")]
+    pub claim_name: Option<String>,
+
+    /// Claim holding the groups. Default: `groups`.
+    #[arg(long = "oidc-claim-groups", env = "CONSORTIA_OIDC_CLAIM_GROUPS")]
+    pub claim_groups: Option<String>,
+
+    /// Groups that grant tenant roles: `group=tenant-slug:role`, comma-separated.
+    #[arg(long = "oidc-group-map", env = "CONSORTIA_OIDC_GROUP_MAP")]
+    pub group_map: Option<String>,
+
+    /// Audience a bearer JWT access token must carry. Default: the client id.
+    #[arg(long = "oidc-api-audience", env = "CONSORTIA_OIDC_API_AUDIENCE")]
+    pub api_audience: Option<String>,
+
+    /// Link a signing-in person to an existing user by an e-mail the provider has not verified.
+    #[arg(
+        long = "oidc-trust-unverified-email",
+        env = "CONSORTIA_OIDC_TRUST_UNVERIFIED_EMAIL"
+    )]
+    pub trust_unverified_email: Option<bool>,
+
+    /// Least seconds between JWKS fetches caused by tokens naming unknown keys. Default: 10.
+    #[arg(
+        long = "oidc-jwks-min-refresh",
+        env = "CONSORTIA_OIDC_JWKS_MIN_REFRESH"
+    )]
+    pub jwks_min_refresh_secs: Option<u64>,
 }

@@ -9,6 +9,7 @@ pub mod domain;
 pub mod http;
 pub mod pki;
 pub mod server;
+pub mod sso;
 pub mod state;
 pub mod store;
 pub mod telemetry;

@@ -18,7 +18,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the API server (the default).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Apply database migrations and exit.
     Migrate {
         #[command(flatten)]
@@ -57,7 +57,7 @@ fn main() -> anyhow::Result<()> {
     let _telemetry = rt.block_on(async { telemetry::init(format) })?;
     let result = rt.block_on(async move {
         match cli.command {
-            Some(Command::Serve(args)) => server::serve(args).await,
+            Some(Command::Serve(args)) => server::serve(*args).await,
             None => server::serve(cli.serve).await,
             Some(Command::Migrate { db: args }) => {
                 std::fs::create_dir_all(&args.data_dir)?;

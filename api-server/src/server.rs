@@ -42,6 +42,29 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         }
         Outcome::AlreadyDone => tracing::info!("database already bootstrapped"),
     }
+    let public_url = args
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", args.listen));
+    let sso = match crate::sso::OidcSettings::resolve(&args.oidc, &public_url)? {
+        Some(settings) => {
+            tracing::info!(issuer = %settings.issuer, client_id = %settings.client_id, "single sign-on configured");
+            let oidc = Arc::new(crate::sso::Oidc::new(settings)?);
+            let warm = oidc.clone();
+            tokio::spawn(async move {
+                if let Err(e) = warm.warm_up().await {
+                    tracing::warn!(error = %e, "identity provider discovery failed; will retry at the first login");
+                }
+            });
+            Some(oidc)
+        }
+        None => None,
+    };
+    let sessions = crate::state::SessionSettings {
+        ttl: Duration::from_secs(args.session_ttl),
+        idle_timeout: Duration::from_secs(args.session_idle_timeout),
+        secure_cookies: public_url.starts_with("https://"),
+    };
     let state = AppState {
         db: conn,
         token_key,
@@ -49,10 +72,9 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         auth_cache: Arc::new(AuthCache::new(Duration::from_secs(args.auth_cache_ttl))),
         clock: Arc::new(crate::clock::SystemClock),
         kek: Arc::new(kek),
-        public_url: args
-            .public_url
-            .clone()
-            .unwrap_or_else(|| format!("http://{}", args.listen)),
+        public_url,
+        sso,
+        sessions,
     };
     match http::handlers::pki::load_gauges(&state).await {
         Ok(n) => tracing::info!(certificates = n, "certificate expiry gauges loaded"),

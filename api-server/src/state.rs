@@ -24,4 +24,30 @@ pub struct AppState {
     pub kek: Arc<consortia_pki::seal::Kek>,
     /// The server's public base URL (CRL distribution points point here).
     pub public_url: String,
+    /// Single sign-on, when configured.
+    pub sso: Option<Arc<crate::sso::Oidc>>,
+    /// Browser session lifetimes.
+    pub sessions: SessionSettings,
+}
+
+/// Browser session lifetimes and cookie flags.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionSettings {
+    /// Longest life of a session.
+    pub ttl: std::time::Duration,
+    /// A session unused this long ends.
+    pub idle_timeout: std::time::Duration,
+    /// Whether cookies carry `Secure` (the public URL is https).
+    pub secure_cookies: bool,
+}
+
+impl SessionSettings {
+    /// Defaults for `public_url`: 12 h, 2 h idle, `Secure` when https.
+    pub fn for_url(public_url: &str) -> SessionSettings {
+        SessionSettings {
+            ttl: std::time::Duration::from_secs(12 * 3600),
+            idle_timeout: std::time::Duration::from_secs(2 * 3600),
+            secure_cookies: public_url.starts_with("https://"),
+        }
+    }
 }

@@ -13,21 +13,95 @@ use chrono::Utc;
 use futures_util::future::LocalBoxFuture;
 use uuid::Uuid;
 
+/// How the caller proved who it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credential {
+    /// A Consortia API token (`cst_...`).
+    ApiToken(Uuid),
+    /// A browser session cookie.
+    Session(Uuid),
+    /// A JWT access token issued by the configured identity provider.
+    ProviderJwt,
+}
+
 /// An authenticated caller.
 #[derive(Debug, Clone)]
 pub struct Principal {
-    /// The user the token acts for.
+    /// The user the credential acts for.
     pub user: user::Model,
-    /// The token used.
-    pub token_id: Uuid,
+    /// The credential used.
+    pub credential: Credential,
     /// When set, the token acts only inside this tenant.
     pub token_tenant: Option<Uuid>,
     /// The request, to leave notes for the audit log.
     req: HttpRequest,
 }
 
-const NOT_AUTHENTICATED: &str =
-    "send `Authorization: Bearer <token>` with a valid, unexpired, unrevoked API token";
+const NOT_AUTHENTICATED: &str = "send `Authorization: Bearer <token>` with a valid, unexpired, unrevoked API token \
+     (or an access token from the configured identity provider), or sign in to the console";
+
+/// Name of the session cookie (its value is an opaque random secret).
+pub const SESSION_COOKIE: &str = "consortia_session";
+/// Header a cookie-authenticated request that changes state must carry.
+pub const CSRF_HEADER: &str = "X-CSRF-Token";
+
+/// The CSRF token of a session: a keyed hash of the session secret, so it needs no storage
+/// and cannot be derived without the server's key.
+pub fn csrf_token(state: &AppState, session_secret: &str) -> String {
+    state.token_key.hash(&format!("csrf:{session_secret}"))
+}
+
+/// Checks a Consortia API token; the token row and its user when it is live.
+pub async fn check_api_token(
+    state: &AppState,
+    bearer: &str,
+) -> Result<(crate::db::entities::api_token::Model, user::Model), ApiError> {
+    let parsed = tokens::parse(bearer.trim())
+        .ok_or_else(|| ApiError::Unauthorized(NOT_AUTHENTICATED.into()))?;
+    let (token, user) = match state.auth_cache.get(parsed.id) {
+        Some(hit) => hit,
+        None => {
+            let (t, u) = store::tokens::with_user(&state.db, parsed.id)
+                .await?
+                .ok_or_else(|| ApiError::Unauthorized(NOT_AUTHENTICATED.into()))?;
+            state.auth_cache.put(t.clone(), u.clone());
+            (t, u)
+        }
+    };
+    let live = token.revoked_at.is_none() && token.expires_at.is_none_or(|t| t > Utc::now());
+    if !live || !state.token_key.verify(parsed.secret, &token.secret_hash) {
+        return Err(ApiError::Unauthorized(NOT_AUTHENTICATED.into()));
+    }
+    Ok((token, user))
+}
+
+/// A live session from the request's cookie, with its user and secret.
+pub async fn session_from_cookie(
+    state: &AppState,
+    req: &HttpRequest,
+) -> Result<Option<(crate::db::entities::session::Model, user::Model, String)>, ApiError> {
+    let Some(cookie) = req.cookie(SESSION_COOKIE) else {
+        return Ok(None);
+    };
+    let secret = cookie.value().to_string();
+    if secret.is_empty() || secret.len() > 128 {
+        return Ok(None);
+    }
+    let Some((s, u)) =
+        store::sessions::session_by_hash(&state.db, &state.token_key.hash(&secret)).await?
+    else {
+        return Ok(None);
+    };
+    let now = state.clock.now();
+    let idle = chrono::Duration::from_std(state.sessions.idle_timeout).unwrap_or_default();
+    if s.revoked_at.is_some() || s.expires_at <= now || s.last_seen_at + idle <= now {
+        return Ok(None);
+    }
+    if now - s.last_seen_at > chrono::Duration::seconds(60) {
+        store::sessions::touch_session(&state.db, s.id, now).await?;
+    }
+    Ok(Some((s, u, secret)))
+}
 
 impl FromRequest for Principal {
     type Error = ApiError;
@@ -43,40 +117,72 @@ impl FromRequest for Principal {
             let header = req
                 .headers()
                 .get(actix_web::http::header::AUTHORIZATION)
-                .and_then(|v| v.to_str().ok())
-                .ok_or_else(|| ApiError::Unauthorized(NOT_AUTHENTICATED.into()))?;
-            let bearer = header
-                .strip_prefix("Bearer ")
-                .or_else(|| header.strip_prefix("bearer "))
-                .ok_or_else(|| ApiError::Unauthorized(NOT_AUTHENTICATED.into()))?;
-            let parsed = tokens::parse(bearer.trim())
-                .ok_or_else(|| ApiError::Unauthorized(NOT_AUTHENTICATED.into()))?;
-            let (token, user) = match state.auth_cache.get(parsed.id) {
-                Some(hit) => hit,
+                .map(|v| v.to_str().unwrap_or_default().to_string());
+            let (user, credential, token_tenant) = match header {
+                Some(header) => {
+                    let bearer = header
+                        .strip_prefix("Bearer ")
+                        .or_else(|| header.strip_prefix("bearer "))
+                        .ok_or_else(|| ApiError::Unauthorized(NOT_AUTHENTICATED.into()))?
+                        .trim();
+                    if bearer.starts_with("cst_") {
+                        let (token, user) = check_api_token(&state, bearer).await?;
+                        (user, Credential::ApiToken(token.id), token.tenant_id)
+                    } else if let Some(sso) = state
+                        .sso
+                        .as_ref()
+                        .filter(|_| bearer.split('.').count() == 3)
+                    {
+                        let who = sso.verify_access_token(bearer).await.map_err(|e| {
+                            ApiError::Unauthorized(format!("the bearer token was refused: {e}"))
+                        })?;
+                        let user = store::sessions::user_by_identity(&state.db, &who.issuer, &who.subject)
+                            .await?
+                            .ok_or_else(|| {
+                                ApiError::Unauthorized(
+                                    "the token's subject is not linked to a Consortia user: sign in to the console once, \
+                                     or have an administrator add it"
+                                        .into(),
+                                )
+                            })?;
+                        (user, Credential::ProviderJwt, None)
+                    } else {
+                        return Err(ApiError::Unauthorized(NOT_AUTHENTICATED.into()));
+                    }
+                }
                 None => {
-                    let (t, u) = store::tokens::with_user(&state.db, parsed.id)
+                    let (session, user, secret) = session_from_cookie(&state, &req)
                         .await?
                         .ok_or_else(|| ApiError::Unauthorized(NOT_AUTHENTICATED.into()))?;
-                    state.auth_cache.put(t.clone(), u.clone());
-                    (t, u)
+                    if crate::http::audit::is_mutating(req.method()) {
+                        let sent = req
+                            .headers()
+                            .get(CSRF_HEADER)
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or_default();
+                        if !state.token_key.verify(&format!("csrf:{secret}"), sent) {
+                            return Err(ApiError::Forbidden(format!(
+                                "a cookie-authenticated request that changes state must send the `{CSRF_HEADER}` \
+                                 header with the `csrf_token` from GET /auth/session"
+                            )));
+                        }
+                    }
+                    (user, Credential::Session(session.id), None)
                 }
             };
-            let live =
-                token.revoked_at.is_none() && token.expires_at.is_none_or(|t| t > Utc::now());
-            if !live || !state.token_key.verify(parsed.secret, &token.secret_hash) {
-                return Err(ApiError::Unauthorized(NOT_AUTHENTICATED.into()));
-            }
             AuditNote::update(&req, |n| {
                 n.actor_user_id = Some(user.id);
-                n.actor_token_id = Some(token.id);
-                if token.tenant_id.is_some() {
-                    n.tenant_id = token.tenant_id;
+                if let Credential::ApiToken(id) = credential {
+                    n.actor_token_id = Some(id);
+                }
+                if token_tenant.is_some() {
+                    n.tenant_id = token_tenant;
                 }
             });
             Ok(Principal {
                 user,
-                token_id: token.id,
-                token_tenant: token.tenant_id,
+                credential,
+                token_tenant,
                 req,
             })
         })

@@ -14,7 +14,7 @@ use crate::state::AppState;
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::http::Method;
 use actix_web::{HttpRequest, HttpResponse, web};
-use handlers::{alliances, audit_events, me, members, ops, pki, tenants, tokens};
+use handlers::{alliances, audit_events, me, members, ops, pki, sso, tenants, tokens};
 use problem::ApiError;
 
 /// Largest JSON body accepted.
@@ -105,6 +105,17 @@ pub fn register(r: &mut Routes<'_>) {
         GET "/api/v1/certificates/{certificate_id}/msp" => pki::msp,
         POST "/api/v1/certificates/{certificate_id}/revoke" => pki::revoke,
         POST "/api/v1/certificates/{certificate_id}/renew" => pki::renew,
+        GET "/auth/config" => sso::config,
+        GET "/auth/login" => sso::login,
+        GET "/auth/callback" => sso::callback,
+        GET "/auth/session" => sso::current,
+        POST "/auth/logout" => sso::logout,
+        POST "/auth/token" => sso::token_login,
+        GET "/api/v1/sessions" => sso::list_sessions,
+        DELETE "/api/v1/sessions/{session_id}" => sso::revoke_session,
+        POST "/api/v1/tenants/{tenant_id}/invites" => sso::create_invite,
+        GET "/api/v1/tenants/{tenant_id}/invites" => sso::list_invites,
+        DELETE "/api/v1/tenants/{tenant_id}/invites/{invite_id}" => sso::revoke_invite,
     );
 }
 

@@ -63,7 +63,10 @@ pub async fn observe(
             status,
             started.elapsed().as_secs_f64(),
         );
-        if audit::is_mutating(&method) && route.starts_with("/api/") {
+        if (audit::is_mutating(&method)
+            && (route.starts_with("/api/") || route.starts_with("/auth/")))
+            || route == "/auth/callback"
+        {
             let note = res
                 .request()
                 .extensions()

@@ -1,6 +1,6 @@
 //! The OpenAPI document, generated from the handlers' annotations.
 
-use crate::http::handlers::{alliances, audit_events, me, members, ops, pki, tenants, tokens};
+use crate::http::handlers::{alliances, audit_events, me, members, ops, pki, sso, tenants, tokens};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -15,7 +15,7 @@ impl Modify for BearerAuth {
             SecurityScheme::Http(
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
-                    .description(Some("A Consortia API token (`cst_...`)"))
+                    .description(Some("A Consortia API token (`cst_...`), or a JWT access token from the configured identity provider"))
                     .build(),
             ),
         );
@@ -40,6 +40,9 @@ impl Modify for BearerAuth {
         alliances::reject_invitation,
         pki::list_cas, pki::list_alliance_certificates, pki::get_ca, pki::crl, pki::issue,
         pki::list_ca_certificates, pki::get_certificate, pki::msp, pki::revoke, pki::renew,
+        sso::login, sso::callback, sso::current, sso::logout, sso::token_login, sso::config,
+        sso::list_sessions, sso::revoke_session,
+        sso::create_invite, sso::list_invites, sso::revoke_invite,
     ),
     modifiers(&BearerAuth),
     tags(
@@ -51,6 +54,7 @@ impl Modify for BearerAuth {
         (name = "pki", description = "Certificate authorities and certificates of alliances"),
         (name = "alliances", description = "Alliances (consortia), their governance votes and invitations"),
         (name = "operations", description = "Health, readiness, metrics"),
+        (name = "auth", description = "Sign-in (OIDC single sign-on and local login) and browser sessions"),
     )
 )]
 pub struct ApiDoc;

@@ -10,3 +10,4 @@ mod ops;
 mod pki;
 mod process;
 mod security;
+mod sso;

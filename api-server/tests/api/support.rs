@@ -115,6 +115,10 @@ impl TestApp {
                 clock: Arc::new(clock.clone()),
                 kek: Arc::new(consortia_pki::seal::Kek::generate()),
                 public_url: "https://baas.example.test".into(),
+                sso: None,
+                sessions: consortia_api::state::SessionSettings::for_url(
+                    "https://baas.example.test",
+                ),
             },
             admin_token,
             _data_dir: data_dir,
@@ -237,7 +241,7 @@ impl TestApp {
         use sea_orm::EntityTrait;
         let db = &self.state.db;
         format!(
-            "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
+            "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
             tenant::Entity::find().all(db).await.unwrap(),
             user::Entity::find().all(db).await.unwrap(),
             identity::Entity::find().all(db).await.unwrap(),
@@ -252,6 +256,9 @@ impl TestApp {
             alliance_event::Entity::find().all(db).await.unwrap(),
             ca::Entity::find().all(db).await.unwrap(),
             certificate::Entity::find().all(db).await.unwrap(),
+            session::Entity::find().all(db).await.unwrap(),
+            login_request::Entity::find().all(db).await.unwrap(),
+            tenant_invite::Entity::find().all(db).await.unwrap(),
         )
     }
 

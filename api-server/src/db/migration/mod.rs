@@ -5,6 +5,7 @@ use sea_orm_migration::prelude::*;
 mod m20261125_000001_core;
 mod m20261125_000002_alliances;
 mod m20261125_000003_pki;
+mod m20261128_000004_sso;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000001_core::Migration),
             Box::new(m20261125_000002_alliances::Migration),
             Box::new(m20261125_000003_pki::Migration),
+            Box::new(m20261128_000004_sso::Migration),
         ]
     }
 }

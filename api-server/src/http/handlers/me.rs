@@ -1,7 +1,7 @@
 //! `GET /api/v1/me`: who the caller is and where it belongs.
 
 use crate::domain::roles::Role;
-use crate::http::auth::Principal;
+use crate::http::auth::{Credential, Principal};
 use crate::http::problem::{ApiError, ApiResult};
 use crate::http::views::{TenantView, UserView};
 use crate::state::AppState;
@@ -27,8 +27,14 @@ pub struct Me {
     pub user: UserView,
     /// Tenants the token may act in, with roles.
     pub memberships: Vec<MyMembership>,
-    /// The token used for this request.
-    pub token_id: Uuid,
+    /// How the caller authenticated: `token`, `session` or `provider_jwt`.
+    pub auth: &'static str,
+    /// The API token used for this request, when one was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_id: Option<Uuid>,
+    /// The browser session used for this request, when one was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<Uuid>,
     /// When set, the token acts only inside this tenant.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token_tenant_id: Option<Uuid>,
@@ -52,7 +58,19 @@ pub async fn get_me(state: web::Data<AppState>, who: Principal) -> ApiResult<Htt
         }
     }
     Ok(HttpResponse::Ok().json(Me {
-        token_id: who.token_id,
+        auth: match who.credential {
+            Credential::ApiToken(_) => "token",
+            Credential::Session(_) => "session",
+            Credential::ProviderJwt => "provider_jwt",
+        },
+        token_id: match who.credential {
+            Credential::ApiToken(id) => Some(id),
+            _ => None,
+        },
+        session_id: match who.credential {
+            Credential::Session(id) => Some(id),
+            _ => None,
+        },
         token_tenant_id: who.token_tenant,
         user: who.user.into(),
         memberships,

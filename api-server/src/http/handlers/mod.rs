@@ -6,6 +6,7 @@ pub mod me;
 pub mod members;
 pub mod ops;
 pub mod pki;
+pub mod sso;
 pub mod tenants;
 pub mod tokens;
 

@@ -1,0 +1,785 @@
+//! Sign-in: OIDC login and callback, browser sessions (list, revoke, logout), the local login
+//! (an API token exchanged for a session), and invitations that let a person join a tenant.
+
+use crate::db::entities::{login_request, session, tenant_invite, user};
+use crate::domain::roles::{self, Action, Role};
+use crate::domain::validation;
+use crate::http::auth::{self, CSRF_HEADER, Credential, Principal, SESSION_COOKIE};
+use crate::http::problem::{ApiError, ApiResult};
+use crate::http::views::UserView;
+use crate::sso::{ExternalIdentity, OidcError};
+use crate::state::AppState;
+use crate::store;
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::{HttpRequest, HttpResponse, web};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::TransactionTrait;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+const LOGIN_COOKIE: &str = "consortia_login";
+const LOGIN_TTL_SECS: i64 = 600;
+const NOT_A_MEMBER: &str = "you signed in, but you are not a member of any tenant: ask a tenant administrator for an invitation link";
+
+fn random_secret() -> String {
+    let mut b = [0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::rng(), &mut b);
+    URL_SAFE_NO_PAD.encode(b)
+}
+
+fn sso(state: &AppState) -> Result<&crate::sso::Oidc, ApiError> {
+    state.sso.as_deref().ok_or_else(|| {
+        ApiError::NotFound(
+            "single sign-on is not configured on this server (set CONSORTIA_OIDC_ISSUER); \
+             use an API token, e.g. the bootstrap administrator's"
+                .into(),
+        )
+    })
+}
+
+fn oidc_error(e: OidcError) -> ApiError {
+    match e {
+        OidcError::Unavailable(_) => ApiError::Unavailable(e.to_string()),
+        OidcError::Refused(_) | OidcError::InvalidToken(_) => {
+            ApiError::Unauthorized(format!("sign-in refused: {e}"))
+        }
+    }
+}
+
+fn cookie<'c>(
+    state: &AppState,
+    name: &'c str,
+    value: String,
+    path: &'c str,
+    max_age: i64,
+) -> Cookie<'c> {
+    Cookie::build(name, value)
+        .path(path)
+        .http_only(true)
+        .secure(state.sessions.secure_cookies)
+        .same_site(SameSite::Lax)
+        .max_age(actix_web::cookie::time::Duration::seconds(max_age))
+        .finish()
+}
+
+/// Sealed part of a pending login.
+#[derive(Serialize, Deserialize)]
+struct PendingSecrets {
+    nonce: String,
+    pkce_verifier: String,
+}
+
+/// Where to go after signing in, and an invitation to redeem.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LoginQuery {
+    /// A path on this site to return to (default `/`).
+    pub return_to: Option<String>,
+    /// The token of a tenant invitation link.
+    pub invite: Option<String>,
+}
+
+fn check_return_to(r: Option<&str>) -> Result<String, ApiError> {
+    let r = r.unwrap_or("/");
+    let ok = r.starts_with('/')
+        && !r.starts_with("//")
+        && !r.contains('\\')
+        && r.len() <= 512
+        && !r.chars().any(char::is_control);
+    if ok {
+        Ok(r.to_string())
+    } else {
+        Err(ApiError::BadRequest(
+            "`return_to` must be a path on this site, starting with a single `/`".into(),
+        ))
+    }
+}
+
+/// A usable invitation with this token, or a clear refusal.
+async fn usable_invite(state: &AppState, token: &str) -> Result<tenant_invite::Model, ApiError> {
+    let refused = || {
+        ApiError::BadRequest(
+            "this invitation link is not valid: it was used, revoked, has expired, or never existed"
+                .into(),
+        )
+    };
+    if token.is_empty() || token.len() > 100 {
+        return Err(refused());
+    }
+    let inv = store::sessions::invite_by_hash(&state.db, &state.token_key.hash(token))
+        .await?
+        .ok_or_else(refused)?;
+    if inv.used_at.is_some() || inv.revoked_at.is_some() || inv.expires_at <= state.clock.now() {
+        return Err(refused());
+    }
+    Ok(inv)
+}
+
+/// Starts signing in: redirects to the identity provider (authorization code with PKCE S256,
+/// `state` and `nonce`).
+#[utoipa::path(get, path = "/auth/login", tag = "auth", params(LoginQuery),
+    responses((status = 303, description = "To the identity provider"),
+        (status = 400, body = crate::http::problem::Problem),
+        (status = 404, description = "Single sign-on is not configured", body = crate::http::problem::Problem),
+        (status = 503, description = "The identity provider is not reachable", body = crate::http::problem::Problem)))]
+pub async fn login(
+    state: web::Data<AppState>,
+    q: web::Query<LoginQuery>,
+) -> ApiResult<HttpResponse> {
+    let oidc = sso(&state)?;
+    let return_to = check_return_to(q.return_to.as_deref())?;
+    let invite_hash = match q.invite.as_deref() {
+        Some(t) => Some(usable_invite(&state, t).await?.token_hash),
+        None => None,
+    };
+    let start = oidc.begin().await.map_err(oidc_error)?;
+    let browser = random_secret();
+    let id = Uuid::now_v7();
+    let secrets = serde_json::to_vec(&PendingSecrets {
+        nonce: start.nonce,
+        pkce_verifier: start.pkce_verifier,
+    })
+    .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let now = Utc::now();
+    store::sessions::insert_login(
+        &state.db,
+        login_request::Model {
+            id,
+            state_hash: state.token_key.hash(&start.state),
+            browser_hash: state.token_key.hash(&browser),
+            sealed: hex::encode(state.kek.seal(&secrets, id.as_bytes())),
+            return_to,
+            invite_hash,
+            created_at: now,
+            expires_at: now + Duration::seconds(LOGIN_TTL_SECS),
+        },
+    )
+    .await?;
+    Ok(HttpResponse::SeeOther()
+        .insert_header(("Location", start.url))
+        .insert_header(("Cache-Control", "no-store"))
+        .cookie(cookie(
+            &state,
+            LOGIN_COOKIE,
+            browser,
+            "/auth",
+            LOGIN_TTL_SECS,
+        ))
+        .finish())
+}
+
+/// What the identity provider sends back.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CallbackQuery {
+    /// The authorization code.
+    pub code: Option<String>,
+    /// The `state` sent at login.
+    pub state: Option<String>,
+    /// An error code, when the provider refused.
+    pub error: Option<String>,
+    /// The provider's explanation of `error`.
+    pub error_description: Option<String>,
+}
+
+/// Finishes signing in: exchanges the code, validates the ID token (signature, issuer,
+/// audience, expiry, nonce), finds or links the user, and starts a session.
+#[utoipa::path(get, path = "/auth/callback", tag = "auth", params(CallbackQuery),
+    responses((status = 303, description = "Signed in; the session cookie is set"),
+        (status = 400, body = crate::http::problem::Problem),
+        (status = 401, body = crate::http::problem::Problem),
+        (status = 403, description = "Not a member of any tenant", body = crate::http::problem::Problem),
+        (status = 503, body = crate::http::problem::Problem)))]
+pub async fn callback(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    q: web::Query<CallbackQuery>,
+) -> ApiResult<HttpResponse> {
+    let oidc = sso(&state)?;
+    if let Some(err) = q.error.as_deref() {
+        let clip = |s: &str| s.chars().take(200).collect::<String>();
+        return Err(ApiError::Unauthorized(format!(
+            "the identity provider refused the sign-in: {}{}",
+            clip(err),
+            q.error_description
+                .as_deref()
+                .map(|d| format!(" ({})", clip(d)))
+                .unwrap_or_default()
+        )));
+    }
+    let st = q
+        .state
+        .as_deref()
+        .filter(|s| !s.is_empty() && s.len() <= 200)
+        .ok_or_else(|| ApiError::BadRequest("the `state` parameter is missing".into()))?;
+    let code = q
+        .code
+        .as_deref()
+        .filter(|s| !s.is_empty() && s.len() <= 2048)
+        .ok_or_else(|| ApiError::BadRequest("the `code` parameter is missing".into()))?;
+    let pending = store::sessions::take_login(&state.db, &state.token_key.hash(st))
+        .await?
+        .ok_or_else(|| {
+            ApiError::BadRequest(
+                "unknown or already used login `state`: start again at /auth/login".into(),
+            )
+        })?;
+    if pending.expires_at <= Utc::now() {
+        return Err(ApiError::BadRequest(
+            "this login took too long: start again at /auth/login".into(),
+        ));
+    }
+    let browser_ok = req
+        .cookie(LOGIN_COOKIE)
+        .is_some_and(|c| state.token_key.verify(c.value(), &pending.browser_hash));
+    if !browser_ok {
+        return Err(ApiError::BadRequest(
+            "this login was not started in this browser: start again at /auth/login".into(),
+        ));
+    }
+    let secrets: PendingSecrets = state
+        .kek
+        .open(
+            &hex::decode(&pending.sealed).map_err(|e| ApiError::Internal(e.to_string()))?,
+            pending.id.as_bytes(),
+        )
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .ok_or_else(|| ApiError::Internal("a pending login could not be unsealed".into()))?;
+    let done = oidc
+        .finish(code, &secrets.pkce_verifier, &secrets.nonce)
+        .await
+        .map_err(oidc_error)?;
+    let user = admit(&state, &done.identity, pending.invite_hash.as_deref()).await?;
+    crate::http::audit::AuditNote::update(&req, |n| n.actor_user_id = Some(user.id));
+    let (secret, _) = start_session(
+        &state,
+        &req,
+        user.id,
+        "oidc",
+        Some(&done.identity),
+        Some(&done.id_token),
+    )
+    .await?;
+    tracing::info!(user_id = %user.id, "signed in with single sign-on");
+    let mut clear = cookie(&state, LOGIN_COOKIE, String::new(), "/auth", 0);
+    clear.make_removal();
+    Ok(HttpResponse::SeeOther()
+        .insert_header(("Location", pending.return_to))
+        .insert_header(("Cache-Control", "no-store"))
+        .cookie(clear)
+        .cookie(session_cookie(&state, secret))
+        .finish())
+}
+
+fn session_cookie(state: &AppState, secret: String) -> Cookie<'static> {
+    cookie(
+        state,
+        SESSION_COOKIE,
+        secret,
+        "/",
+        state.sessions.ttl.as_secs() as i64,
+    )
+}
+
+async fn start_session(
+    state: &AppState,
+    req: &HttpRequest,
+    user: Uuid,
+    method: &str,
+    identity: Option<&ExternalIdentity>,
+    id_token: Option<&str>,
+) -> Result<(String, session::Model), ApiError> {
+    let secret = random_secret();
+    let id = Uuid::now_v7();
+    let now = state.clock.now();
+    let row = session::Model {
+        id,
+        user_id: user,
+        secret_hash: state.token_key.hash(&secret),
+        method: method.into(),
+        issuer: identity.map(|i| i.issuer.clone()),
+        subject: identity.map(|i| i.subject.clone()),
+        sealed_id_token: id_token.map(|t| hex::encode(state.kek.seal(t.as_bytes(), id.as_bytes()))),
+        user_agent: req
+            .headers()
+            .get("User-Agent")
+            .and_then(|v| v.to_str().ok())
+            .map(|s| s.chars().take(200).collect()),
+        created_at: now,
+        last_seen_at: now,
+        expires_at: now + Duration::from_std(state.sessions.ttl).unwrap_or_default(),
+        revoked_at: None,
+    };
+    store::sessions::insert_session(&state.db, row.clone()).await?;
+    Ok((secret, row))
+}
+
+/// Who gets in: a linked identity, a user with the same verified e-mail, an invitation, or a
+/// group mapping. Nothing is written unless the person ends up in at least one tenant (or
+/// is the platform administrator).
+async fn admit(
+    state: &AppState,
+    who: &ExternalIdentity,
+    invite_hash: Option<&str>,
+) -> Result<user::Model, ApiError> {
+    let settings = &sso(state)?.settings;
+    let txn = state.db.begin().await?;
+    let now = state.clock.now();
+    let mut user = store::sessions::user_by_identity(&txn, &who.issuer, &who.subject).await?;
+    let mut link = false;
+    if user.is_none()
+        && let Some(email) = who.email.as_deref()
+        && (who.email_verified || settings.trust_unverified_email)
+    {
+        user = store::users::by_email(&txn, email).await?;
+        link = user.is_some();
+    }
+    // Tenants the person joins now: the invitation first, then group mappings.
+    let mut grants: Vec<(Uuid, Role)> = Vec::new();
+    let mut invite = None;
+    if let Some(h) = invite_hash {
+        let inv = store::sessions::invite_by_hash(&txn, h)
+            .await?
+            .ok_or_else(|| ApiError::BadRequest("the invitation no longer exists".into()))?;
+        if let Some(required) = inv.email.as_deref()
+            && !(who.email_verified && who.email.as_deref() == Some(required))
+        {
+            return Err(ApiError::Forbidden(
+                "this invitation is for another e-mail address (or yours is not verified by the identity provider)"
+                    .into(),
+            ));
+        }
+        grants.push((inv.tenant_id, inv.role.parse().map_err(ApiError::Internal)?));
+        invite = Some(inv);
+    }
+    for m in &settings.group_map {
+        if who.groups.iter().any(|g| g == &m.group) {
+            match store::sessions::tenant_by_slug(&txn, &m.tenant_slug).await? {
+                Some(t) => grants.push((t.id, m.role)),
+                None => {
+                    tracing::warn!(tenant = %m.tenant_slug, "group mapping names a tenant that does not exist")
+                }
+            }
+        }
+    }
+    let user = match user {
+        Some(u) => u,
+        None if grants.is_empty() => return Err(ApiError::Forbidden(NOT_A_MEMBER.into())),
+        None => {
+            let email_free = match who.email.as_deref() {
+                Some(e) => store::users::by_email(&txn, e).await?.is_none(),
+                None => false,
+            };
+            let name = who
+                .name
+                .clone()
+                .or_else(|| who.email.clone())
+                .unwrap_or_else(|| who.subject.clone());
+            link = true;
+            store::users::insert(
+                &txn,
+                store::users::NewUser {
+                    email: who.email.as_deref().filter(|_| email_free),
+                    display_name: &name.chars().take(100).collect::<String>(),
+                    kind: "human",
+                    is_platform_admin: false,
+                },
+            )
+            .await?
+        }
+    };
+    if link {
+        store::sessions::link_identity(&txn, user.id, &who.issuer, &who.subject).await?;
+    }
+    if let Some(inv) = invite
+        && !store::sessions::redeem_invite(&txn, inv.id, user.id, now).await?
+    {
+        return Err(ApiError::BadRequest(
+            "this invitation link was used, revoked or has expired".into(),
+        ));
+    }
+    for (tenant, role) in grants {
+        if store::users::membership(&txn, tenant, user.id)
+            .await?
+            .is_none()
+        {
+            store::users::add_member(&txn, tenant, user.id, role.as_str()).await?;
+        }
+    }
+    if !user.is_platform_admin && store::sessions::membership_count(&txn, user.id).await? == 0 {
+        return Err(ApiError::Forbidden(NOT_A_MEMBER.into()));
+    }
+    txn.commit().await?;
+    Ok(user)
+}
+
+/// The current browser session.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionInfo {
+    /// The signed-in user.
+    pub user: UserView,
+    /// The session.
+    pub session: SessionView,
+    /// Send this in the `X-CSRF-Token` header with every cookie-authenticated request that
+    /// changes state.
+    pub csrf_token: String,
+}
+
+/// A browser session.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionView {
+    /// Session id.
+    pub id: Uuid,
+    /// `oidc` (single sign-on) or `token` (local login with an API token).
+    pub method: String,
+    /// Browser that started it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
+    /// Started.
+    pub created_at: DateTime<Utc>,
+    /// Last used (to the minute).
+    pub last_seen_at: DateTime<Utc>,
+    /// Ends at the latest.
+    pub expires_at: DateTime<Utc>,
+    /// Whether this is the session of the request.
+    pub current: bool,
+}
+
+fn view(s: &session::Model, current: Option<Uuid>) -> SessionView {
+    SessionView {
+        id: s.id,
+        method: s.method.clone(),
+        user_agent: s.user_agent.clone(),
+        created_at: s.created_at,
+        last_seen_at: s.last_seen_at,
+        expires_at: s.expires_at,
+        current: current == Some(s.id),
+    }
+}
+
+/// The browser session of the request's cookie, with its CSRF token.
+#[utoipa::path(get, path = "/auth/session", tag = "auth",
+    responses((status = 200, body = SessionInfo), (status = 401, body = crate::http::problem::Problem)))]
+pub async fn current(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpResponse> {
+    let (s, u, secret) = auth::session_from_cookie(&state, &req)
+        .await?
+        .ok_or_else(|| ApiError::Unauthorized("no live session: sign in first".into()))?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(SessionInfo {
+            csrf_token: auth::csrf_token(&state, &secret),
+            session: view(&s, Some(s.id)),
+            user: u.into(),
+        }))
+}
+
+/// Where the browser should go to end the provider's session too.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LoggedOut {
+    /// The provider's end-session URL, when it has one and the session came from it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_session_url: Option<String>,
+}
+
+/// Ends the browser session (needs the CSRF token), and names the provider's end-session URL.
+#[utoipa::path(post, path = "/auth/logout", tag = "auth",
+    responses((status = 200, body = LoggedOut), (status = 401, body = crate::http::problem::Problem),
+        (status = 403, description = "CSRF token missing or wrong", body = crate::http::problem::Problem)))]
+pub async fn logout(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpResponse> {
+    let (s, u, secret) = auth::session_from_cookie(&state, &req)
+        .await?
+        .ok_or_else(|| ApiError::Unauthorized("no live session: sign in first".into()))?;
+    let sent = req
+        .headers()
+        .get(CSRF_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if !state.token_key.verify(&format!("csrf:{secret}"), sent) {
+        return Err(ApiError::Forbidden(format!(
+            "logging out needs the `{CSRF_HEADER}` header with the `csrf_token` from GET /auth/session"
+        )));
+    }
+    store::sessions::revoke_session(&state.db, u.id, s.id, state.clock.now()).await?;
+    let end_session_url = match (state.sso.as_deref(), s.sealed_id_token.as_deref()) {
+        (Some(oidc), Some(sealed)) if s.method == "oidc" => {
+            let id_token = hex::decode(sealed)
+                .ok()
+                .and_then(|b| state.kek.open(&b, s.id.as_bytes()).ok())
+                .and_then(|b| String::from_utf8(b).ok());
+            let back = format!("{}/", state.public_url.trim_end_matches('/'));
+            oidc.end_session_url(id_token.as_deref(), &back).await
+        }
+        _ => None,
+    };
+    let mut clear = session_cookie(&state, String::new());
+    clear.make_removal();
+    Ok(HttpResponse::Ok()
+        .cookie(clear)
+        .json(LoggedOut { end_session_url }))
+}
+
+/// An API token to exchange for a browser session.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenLogin {
+    /// A Consortia API token (`cst_...`), e.g. the bootstrap administrator's.
+    pub token: String,
+}
+
+/// The local login: exchanges a valid, unscoped API token for a browser session (the embedded
+/// default has no identity provider).
+#[utoipa::path(post, path = "/auth/token", tag = "auth", request_body = TokenLogin,
+    responses((status = 200, body = SessionInfo), (status = 400, body = crate::http::problem::Problem),
+        (status = 401, body = crate::http::problem::Problem)))]
+pub async fn token_login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<TokenLogin>,
+) -> ApiResult<HttpResponse> {
+    let (token, user) = auth::check_api_token(&state, &body.token).await?;
+    if token.tenant_id.is_some() {
+        return Err(ApiError::BadRequest(
+            "a tenant-scoped token cannot start a console session: use a personal token".into(),
+        ));
+    }
+    let (secret, row) = start_session(&state, &req, user.id, "token", None, None).await?;
+    crate::http::audit::AuditNote::update(&req, |n| n.actor_user_id = Some(user.id));
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .cookie(session_cookie(&state, secret.clone()))
+        .json(SessionInfo {
+            csrf_token: auth::csrf_token(&state, &secret),
+            session: view(&row, Some(row.id)),
+            user: user.into(),
+        }))
+}
+
+/// How this server lets people sign in.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuthConfig {
+    /// Whether single sign-on is configured (then `/auth/login` works).
+    pub sso: bool,
+    /// The identity provider.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    /// The local login (an API token exchanged at `/auth/token`) is always available.
+    pub local_login: bool,
+}
+
+/// How to sign in here.
+#[utoipa::path(get, path = "/auth/config", tag = "auth", responses((status = 200, body = AuthConfig)))]
+pub async fn config(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok().json(AuthConfig {
+        sso: state.sso.is_some(),
+        issuer: state.sso.as_ref().map(|s| s.settings.issuer.clone()),
+        local_login: true,
+    })
+}
+
+/// The caller's live browser sessions.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionList {
+    /// Newest first.
+    pub items: Vec<SessionView>,
+}
+
+/// Lists the caller's live sessions.
+#[utoipa::path(get, path = "/api/v1/sessions", tag = "auth",
+    responses((status = 200, body = SessionList), (status = 401, body = crate::http::problem::Problem)),
+    security(("bearer" = [])))]
+pub async fn list_sessions(state: web::Data<AppState>, who: Principal) -> ApiResult<HttpResponse> {
+    let current = match who.credential {
+        Credential::Session(id) => Some(id),
+        _ => None,
+    };
+    let items = store::sessions::sessions_of(&state.db, who.user.id, state.clock.now())
+        .await?
+        .iter()
+        .map(|s| view(s, current))
+        .collect();
+    Ok(HttpResponse::Ok().json(SessionList { items }))
+}
+
+/// Ends one of the caller's sessions (another person's session is a 404).
+#[utoipa::path(delete, path = "/api/v1/sessions/{session_id}", tag = "auth",
+    params(("session_id" = Uuid, Path, description = "Session id")),
+    responses((status = 204), (status = 401, body = crate::http::problem::Problem),
+        (status = 404, body = crate::http::problem::Problem)),
+    security(("bearer" = [])))]
+pub async fn revoke_session(
+    state: web::Data<AppState>,
+    who: Principal,
+    path: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    let id = path.into_inner();
+    if !store::sessions::revoke_session(&state.db, who.user.id, id, state.clock.now()).await? {
+        return Err(ApiError::NotFound(format!("session {id} not found")));
+    }
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// A new tenant invitation.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewInvite {
+    /// The role the person gets.
+    pub role: Role,
+    /// When set, only a person whose verified e-mail is this can use the link.
+    pub email: Option<String>,
+    /// Hours the link stays valid, 1–720 (default 168).
+    pub expires_in_hours: Option<u32>,
+}
+
+/// A tenant invitation (the token appears only in the creation response).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InviteView {
+    /// Invitation id.
+    pub id: Uuid,
+    /// Tenant.
+    pub tenant_id: Uuid,
+    /// Role granted.
+    pub role: String,
+    /// Restricted to this e-mail.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// `pending`, `used`, `revoked` or `expired`.
+    pub status: &'static str,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// Valid until.
+    pub expires_at: DateTime<Utc>,
+    /// The single-use token (only when just created).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    /// The link to send (only when just created).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+fn invite_view(i: &tenant_invite::Model, now: DateTime<Utc>) -> InviteView {
+    InviteView {
+        id: i.id,
+        tenant_id: i.tenant_id,
+        role: i.role.clone(),
+        email: i.email.clone(),
+        status: if i.used_at.is_some() {
+            "used"
+        } else if i.revoked_at.is_some() {
+            "revoked"
+        } else if i.expires_at <= now {
+            "expired"
+        } else {
+            "pending"
+        },
+        created_at: i.created_at,
+        expires_at: i.expires_at,
+        token: None,
+        url: None,
+    }
+}
+
+/// Creates a single-use invitation link into the tenant (admins; owners for the owner role).
+#[utoipa::path(post, path = "/api/v1/tenants/{tenant_id}/invites", tag = "members",
+    params(("tenant_id" = Uuid, Path, description = "Tenant id")), request_body = NewInvite,
+    responses((status = 201, body = InviteView), (status = 400, body = crate::http::problem::Problem),
+        (status = 403, body = crate::http::problem::Problem), (status = 404, body = crate::http::problem::Problem)),
+    security(("bearer" = [])))]
+pub async fn create_invite(
+    state: web::Data<AppState>,
+    who: Principal,
+    path: web::Path<Uuid>,
+    body: web::Json<NewInvite>,
+) -> ApiResult<HttpResponse> {
+    let tenant = path.into_inner();
+    let actor = who.access(&state, tenant, Action::Read).await?;
+    roles::check_membership_change(actor, None, Some(body.role), 0)
+        .map_err(|r| ApiError::Forbidden(r.to_string()))?;
+    if let Some(e) = body.email.as_deref() {
+        validation::email("email", e).map_err(|d| ApiError::field("/email", d))?;
+    }
+    let hours = body.expires_in_hours.unwrap_or(168);
+    if !(1..=720).contains(&hours) {
+        return Err(ApiError::field(
+            "/expires_in_hours",
+            "expires_in_hours must be between 1 and 720",
+        ));
+    }
+    let token = format!("inv_{}", random_secret());
+    let now = state.clock.now();
+    let row = tenant_invite::Model {
+        id: Uuid::now_v7(),
+        tenant_id: tenant,
+        role: body.role.as_str().into(),
+        email: body.email.as_deref().map(str::to_lowercase),
+        token_hash: state.token_key.hash(&token),
+        created_by: who.user.id,
+        created_at: now,
+        expires_at: now + Duration::hours(i64::from(hours)),
+        used_at: None,
+        used_by: None,
+        revoked_at: None,
+    };
+    store::sessions::insert_invite(&state.db, row.clone()).await?;
+    who.created(row.id);
+    let mut v = invite_view(&row, now);
+    v.url = Some(format!(
+        "{}/auth/login?invite={token}",
+        state.public_url.trim_end_matches('/')
+    ));
+    v.token = Some(token);
+    Ok(HttpResponse::Created().json(v))
+}
+
+/// A tenant's invitations.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InviteList {
+    /// Newest first.
+    pub items: Vec<InviteView>,
+}
+
+/// Lists the tenant's invitations (admins).
+#[utoipa::path(get, path = "/api/v1/tenants/{tenant_id}/invites", tag = "members",
+    params(("tenant_id" = Uuid, Path, description = "Tenant id")),
+    responses((status = 200, body = InviteList), (status = 403, body = crate::http::problem::Problem),
+        (status = 404, body = crate::http::problem::Problem)),
+    security(("bearer" = [])))]
+pub async fn list_invites(
+    state: web::Data<AppState>,
+    who: Principal,
+    path: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    let tenant = path.into_inner();
+    who.access(&state, tenant, Action::ManageMembers).await?;
+    let now = state.clock.now();
+    let items = store::sessions::invites(&state.db, tenant)
+        .await?
+        .iter()
+        .map(|i| invite_view(i, now))
+        .collect();
+    Ok(HttpResponse::Ok().json(InviteList { items }))
+}
+
+/// Revokes an unused invitation (admins).
+#[utoipa::path(delete, path = "/api/v1/tenants/{tenant_id}/invites/{invite_id}", tag = "members",
+    params(("tenant_id" = Uuid, Path, description = "Tenant id"), ("invite_id" = Uuid, Path, description = "Invitation id")),
+    responses((status = 204), (status = 403, body = crate::http::problem::Problem),
+        (status = 404, body = crate::http::problem::Problem)),
+    security(("bearer" = [])))]
+pub async fn revoke_invite(
+    state: web::Data<AppState>,
+    who: Principal,
+    path: web::Path<(Uuid, Uuid)>,
+) -> ApiResult<HttpResponse> {
+    let (tenant, id) = path.into_inner();
+    who.access(&state, tenant, Action::ManageMembers).await?;
+    if !store::sessions::revoke_invite(&state.db, tenant, id, state.clock.now()).await? {
+        return Err(ApiError::NotFound(format!(
+            "no unused invitation {id} in this tenant"
+        )));
+    }
+    Ok(HttpResponse::NoContent().finish())
+}
