@@ -51,6 +51,31 @@ pub fn csrf_token(state: &AppState, session_secret: &str) -> String {
     state.token_key.hash(&format!("csrf:{session_secret}"))
 }
 
+/// Refuses a cookie-authenticated request whose `X-CSRF-Token` header is not the session's
+/// CSRF token (compared in constant time).
+pub fn check_csrf(
+    state: &AppState,
+    req: &HttpRequest,
+    session_secret: &str,
+) -> Result<(), ApiError> {
+    let sent = req
+        .headers()
+        .get(CSRF_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if state
+        .token_key
+        .verify(&format!("csrf:{session_secret}"), sent)
+    {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(format!(
+            "a cookie-authenticated request that changes state must send the `{CSRF_HEADER}` \
+             header with the `csrf_token` from GET /auth/session"
+        )))
+    }
+}
+
 /// Checks a Consortia API token; the token row and its user when it is live.
 pub async fn check_api_token(
     state: &AppState,
@@ -155,17 +180,7 @@ impl FromRequest for Principal {
                         .await?
                         .ok_or_else(|| ApiError::Unauthorized(NOT_AUTHENTICATED.into()))?;
                     if crate::http::audit::is_mutating(req.method()) {
-                        let sent = req
-                            .headers()
-                            .get(CSRF_HEADER)
-                            .and_then(|v| v.to_str().ok())
-                            .unwrap_or_default();
-                        if !state.token_key.verify(&format!("csrf:{secret}"), sent) {
-                            return Err(ApiError::Forbidden(format!(
-                                "a cookie-authenticated request that changes state must send the `{CSRF_HEADER}` \
-                                 header with the `csrf_token` from GET /auth/session"
-                            )));
-                        }
+                        check_csrf(&state, &req, &secret)?;
                     }
                     (user, Credential::Session(session.id), None)
                 }

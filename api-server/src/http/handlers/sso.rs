@@ -4,7 +4,7 @@
 use crate::db::entities::{login_request, session, tenant_invite, user};
 use crate::domain::roles::{self, Action, Role};
 use crate::domain::validation;
-use crate::http::auth::{self, CSRF_HEADER, Credential, Principal, SESSION_COOKIE};
+use crate::http::auth::{self, Credential, Principal, SESSION_COOKIE};
 use crate::http::problem::{ApiError, ApiResult};
 use crate::http::views::UserView;
 use crate::sso::{ExternalIdentity, OidcError};
@@ -493,16 +493,7 @@ pub async fn logout(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<H
     let (s, u, secret) = auth::session_from_cookie(&state, &req)
         .await?
         .ok_or_else(|| ApiError::Unauthorized("no live session: sign in first".into()))?;
-    let sent = req
-        .headers()
-        .get(CSRF_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    if !state.token_key.verify(&format!("csrf:{secret}"), sent) {
-        return Err(ApiError::Forbidden(format!(
-            "logging out needs the `{CSRF_HEADER}` header with the `csrf_token` from GET /auth/session"
-        )));
-    }
+    auth::check_csrf(&state, &req, &secret)?;
     store::sessions::revoke_session(&state.db, u.id, s.id, state.clock.now()).await?;
     let end_session_url = match (state.sso.as_deref(), s.sealed_id_token.as_deref()) {
         (Some(oidc), Some(sealed)) if s.method == "oidc" => {
