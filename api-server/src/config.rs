@@ -95,6 +95,10 @@ pub struct ServeArgs {
     #[arg(long, env = "CONSORTIA_SESSION_IDLE_TIMEOUT", default_value_t = 2 * 3600)]
     pub session_idle_timeout: u64,
 
+    /// Largest marketplace template package (tar.gz) accepted, in bytes.
+    #[arg(long, env = "CONSORTIA_TEMPLATE_MAX_BYTES", default_value_t = crate::marketplace::DEFAULT_MAX_PACKAGE_BYTES)]
+    pub template_max_bytes: usize,
+
     /// Single sign-on.
     #[command(flatten)]
     pub oidc: OidcArgs,

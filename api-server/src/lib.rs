@@ -7,6 +7,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod http;
+pub mod marketplace;
 pub mod pki;
 pub mod server;
 pub mod sso;

@@ -26,6 +26,11 @@ enum Command {
     },
     /// Print the OpenAPI document (the committed copy is `api-server/openapi.json`).
     Openapi,
+    /// Marketplace templates: check and package them locally with the server's own rules.
+    Template {
+        #[command(subcommand)]
+        cmd: TemplateCommand,
+    },
     /// Re-seal every CA key and managed identity key under a new key-encryption key, then
     /// point `--kek-file` (or `CONSORTIA_KEK`) at the new one.
     RewrapKeys {
@@ -40,6 +45,72 @@ enum Command {
     },
 }
 
+#[derive(Debug, Subcommand)]
+enum TemplateCommand {
+    /// Check a template directory or package (.tar.gz); prints every problem with its place
+    /// in the manifest (a JSON pointer) and exits 1 when there is any.
+    Lint {
+        /// A directory holding consortia-template.yaml and its artifacts, or a .tar.gz package.
+        path: std::path::PathBuf,
+        /// Largest package accepted, in bytes (as the server's CONSORTIA_TEMPLATE_MAX_BYTES).
+        #[arg(long, env = "CONSORTIA_TEMPLATE_MAX_BYTES", default_value_t = consortia_api::marketplace::DEFAULT_MAX_PACKAGE_BYTES)]
+        max_bytes: usize,
+    },
+    /// Check a template directory and write its package (.tar.gz) for upload.
+    Pack {
+        /// The template directory.
+        dir: std::path::PathBuf,
+        /// Where to write the package.
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+}
+
+fn template_command(cmd: TemplateCommand) -> std::process::ExitCode {
+    use consortia_api::marketplace;
+    match cmd {
+        TemplateCommand::Lint { path, max_bytes } => match marketplace::lint(&path, max_bytes) {
+            Ok(m) => {
+                println!("{}: ok ({} {})", path.display(), m.slug, m.version);
+                std::process::ExitCode::SUCCESS
+            }
+            Err(problems) => {
+                for p in &problems {
+                    println!("{}: {p}", path.display());
+                }
+                eprintln!("{} problem(s)", problems.len());
+                std::process::ExitCode::from(1)
+            }
+        },
+        TemplateCommand::Pack { dir, out } => match marketplace::read_dir(&dir) {
+            Ok(pkg) => {
+                let bytes = marketplace::build_package(&pkg.manifest_text, &pkg.files);
+                match std::fs::write(&out, bytes) {
+                    Ok(()) => {
+                        println!(
+                            "{}: {} {}",
+                            out.display(),
+                            pkg.manifest.slug,
+                            pkg.manifest.version
+                        );
+                        std::process::ExitCode::SUCCESS
+                    }
+                    Err(e) => {
+                        eprintln!("cannot write {}: {e}", out.display());
+                        std::process::ExitCode::from(2)
+                    }
+                }
+            }
+            Err(problems) => {
+                for p in &problems {
+                    println!("{}: {p}", dir.display());
+                }
+                std::process::ExitCode::from(1)
+            }
+        },
+    }
+}
+
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let format = match &cli.command {
@@ -47,6 +118,14 @@ fn main() -> anyhow::Result<()> {
         None => cli.serve.log_format,
         _ => LogFormat::Text,
     };
+    if let Some(Command::Template { cmd }) = cli.command {
+        let code = template_command(cmd);
+        std::process::exit(if code == std::process::ExitCode::SUCCESS {
+            0
+        } else {
+            1
+        });
+    }
     if let Some(Command::Openapi) = cli.command {
         print!("{}", http::openapi::pretty_json());
         return Ok(());
@@ -66,7 +145,7 @@ fn main() -> anyhow::Result<()> {
                 eprintln!("migrations applied ({})", db::describe(&args.url()));
                 Ok(())
             }
-            Some(Command::Openapi) => Ok(()),
+            Some(Command::Openapi) | Some(Command::Template { .. }) => Ok(()),
             Some(Command::RewrapKeys {
                 db: args,
                 kek_file,

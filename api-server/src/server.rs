@@ -75,7 +75,13 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         public_url,
         sso,
         sessions,
+        template_max_bytes: args.template_max_bytes,
     };
+    match http::handlers::templates::load_builtins(&state).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(added = n, "built-in marketplace templates loaded"),
+        Err(e) => tracing::warn!(error = %e, "could not load the built-in marketplace templates"),
+    }
     match http::handlers::pki::load_gauges(&state).await {
         Ok(n) => tracing::info!(certificates = n, "certificate expiry gauges loaded"),
         Err(e) => tracing::warn!(error = %e, "could not load certificate expiry gauges"),

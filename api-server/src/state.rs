@@ -28,6 +28,8 @@ pub struct AppState {
     pub sso: Option<Arc<crate::sso::Oidc>>,
     /// Browser session lifetimes.
     pub sessions: SessionSettings,
+    /// Largest marketplace template package accepted (bytes).
+    pub template_max_bytes: usize,
 }
 
 /// Browser session lifetimes and cookie flags.

@@ -14,7 +14,7 @@ use crate::state::AppState;
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::http::Method;
 use actix_web::{HttpRequest, HttpResponse, web};
-use handlers::{alliances, audit_events, me, members, ops, pki, sso, tenants, tokens};
+use handlers::{alliances, audit_events, me, members, ops, pki, sso, templates, tenants, tokens};
 use problem::ApiError;
 
 /// Largest JSON body accepted.
@@ -116,6 +116,17 @@ pub fn register(r: &mut Routes<'_>) {
         POST "/api/v1/tenants/{tenant_id}/invites" => sso::create_invite,
         GET "/api/v1/tenants/{tenant_id}/invites" => sso::list_invites,
         DELETE "/api/v1/tenants/{tenant_id}/invites/{invite_id}" => sso::revoke_invite,
+        POST "/api/v1/tenants/{tenant_id}/templates" => templates::upload,
+        GET "/api/v1/tenants/{tenant_id}/templates" => templates::list_own,
+        POST "/api/v1/templates/{template_id}/versions/{version}/submit" => templates::submit,
+        POST "/api/v1/templates/{template_id}/versions/{version}/review" => templates::review,
+        POST "/api/v1/templates/{template_id}/versions/{version}/deprecate" => templates::deprecate,
+        GET "/api/v1/templates/{template_id}/versions/{version}/package" => templates::package,
+        GET "/api/v1/templates/{template_id}/history" => templates::history,
+        GET "/api/v1/template-reviews" => templates::review_queue,
+        GET "/api/v1/catalog" => templates::catalog,
+        GET "/api/v1/catalog/{slug}" => templates::catalog_get,
+        POST "/api/v1/catalog/{slug}/parameters/check" => templates::check_parameters,
     );
 }
 

@@ -1,6 +1,8 @@
 //! The OpenAPI document, generated from the handlers' annotations.
 
-use crate::http::handlers::{alliances, audit_events, me, members, ops, pki, sso, tenants, tokens};
+use crate::http::handlers::{
+    alliances, audit_events, me, members, ops, pki, sso, templates, tenants, tokens,
+};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -43,6 +45,9 @@ impl Modify for BearerAuth {
         sso::login, sso::callback, sso::current, sso::logout, sso::token_login, sso::config,
         sso::list_sessions, sso::revoke_session,
         sso::create_invite, sso::list_invites, sso::revoke_invite,
+        templates::upload, templates::list_own, templates::submit, templates::review,
+        templates::deprecate, templates::package, templates::history, templates::review_queue,
+        templates::catalog, templates::catalog_get, templates::check_parameters,
     ),
     modifiers(&BearerAuth),
     tags(
@@ -54,6 +59,7 @@ impl Modify for BearerAuth {
         (name = "pki", description = "Certificate authorities and certificates of alliances"),
         (name = "alliances", description = "Alliances (consortia), their governance votes and invitations"),
         (name = "operations", description = "Health, readiness, metrics"),
+        (name = "marketplace", description = "Solution templates: publishing, review and the catalog"),
         (name = "auth", description = "Sign-in (OIDC single sign-on and local login) and browser sessions"),
     )
 )]

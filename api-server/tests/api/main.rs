@@ -5,6 +5,7 @@ mod support;
 
 mod alliances;
 mod flows;
+mod marketplace;
 mod openapi;
 mod ops;
 mod pki;

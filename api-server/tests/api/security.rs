@@ -278,6 +278,58 @@ fn endpoints() -> Vec<Endpoint> {
             Role("admin"),
             None,
         ),
+        // The package body is gzip, not JSON: its bad bodies are tested in marketplace.rs.
+        e(
+            Method::POST,
+            "/api/v1/tenants/{tenant_id}/templates",
+            Role("developer"),
+            None,
+        ),
+        e(
+            Method::GET,
+            "/api/v1/tenants/{tenant_id}/templates",
+            Role("viewer"),
+            None,
+        ),
+        e(
+            Method::POST,
+            "/api/v1/templates/{template_id}/versions/{version}/submit",
+            Authenticated,
+            None,
+        ),
+        e(
+            Method::POST,
+            "/api/v1/templates/{template_id}/versions/{version}/review",
+            PlatformAdmin,
+            Some(json!({"decision": "approve"})),
+        ),
+        e(
+            Method::POST,
+            "/api/v1/templates/{template_id}/versions/{version}/deprecate",
+            Authenticated,
+            Some(json!({"reason": "old"})),
+        ),
+        e(
+            Method::GET,
+            "/api/v1/templates/{template_id}/versions/{version}/package",
+            Authenticated,
+            None,
+        ),
+        e(
+            Method::GET,
+            "/api/v1/templates/{template_id}/history",
+            Authenticated,
+            None,
+        ),
+        e(Method::GET, "/api/v1/template-reviews", PlatformAdmin, None),
+        e(Method::GET, "/api/v1/catalog", Authenticated, None),
+        e(Method::GET, "/api/v1/catalog/{slug}", Authenticated, None),
+        e(
+            Method::POST,
+            "/api/v1/catalog/{slug}/parameters/check",
+            Authenticated,
+            Some(json!({"parameters": {}})),
+        ),
     ]
 }
 
@@ -433,7 +485,10 @@ fn url(e: &Endpoint, f: &Fixture) -> String {
         .replace("{ca_id}", &f.ca)
         .replace("{certificate_id}", &f.certificate)
         .replace("{session_id}", "0190a000-0000-7000-8000-000000000001")
-        .replace("{invite_id}", "0190a000-0000-7000-8000-000000000002");
+        .replace("{invite_id}", "0190a000-0000-7000-8000-000000000002")
+        .replace("{template_id}", "0190a000-0000-7000-8000-000000000003")
+        .replace("{version}", "1.0.0")
+        .replace("{slug}", "evidence-deposit");
     if e.template == "/api/v1/audit-events" {
         format!("{path}?tenant_id={}", f.tenant)
     } else {

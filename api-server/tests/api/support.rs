@@ -119,6 +119,7 @@ impl TestApp {
                 sessions: consortia_api::state::SessionSettings::for_url(
                     "https://baas.example.test",
                 ),
+                template_max_bytes: 256 * 1024,
             },
             admin_token,
             _data_dir: data_dir,
@@ -241,7 +242,7 @@ impl TestApp {
         use sea_orm::EntityTrait;
         let db = &self.state.db;
         format!(
-            "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
+            "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
             tenant::Entity::find().all(db).await.unwrap(),
             user::Entity::find().all(db).await.unwrap(),
             identity::Entity::find().all(db).await.unwrap(),
@@ -259,6 +260,9 @@ impl TestApp {
             session::Entity::find().all(db).await.unwrap(),
             login_request::Entity::find().all(db).await.unwrap(),
             tenant_invite::Entity::find().all(db).await.unwrap(),
+            template::Entity::find().all(db).await.unwrap(),
+            template_version::Entity::find().all(db).await.unwrap(),
+            template_event::Entity::find().all(db).await.unwrap(),
         )
     }
 

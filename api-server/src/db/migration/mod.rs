@@ -6,6 +6,7 @@ mod m20261125_000001_core;
 mod m20261125_000002_alliances;
 mod m20261125_000003_pki;
 mod m20261128_000004_sso;
+mod m20261128_000005_marketplace;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000002_alliances::Migration),
             Box::new(m20261125_000003_pki::Migration),
             Box::new(m20261128_000004_sso::Migration),
+            Box::new(m20261128_000005_marketplace::Migration),
         ]
     }
 }

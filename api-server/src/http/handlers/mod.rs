@@ -7,6 +7,7 @@ pub mod members;
 pub mod ops;
 pub mod pki;
 pub mod sso;
+pub mod templates;
 pub mod tenants;
 pub mod tokens;
 
