@@ -40,6 +40,17 @@ impl Ledger {
     pub fn open(path: &Path, genesis: Genesis) -> Result<Ledger> {
         let store = Store::open(path)?;
         let genesis_hash = genesis.hash();
+        // A database belongs to one genesis: opening it with another (same chain id, other
+        // validators, accounts or parameters) would run a different chain on old state.
+        match store.genesis_hash()? {
+            Some(h) if h != genesis_hash => bail!(
+                "the database was initialised from genesis {}, but this genesis file hashes to {}",
+                hex::encode(h),
+                hex::encode(genesis_hash)
+            ),
+            Some(_) => {}
+            None => store.set_genesis_hash(&genesis_hash)?,
+        }
         let mut state = State::default();
         let height = store.height()?;
         let accounts = store.all_accounts()?;

@@ -19,6 +19,8 @@ const TXS: TableDefinition<&[u8], (u64, u32)> = TableDefinition::new("tx_index")
 const DEPOSITS: MultimapTableDefinition<&[u8], &[u8]> = MultimapTableDefinition::new("deposits");
 const ACCOUNTS: TableDefinition<&str, &[u8]> = TableDefinition::new("accounts");
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+/// `hash`: the hash of the genesis the database was initialised from.
+const GENESIS: TableDefinition<&str, &[u8]> = TableDefinition::new("genesis");
 
 /// Handle to the node's database; cheap to clone, safe to read from any thread while the
 /// consensus task writes (redb readers see the last committed block).
@@ -38,9 +40,33 @@ impl Store {
             w.open_multimap_table(DEPOSITS)?;
             w.open_table(ACCOUNTS)?;
             w.open_table(META)?;
+            w.open_table(GENESIS)?;
         }
         w.commit()?;
         Ok(Store { db: Arc::new(db) })
+    }
+
+    /// The hash of the genesis this database was initialised from (absent in a database
+    /// created before it was recorded).
+    pub fn genesis_hash(&self) -> Result<Option<Hash>> {
+        let r = self.db.begin_read()?;
+        let t = r.open_table(GENESIS)?;
+        Ok(match t.get("hash")? {
+            Some(v) => Some(
+                v.value()
+                    .try_into()
+                    .context("the stored genesis hash is not 32 bytes")?,
+            ),
+            None => None,
+        })
+    }
+
+    /// Records the genesis hash.
+    pub fn set_genesis_hash(&self, hash: &Hash) -> Result<()> {
+        let w = self.db.begin_write()?;
+        w.open_table(GENESIS)?.insert("hash", hash.as_slice())?;
+        w.commit()?;
+        Ok(())
     }
 
     pub fn height(&self) -> Result<u64> {

@@ -516,9 +516,30 @@ fn storage_survives_reopen() {
     assert_eq!(reopened.next_nonce("alice"), Some(4));
     // The database refuses another chain's genesis.
     drop(reopened);
-    let mut other = genesis;
+    let mut other = genesis.clone();
     other.chain_id = "another".into();
     assert!(Ledger::open(&path, other).is_err());
+    // Same chain id, another genesis (e.g. regenerated keys or accounts): refused too.
+    let mut regenerated = genesis;
+    regenerated.genesis_time_ms += 1;
+    let e = Ledger::open(&path, regenerated).err().unwrap().to_string();
+    assert!(e.contains("initialised from genesis"), "{e}");
+}
+
+#[test]
+fn an_empty_database_is_bound_to_its_genesis() {
+    let f = fixture(1);
+    let Fixture {
+        ledger,
+        path,
+        mut genesis,
+        ..
+    } = f;
+    drop(ledger);
+    // Nothing committed yet, but the database already belongs to this genesis.
+    genesis.accounts.clear();
+    let e = Ledger::open(&path, genesis).err().unwrap().to_string();
+    assert!(e.contains("initialised from genesis"), "{e}");
 }
 
 fn receipt_fixture() -> (Fixture, Receipt) {
