@@ -155,6 +155,13 @@ impl Genesis {
         if p.max_block_txs == 0 || p.max_block_txs > 100_000 {
             return Err(GenesisError::Param("max_block_txs"));
         }
+        // A block must hold at least one transaction, and its proposal must fit in a peer
+        // frame (with room for the rest of the message).
+        if p.max_block_bytes < crate::tx::MAX_TX_BYTES as u64
+            || p.max_block_bytes > (crate::node::MAX_FRAME / 3 * 2) as u64
+        {
+            return Err(GenesisError::Param("max_block_bytes"));
+        }
         if p.max_metadata_bytes == 0 || p.max_metadata_bytes > 64 * 1024 {
             return Err(GenesisError::Param("max_metadata_bytes"));
         }

@@ -832,3 +832,16 @@ fn single_and_batch_verification_agree_on_torsion_signatures() {
     assert!(weak.verify_signatures().is_err());
     assert!(consortia_node::tx::verify_batch(&[&weak], &[weak.hash()])[0].is_err());
 }
+
+#[test]
+fn genesis_refuses_block_sizes_that_hold_no_transaction_or_overflow_a_frame() {
+    let f = fixture(1);
+    let mut g = f.genesis.clone();
+    g.validate().unwrap();
+    for bad in [0, 1024, 1 << 30] {
+        g.params.max_block_bytes = bad;
+        assert!(g.validate().is_err(), "max_block_bytes {bad}");
+    }
+    g.params.max_block_bytes = 1 << 20;
+    g.validate().unwrap();
+}
