@@ -161,7 +161,8 @@ pub struct OidcArgs {
     #[arg(long = "oidc-group-map", env = "CONSORTIA_OIDC_GROUP_MAP")]
     pub group_map: Option<String>,
 
-    /// Audience a bearer JWT access token must carry. Default: the client id.
+    /// Audience a bearer JWT access token from the provider must carry (the API's resource
+    /// id, not the console's client id). Unset: only Consortia API tokens are accepted.
     #[arg(long = "oidc-api-audience", env = "CONSORTIA_OIDC_API_AUDIENCE")]
     pub api_audience: Option<String>,
 

@@ -87,8 +87,9 @@ pub struct OidcSettings {
     pub claim_groups: String,
     /// Groups that grant tenant roles.
     pub group_map: Vec<GroupMapping>,
-    /// The `aud` a bearer access token must carry to be accepted by the API.
-    pub api_audience: String,
+    /// The `aud` a bearer access token must carry to be accepted by the API. Unset: the
+    /// provider's access tokens are not accepted (only Consortia's own API tokens).
+    pub api_audience: Option<String>,
     /// Link a person to an existing user by an e-mail the provider has not marked verified.
     pub trust_unverified_email: bool,
     /// Least time between two JWKS fetches caused by unknown key ids.
@@ -193,11 +194,7 @@ impl OidcSettings {
             None => Vec::new(),
         };
         Ok(Some(OidcSettings {
-            api_audience: args
-                .api_audience
-                .clone()
-                .or(file.api_audience)
-                .unwrap_or_else(|| client_id.clone()),
+            api_audience: args.api_audience.clone().or(file.api_audience),
             issuer,
             client_id,
             client_secret,
@@ -582,11 +579,18 @@ impl Oidc {
 
     /// Validates a bearer JWT access token from the provider: signature (keys from the JWKS),
     /// issuer, `aud` containing the API audience, expiry.
+    /// ID tokens are not access tokens: a token with a `nonce` (which only ID tokens carry)
+    /// is refused, and the audience is the API's own, never the console's client id.
     pub async fn verify_access_token(&self, jwt: &str) -> Result<ExternalIdentity, OidcError> {
+        let Some(audience) = self.settings.api_audience.clone() else {
+            return Err(OidcError::InvalidToken(
+                "this server accepts no identity-provider access tokens (set --oidc-api-audience)"
+                    .into(),
+            ));
+        };
         let token = CoreIdToken::from_str(jwt)
             .map_err(|e| OidcError::InvalidToken(format!("not a signed JWT: {e}")))?;
         let d = self.provider().await?;
-        let audience = self.settings.api_audience.clone();
         let issuer = IssuerUrl::new(self.settings.issuer.clone())
             .map_err(|e| OidcError::Unavailable(e.to_string()))?;
         let verify = |d: &Discovered| -> Result<(), ClaimsVerificationError> {
@@ -610,6 +614,17 @@ impl Oidc {
                 .map(|_| ())
         };
         self.verify_with_refresh(d, verify).await?;
+        let payload = jwt
+            .split('.')
+            .nth(1)
+            .and_then(|p| URL_SAFE_NO_PAD.decode(p).ok())
+            .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+            .unwrap_or_default();
+        if payload.get("nonce").is_some() {
+            return Err(OidcError::InvalidToken(
+                "this is an ID token, not an access token".into(),
+            ));
+        }
         self.identity_from(jwt)
     }
 

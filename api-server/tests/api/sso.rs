@@ -135,7 +135,7 @@ impl Idp {
             claim_name: "name".into(),
             claim_groups: "groups".into(),
             group_map: parse_group_map(group_map).unwrap(),
-            api_audience: "consortia-api".into(),
+            api_audience: Some("consortia-api".into()),
             trust_unverified_email: false,
             jwks_min_refresh: Duration::ZERO,
         }
@@ -1144,4 +1144,31 @@ async fn invitation_api_refuses_bad_input() {
             .await;
         assert_eq!(r.status, 400, "{rt}");
     }
+}
+
+#[actix_web::test]
+async fn provider_tokens_are_refused_unless_an_api_audience_is_configured() {
+    let idp = Idp::start();
+    let mut app = TestApp::new(Backend::Sqlite).await;
+    let mut settings = idp.settings("");
+    settings.api_audience = None;
+    app.state.sso = Some(Arc::new(Oidc::new(settings).unwrap()));
+    let (tenant, _) = app.tenant_with_owner("acme").await;
+    app.member(&tenant, "alice@idp.example", "viewer").await;
+    let mut b = Browser::default();
+    assert_eq!(b.login(&app, &idp, "").await.status, 303);
+    // Even a token for the console's own client id is refused as a bearer token.
+    let tok = idp
+        .mint(json!({"sub": "alice", "aud": "consortia"}), "provider", 300)
+        .await;
+    let r = app.get("/api/v1/me", &tok).await;
+    assert_eq!(r.status, 401);
+    assert!(
+        r.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("--oidc-api-audience"),
+        "{}",
+        r.body
+    );
 }
