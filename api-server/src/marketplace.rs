@@ -633,6 +633,9 @@ pub fn read_package(bytes: &[u8], max_bytes: usize) -> Result<Package, Vec<Probl
             .read_to_end(&mut buf)
             .map_err(|e| package_problem(format!("`{path}` could not be read: {e}")))?;
         if path == MANIFEST {
+            if manifest.is_some() {
+                return Err(package_problem(format!("{MANIFEST} appears twice")));
+            }
             manifest = Some(
                 String::from_utf8(buf)
                     .map_err(|_| package_problem(format!("{MANIFEST} is not UTF-8")))?,

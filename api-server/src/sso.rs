@@ -422,13 +422,17 @@ impl Oidc {
     /// Fetches the JWKS again after a token named an unknown key, unless that happened within
     /// `jwks_min_refresh`. Returns whether the keys changed.
     async fn refresh_jwks(&self) -> Result<bool, OidcError> {
-        let recent = self
-            .last_jwks_fetch
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .is_some_and(|t| t.elapsed() < self.settings.jwks_min_refresh);
-        if recent {
-            return Ok(false);
+        {
+            // Check and record the attempt at once, so concurrent tokens with unknown key
+            // ids (or a provider that is down) cause one fetch per interval, not one each.
+            let mut last = self
+                .last_jwks_fetch
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            if last.is_some_and(|t| t.elapsed() < self.settings.jwks_min_refresh) {
+                return Ok(false);
+            }
+            *last = Some(Instant::now());
         }
         let d = self.provider().await?;
         let jwks = self.fetch_jwks(&d.metadata).await?;
@@ -591,12 +595,11 @@ impl Oidc {
         let token = CoreIdToken::from_str(jwt)
             .map_err(|e| OidcError::InvalidToken(format!("not a signed JWT: {e}")))?;
         let d = self.provider().await?;
-        let issuer = IssuerUrl::new(self.settings.issuer.clone())
-            .map_err(|e| OidcError::Unavailable(e.to_string()))?;
         let verify = |d: &Discovered| -> Result<(), ClaimsVerificationError> {
+            // The issuer exactly as the provider names itself (some end in `/`).
             let verifier = CoreIdTokenVerifier::new_public_client(
                 ClientId::new(audience.clone()),
-                issuer.clone(),
+                d.metadata.issuer().clone(),
                 d.metadata.jwks().clone(),
             )
             .set_allowed_jose_types([

@@ -237,3 +237,31 @@ pub async fn revoke_invite(
         .await?;
     Ok(r.rows_affected == 1)
 }
+
+/// Whether the user already has an identity at `issuer`.
+pub async fn has_identity_at(
+    db: &impl ConnectionTrait,
+    user: Uuid,
+    issuer: &str,
+) -> Result<bool, DbErr> {
+    Ok(identity::Entity::find()
+        .filter(identity::Column::UserId.eq(user))
+        .filter(identity::Column::Issuer.eq(issuer))
+        .one(db)
+        .await?
+        .is_some())
+}
+
+/// Shortens a session's life.
+pub async fn cap_session(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    expires_at: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    session::Entity::update_many()
+        .col_expr(session::Column::ExpiresAt, Expr::value(expires_at))
+        .filter(session::Column::Id.eq(id))
+        .exec(db)
+        .await
+        .map(|_| ())
+}

@@ -301,7 +301,13 @@ async fn publishing_goes_through_review(app: &TestApp) {
     // Fixed and uploaded again: the rejected version is replaced by a draft.
     let fixed =
         manifest("cold-chain", "1.0.0", "").replace("Temperature records", "Temperature logs");
-    let r = upload(app, &tenant, &dev, package(&fixed)).await;
+    // Smuggled bytes after the checked archive (a second gzip member with another file) never
+    // reach anyone: the stored package is rebuilt from the checked files.
+    let mut smuggled = package(&fixed);
+    let mut extra = BTreeMap::new();
+    extra.insert("evil.sh".to_string(), b"rm -rf /".to_vec());
+    smuggled.extend(build_package("x", &extra));
+    let r = upload(app, &tenant, &dev, smuggled).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["version"]["status"], "draft");
     app.post(&format!("{base}/submit"), &dev, json!({})).await;
@@ -331,6 +337,12 @@ async fn publishing_goes_through_review(app: &TestApp) {
     let pkg = app.get(&format!("{base}/package"), &customer).await;
     assert_eq!(pkg.status, 200);
     assert_eq!(pkg.header("content-type"), Some("application/gzip"));
+    let raw = app.raw_body(&format!("{base}/package"), &customer).await;
+    assert_eq!(
+        raw,
+        package(&fixed),
+        "the canonical package, without the smuggled member"
+    );
     // A new version goes through review again; the catalog keeps showing 1.0.0.
     let r = upload(
         app,

@@ -542,6 +542,15 @@ async fn group_mapping_and_verified_email_linking() {
     let me = dave.app(&app, Method::GET, "/api/v1/me", &[], None).await;
     assert_eq!(me.body["user"]["id"].as_str().unwrap(), dave_id);
 
+    // A second subject with Dave's verified address is not linked onto Dave's account, which
+    // already has an identity at this provider (a recycled mailbox).
+    idp.account("dave-new-sub", "dave@corp.example", &[], true)
+        .await;
+    idp.control("next-login", json!({"sub": "dave-new-sub"}))
+        .await;
+    let r = Browser::default().login(&app, &idp, "").await;
+    assert_eq!(r.status, 403, "{}", r.body);
+
     // ...and not when it is unverified (no account takeover through an unverified address).
     app.member(&tenant, "frank@corp.example", "viewer").await;
     idp.account("frank-sub", "frank@corp.example", &[], false)
@@ -1013,11 +1022,17 @@ async fn local_login_exchanges_an_api_token_for_a_session() {
             Method::POST,
             "/auth/token",
             &[],
-            Some(json!({"token": scoped.body["token"]})),
+            Some(json!({"token": scoped.body["secret"]})),
         )
         .await;
     assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.body["detail"].as_str().unwrap().contains("tenant-scoped"));
     assert!(!other.app_cookies.contains_key("consortia_session"));
+    // A tenant-scoped token cannot see or end console sessions.
+    let r = app
+        .get("/api/v1/sessions", scoped.body["secret"].as_str().unwrap())
+        .await;
+    assert_eq!(r.status, 403, "{}", r.body);
     // A forged cookie is no session.
     let mut forged = Browser::default();
     forged

@@ -167,6 +167,22 @@ impl TestApp {
         }
     }
 
+    /// A GET's raw body bytes.
+    pub async fn raw_body(&self, path: &str, token: &str) -> Vec<u8> {
+        let app = test::init_service(
+            App::new()
+                .wrap(actix_web::middleware::from_fn(http::observe::observe))
+                .configure(http::configure(self.state.clone())),
+        )
+        .await;
+        let req = test::TestRequest::get()
+            .uri(path)
+            .insert_header(("Authorization", format!("Bearer {token}")))
+            .to_request();
+        let res = test::call_service(&app, req).await;
+        test::read_body(res).await.to_vec()
+    }
+
     pub async fn get(&self, path: &str, token: &str) -> Resp {
         self.call(Method::GET, path, Some(token), None).await
     }

@@ -15,6 +15,7 @@ pub mod proposal;
 pub mod session;
 pub mod template;
 pub mod template_event;
+pub mod template_package;
 pub mod template_version;
 pub mod tenant;
 pub mod tenant_invite;

@@ -12,8 +12,8 @@ pub struct Model {
     pub version: String,
     /// The checked manifest as JSON.
     pub manifest: String,
-    /// The package (tar.gz) as uploaded.
-    pub package: Vec<u8>,
+    /// Size of the package (the bytes are in `template_packages`).
+    pub package_bytes: i64,
     pub package_sha256: String,
     /// `draft`, `in_review`, `published`, `rejected` or `deprecated`.
     pub status: String,

@@ -34,7 +34,7 @@ enum TemplateVersions {
     TemplateId,
     Version,
     Manifest,
-    Package,
+    PackageBytes,
     PackageSha256,
     Status,
     Reason,
@@ -43,6 +43,14 @@ enum TemplateVersions {
     SubmittedAt,
     ReviewedAt,
     ReviewedBy,
+}
+
+/// Packages apart from their versions, so listing versions never reads the blobs.
+#[derive(DeriveIden)]
+enum TemplatePackages {
+    Table,
+    VersionId,
+    Package,
 }
 
 #[derive(DeriveIden)]
@@ -140,7 +148,11 @@ impl MigrationTrait for Migration {
                         .not_null(),
                 )
                 .col(ColumnDef::new(TemplateVersions::Manifest).text().not_null())
-                .col(ColumnDef::new(TemplateVersions::Package).blob().not_null())
+                .col(
+                    ColumnDef::new(TemplateVersions::PackageBytes)
+                        .big_integer()
+                        .not_null(),
+                )
                 .col(
                     ColumnDef::new(TemplateVersions::PackageSha256)
                         .string_len(64)
@@ -174,6 +186,26 @@ impl MigrationTrait for Migration {
                 .col(TemplateVersions::TemplateId)
                 .col(TemplateVersions::Version)
                 .unique()
+                .to_owned(),
+        )
+        .await?;
+        m.create_table(
+            Table::create()
+                .table(TemplatePackages::Table)
+                .col(
+                    ColumnDef::new(TemplatePackages::VersionId)
+                        .uuid()
+                        .not_null()
+                        .primary_key(),
+                )
+                .col(ColumnDef::new(TemplatePackages::Package).blob().not_null())
+                .foreign_key(
+                    ForeignKey::create()
+                        .name("fk_template_packages_version")
+                        .from(TemplatePackages::Table, TemplatePackages::VersionId)
+                        .to(TemplateVersions::Table, TemplateVersions::Id)
+                        .on_delete(ForeignKeyAction::Cascade),
+                )
                 .to_owned(),
         )
         .await?;
@@ -223,6 +255,7 @@ impl MigrationTrait for Migration {
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
         for t in [
             TemplateEvents::Table.into_iden(),
+            TemplatePackages::Table.into_iden(),
             TemplateVersions::Table.into_iden(),
             Templates::Table.into_iden(),
         ] {

@@ -331,12 +331,20 @@ async fn admit(
     let now = state.clock.now();
     let mut user = store::sessions::user_by_identity(&txn, &who.issuer, &who.subject).await?;
     let mut link = false;
+    // Linking by e-mail: only when the provider vouches for the address (`email_verified`
+    // speaks of the `email` claim, so only when that is the claim used), never onto the
+    // platform administrator, and never onto a user already linked to another subject of
+    // this provider (a recycled mailbox must not inherit someone's account).
+    let verified = who.email_verified && settings.claim_email == "email";
     if user.is_none()
         && let Some(email) = who.email.as_deref()
-        && (who.email_verified || settings.trust_unverified_email)
+        && (verified || settings.trust_unverified_email)
+        && let Some(candidate) = store::users::by_email(&txn, email).await?
+        && !candidate.is_platform_admin
+        && !store::sessions::has_identity_at(&txn, candidate.id, &who.issuer).await?
     {
-        user = store::users::by_email(&txn, email).await?;
-        link = user.is_some();
+        user = Some(candidate);
+        link = true;
     }
     // Tenants the person joins now: the invitation first, then group mappings.
     let mut grants: Vec<(Uuid, Role)> = Vec::new();
@@ -537,7 +545,14 @@ pub async fn token_login(
             "a tenant-scoped token cannot start a console session: use a personal token".into(),
         ));
     }
-    let (secret, row) = start_session(&state, &req, user.id, "token", None, None).await?;
+    let (secret, mut row) = start_session(&state, &req, user.id, "token", None, None).await?;
+    // A session never outlives the token it was exchanged for.
+    if let Some(exp) = token.expires_at
+        && exp < row.expires_at
+    {
+        store::sessions::cap_session(&state.db, row.id, exp).await?;
+        row.expires_at = exp;
+    }
     crate::http::audit::AuditNote::update(&req, |n| n.actor_user_id = Some(user.id));
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
@@ -578,11 +593,24 @@ pub struct SessionList {
     pub items: Vec<SessionView>,
 }
 
+/// Console sessions span every tenant of the user: a token scoped to one tenant may not
+/// see or end them.
+fn refuse_scoped(who: &Principal) -> Result<(), ApiError> {
+    if who.token_tenant.is_some() {
+        Err(ApiError::Forbidden(
+            "a tenant-scoped token cannot manage console sessions: use a personal token".into(),
+        ))
+    } else {
+        Ok(())
+    }
+}
+
 /// Lists the caller's live sessions.
 #[utoipa::path(get, path = "/api/v1/sessions", tag = "auth",
     responses((status = 200, body = SessionList), (status = 401, body = crate::http::problem::Problem)),
     security(("bearer" = [])))]
 pub async fn list_sessions(state: web::Data<AppState>, who: Principal) -> ApiResult<HttpResponse> {
+    refuse_scoped(&who)?;
     let current = match who.credential {
         Credential::Session(id) => Some(id),
         _ => None,
@@ -606,6 +634,7 @@ pub async fn revoke_session(
     who: Principal,
     path: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
+    refuse_scoped(&who)?;
     let id = path.into_inner();
     if !store::sessions::revoke_session(&state.db, who.user.id, id, state.clock.now()).await? {
         return Err(ApiError::NotFound(format!("session {id} not found")));

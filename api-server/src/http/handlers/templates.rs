@@ -2,7 +2,7 @@
 //! platform reviewer approves or rejects, partners deprecate; every tenant browses the catalog
 //! and checks install parameters against a version's schema.
 
-use crate::db::entities::{template, template_event, template_version, tenant};
+use crate::db::entities::{template, template_event, template_package, template_version, tenant};
 use crate::domain::roles::Action;
 use crate::http::auth::Principal;
 use crate::http::problem::{ApiError, ApiResult, FieldError};
@@ -13,13 +13,16 @@ use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
-    TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, Set, TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
+
+/// Most versions of one template that are not published (drafts, rejected, in review).
+const MAX_UNPUBLISHED: u64 = 20;
 
 /// Slug of the tenant that publishes the built-in templates.
 pub const PLATFORM_PUBLISHER: &str = "consortia";
@@ -134,7 +137,7 @@ fn version_view(v: &template_version::Model) -> Result<VersionView, ApiError> {
         status: v.status.clone(),
         reason: v.reason.clone(),
         package_sha256: v.package_sha256.clone(),
-        package_bytes: v.package.len(),
+        package_bytes: v.package_bytes as usize,
         created_at: v.created_at,
         submitted_at: v.submitted_at,
         reviewed_at: v.reviewed_at,
@@ -196,7 +199,6 @@ async fn store_version(
     db: &impl ConnectionTrait,
     publisher: Uuid,
     pkg: &marketplace::Package,
-    bytes: Vec<u8>,
     status: &str,
     actor: Option<Uuid>,
     builtin: bool,
@@ -234,7 +236,12 @@ async fn store_version(
         }
     };
     let manifest = serde_json::to_string(m).map_err(|e| ApiError::Internal(e.to_string()))?;
+    // What is stored and served is rebuilt from exactly the files that were checked, so no
+    // byte of an upload that the checker did not see (a second gzip member, trailing data)
+    // ever reaches a reviewer or a customer.
+    let bytes = marketplace::build_package(&pkg.manifest_text, &pkg.files);
     let sha = hex::encode(Sha256::digest(&bytes));
+    let size = bytes.len() as i64;
     let prior = template_version::Entity::find()
         .filter(template_version::Column::TemplateId.eq(t.id))
         .filter(template_version::Column::Version.eq(&m.version))
@@ -242,18 +249,51 @@ async fn store_version(
         .await?;
     let (v, replaced) = match prior {
         Some(p) if p.status == "draft" || p.status == "rejected" => {
-            let mut am: template_version::ActiveModel = p.into();
-            am.manifest = Set(manifest);
-            am.package = Set(bytes);
-            am.package_sha256 = Set(sha);
-            am.status = Set("draft".into());
-            am.reason = Set(None);
-            am.created_by = Set(actor);
-            am.created_at = Set(now);
-            am.submitted_at = Set(None);
-            am.reviewed_at = Set(None);
-            am.reviewed_by = Set(None);
-            (am.update(db).await?, true)
+            // Only while it is still a draft or rejected: a submit and approval that commit
+            // in between make this a conflict, never a change to a published version.
+            let r = template_version::Entity::update_many()
+                .col_expr(template_version::Column::Manifest, Expr::value(manifest))
+                .col_expr(template_version::Column::PackageBytes, Expr::value(size))
+                .col_expr(template_version::Column::PackageSha256, Expr::value(sha))
+                .col_expr(template_version::Column::Status, Expr::value("draft"))
+                .col_expr(
+                    template_version::Column::Reason,
+                    Expr::value(Option::<String>::None),
+                )
+                .col_expr(template_version::Column::CreatedBy, Expr::value(actor))
+                .col_expr(template_version::Column::CreatedAt, Expr::value(now))
+                .col_expr(
+                    template_version::Column::SubmittedAt,
+                    Expr::value(Option::<DateTime<Utc>>::None),
+                )
+                .col_expr(
+                    template_version::Column::ReviewedAt,
+                    Expr::value(Option::<DateTime<Utc>>::None),
+                )
+                .col_expr(
+                    template_version::Column::ReviewedBy,
+                    Expr::value(Option::<Uuid>::None),
+                )
+                .filter(template_version::Column::Id.eq(p.id))
+                .filter(template_version::Column::Status.is_in(["draft", "rejected"]))
+                .exec(db)
+                .await?;
+            if r.rows_affected != 1 {
+                return Err(ApiError::Conflict(format!(
+                    "version {} of `{}` changed meanwhile (submitted or reviewed); upload a new version",
+                    p.version, m.slug
+                )));
+            }
+            template_package::Entity::update_many()
+                .col_expr(template_package::Column::Package, Expr::value(bytes))
+                .filter(template_package::Column::VersionId.eq(p.id))
+                .exec(db)
+                .await?;
+            let v = template_version::Entity::find_by_id(p.id)
+                .one(db)
+                .await?
+                .ok_or_else(|| ApiError::Internal("a replaced version vanished".into()))?;
+            (v, true)
         }
         Some(p) => {
             return Err(ApiError::Conflict(format!(
@@ -261,13 +301,25 @@ async fn store_version(
                 p.version, m.slug, p.status
             )));
         }
-        None => (
-            template_version::ActiveModel {
-                id: Set(Uuid::now_v7()),
+        None => {
+            let unpublished = template_version::Entity::find()
+                .filter(template_version::Column::TemplateId.eq(t.id))
+                .filter(template_version::Column::Status.is_in(["draft", "rejected", "in_review"]))
+                .count(db)
+                .await?;
+            if unpublished >= MAX_UNPUBLISHED {
+                return Err(ApiError::Conflict(format!(
+                    "`{}` already has {MAX_UNPUBLISHED} versions that are not published: submit, fix or replace one of them",
+                    m.slug
+                )));
+            }
+            let id = Uuid::now_v7();
+            let v = template_version::ActiveModel {
+                id: Set(id),
                 template_id: Set(t.id),
                 version: Set(m.version.clone()),
                 manifest: Set(manifest),
-                package: Set(bytes),
+                package_bytes: Set(size),
                 package_sha256: Set(sha),
                 status: Set(status.into()),
                 reason: Set(None),
@@ -278,9 +330,15 @@ async fn store_version(
                 reviewed_by: Set(None),
             }
             .insert(db)
-            .await?,
-            false,
-        ),
+            .await?;
+            template_package::ActiveModel {
+                version_id: Set(id),
+                package: Set(bytes),
+            }
+            .insert(db)
+            .await?;
+            (v, false)
+        }
     };
     let action = if replaced { "replaced" } else { "uploaded" };
     event(db, t.id, &m.version, action, actor, None).await?;
@@ -357,11 +415,15 @@ pub async fn upload(
         ));
     }
     let bytes = read_body(payload, state.template_max_bytes).await?;
-    let pkg = marketplace::read_package(&bytes, state.template_max_bytes)
+    let max = state.template_max_bytes;
+    // Unpacking and checking is CPU work: off the HTTP workers.
+    let pkg = web::block(move || marketplace::read_package(&bytes, max))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
         .map_err(|p| problems("the template package is not valid", p))?;
     let txn = state.db.begin().await?;
     let (t, v, replaced) =
-        store_version(&txn, tenant, &pkg, bytes, "draft", Some(who.user.id), false).await?;
+        store_version(&txn, tenant, &pkg, "draft", Some(who.user.id), false).await?;
     txn.commit().await?;
     who.created(t.id);
     let body = Uploaded {
@@ -1034,7 +1096,13 @@ pub async fn package(
             "Content-Disposition",
             format!("attachment; filename=\"{}-{}.tar.gz\"", t.slug, v.version),
         ))
-        .body(v.package))
+        .body(
+            template_package::Entity::find_by_id(v.id)
+                .one(&state.db)
+                .await?
+                .ok_or_else(not_found)?
+                .package,
+        ))
 }
 
 /// A shipped file: its path in the template and its bytes.
@@ -1108,16 +1176,15 @@ pub fn builtin_packages() -> Vec<Vec<u8>> {
 /// Loads the built-in templates at start: publishes each one whose version is not there yet,
 /// under the `consortia` partner tenant (created when absent). Returns how many were added.
 pub async fn load_builtins(state: &AppState) -> Result<usize, ApiError> {
-    let txn = state.db.begin().await?;
     let publisher = match tenant::Entity::find()
         .filter(tenant::Column::Slug.eq(PLATFORM_PUBLISHER))
-        .one(&txn)
+        .one(&state.db)
         .await?
     {
         Some(t) => t.id,
         None => {
             crate::store::tenants::insert(
-                &txn,
+                &state.db,
                 crate::store::tenants::NewTenant {
                     slug: PLATFORM_PUBLISHER,
                     name: "Consortia",
@@ -1129,7 +1196,10 @@ pub async fn load_builtins(state: &AppState) -> Result<usize, ApiError> {
         }
     };
     let mut added = 0;
+    // One transaction per template: one that cannot load (say, its slug was taken by a
+    // partner first) does not keep the others out.
     for bytes in builtin_packages() {
+        let txn = state.db.begin().await?;
         let pkg = marketplace::read_package(&bytes, marketplace::DEFAULT_MAX_PACKAGE_BYTES)
             .map_err(|p| ApiError::Internal(format!("a built-in template is not valid: {p:?}")))?;
         let exists = match template::Entity::find()
@@ -1145,21 +1215,27 @@ pub async fn load_builtins(state: &AppState) -> Result<usize, ApiError> {
                 .is_some(),
             None => false,
         };
-        if !exists {
-            let (t, _, _) =
-                store_version(&txn, publisher, &pkg, bytes, "published", None, true).await?;
-            event(
-                &txn,
-                t.id,
-                &pkg.manifest.version,
-                "approved",
-                None,
-                Some("built in".into()),
-            )
-            .await?;
-            added += 1;
+        if exists {
+            continue;
+        }
+        match store_version(&txn, publisher, &pkg, "published", None, true).await {
+            Ok((t, _, _)) => {
+                event(
+                    &txn,
+                    t.id,
+                    &pkg.manifest.version,
+                    "approved",
+                    None,
+                    Some("built in".into()),
+                )
+                .await?;
+                txn.commit().await?;
+                added += 1;
+            }
+            Err(e) => {
+                tracing::warn!(template = %pkg.manifest.slug, error = %e, "a built-in template could not be loaded");
+            }
         }
     }
-    txn.commit().await?;
     Ok(added)
 }
