@@ -320,7 +320,8 @@ async fn read_limited(mut res: reqwest::Response) -> Result<Vec<u8>, HttpError> 
     Ok(body)
 }
 
-fn random_token() -> String {
+/// 32 random bytes, base64url: states, nonces, session secrets, invitation tokens.
+pub fn random_token() -> String {
     let mut b = [0u8; 32];
     rand::RngCore::fill_bytes(&mut rand::rng(), &mut b);
     URL_SAFE_NO_PAD.encode(b)

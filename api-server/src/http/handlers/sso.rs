@@ -12,8 +12,6 @@ use crate::state::AppState;
 use crate::store;
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::{HttpRequest, HttpResponse, web};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::TransactionTrait;
 use serde::{Deserialize, Serialize};
@@ -23,12 +21,6 @@ use uuid::Uuid;
 const LOGIN_COOKIE: &str = "consortia_login";
 const LOGIN_TTL_SECS: i64 = 600;
 const NOT_A_MEMBER: &str = "you signed in, but you are not a member of any tenant: ask a tenant administrator for an invitation link";
-
-fn random_secret() -> String {
-    let mut b = [0u8; 32];
-    rand::RngCore::fill_bytes(&mut rand::rng(), &mut b);
-    URL_SAFE_NO_PAD.encode(b)
-}
 
 fn sso(state: &AppState) -> Result<&crate::sso::Oidc, ApiError> {
     state.sso.as_deref().ok_or_else(|| {
@@ -136,7 +128,7 @@ pub async fn login(
         None => None,
     };
     let start = oidc.begin().await.map_err(oidc_error)?;
-    let browser = random_secret();
+    let browser = crate::sso::random_token();
     let id = Uuid::now_v7();
     let secrets = serde_json::to_vec(&PendingSecrets {
         nonce: start.nonce,
@@ -293,7 +285,7 @@ async fn start_session(
     identity: Option<&ExternalIdentity>,
     id_token: Option<&str>,
 ) -> Result<(String, session::Model), ApiError> {
-    let secret = random_secret();
+    let secret = crate::sso::random_token();
     let id = Uuid::now_v7();
     let now = state.clock.now();
     let row = session::Model {
@@ -728,7 +720,7 @@ pub async fn create_invite(
             "expires_in_hours must be between 1 and 720",
         ));
     }
-    let token = format!("inv_{}", random_secret());
+    let token = format!("inv_{}", crate::sso::random_token());
     let now = state.clock.now();
     let row = tenant_invite::Model {
         id: Uuid::now_v7(),

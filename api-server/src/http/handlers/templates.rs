@@ -500,13 +500,23 @@ async fn publisher_version(
             ApiError::NotFound(_) => not_found(),
             other => other,
         })?;
-    let v = template_version::Entity::find()
-        .filter(template_version::Column::TemplateId.eq(t.id))
-        .filter(template_version::Column::Version.eq(version))
-        .one(&state.db)
+    let v = find_version(&state.db, t.id, version)
         .await?
         .ok_or_else(not_found)?;
     Ok((t, v))
+}
+
+/// A template's version by its number.
+async fn find_version(
+    db: &impl ConnectionTrait,
+    template: Uuid,
+    version: &str,
+) -> Result<Option<template_version::Model>, ApiError> {
+    Ok(template_version::Entity::find()
+        .filter(template_version::Column::TemplateId.eq(template))
+        .filter(template_version::Column::Version.eq(version))
+        .one(db)
+        .await?)
 }
 
 /// Moves a version from `from` to `to`, only if its status is still one of `from` (a race
@@ -633,10 +643,7 @@ pub async fn review(
         .one(&state.db)
         .await?
         .ok_or_else(not_found)?;
-    let v = template_version::Entity::find()
-        .filter(template_version::Column::TemplateId.eq(id))
-        .filter(template_version::Column::Version.eq(&version))
-        .one(&state.db)
+    let v = find_version(&state.db, t.id, &version)
         .await?
         .ok_or_else(not_found)?;
     let txn = state.db.begin().await?;
@@ -1078,10 +1085,7 @@ pub async fn package(
         .one(&state.db)
         .await?
         .ok_or_else(not_found)?;
-    let v = template_version::Entity::find()
-        .filter(template_version::Column::TemplateId.eq(id))
-        .filter(template_version::Column::Version.eq(&version))
-        .one(&state.db)
+    let v = find_version(&state.db, t.id, &version)
         .await?
         .ok_or_else(not_found)?;
     let public = v.status == "published" || v.status == "deprecated";
