@@ -13,10 +13,10 @@ use consortia_bft::Hash;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::block::CommittedBlock;
+use crate::block::{BlockPage, CommittedBlock};
 use crate::error::TxError;
 use crate::ledger::Ledger;
-use crate::node::{Shared, admit};
+use crate::node::{Role, Shared, admit};
 use crate::tx::SignedTx;
 
 /// Most transactions in one batch submission.
@@ -27,6 +27,11 @@ pub const MAX_BATCH_BYTES: usize = 32 << 20;
 pub const MAX_TX_BODY: usize = 64 << 10;
 /// Longest a client may wait for a block.
 const MAX_WAIT_MS: u64 = 30_000;
+/// Most blocks in one `GET /v1/blocks` page, and the number given when `limit` is absent.
+pub const MAX_PAGE_BLOCKS: u32 = 100;
+const DEFAULT_PAGE_BLOCKS: u32 = 16;
+/// Stored bytes of the blocks in one page, past its first block (which is always included).
+pub const PAGE_BYTES: usize = 4 << 20;
 
 type S = State<Arc<Shared>>;
 
@@ -42,6 +47,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         )
         .route("/v1/txs/{hash}", get(tx_status))
         .route("/v1/txs/{hash}/receipt", get(receipt))
+        .route("/v1/blocks", get(blocks))
         .route("/v1/blocks/latest", get(latest_block))
         .route("/v1/blocks/{height}", get(block))
         .route("/v1/blocks/{height}/tx-hashes", get(block_tx_hashes))
@@ -70,6 +76,16 @@ impl ApiError {
             message: message.into(),
             retry_after: None,
         }
+    }
+
+    /// The answer of an observer to a transaction submission.
+    fn observer() -> Self {
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            "observer",
+            "this node is an observer: it follows the chain but accepts no transactions; \
+             submit transactions to a validator",
+        )
     }
 
     fn internal(e: impl std::fmt::Display) -> Self {
@@ -162,6 +178,9 @@ async fn submit(
     State(s): S,
     body: Result<Json<SignedTx>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Submitted>), ApiError> {
+    if s.is_observer() {
+        return Err(ApiError::observer());
+    }
     let Json(tx) = body?;
     let s2 = s.clone();
     let r = tokio::task::spawn_blocking(move || admit(&s2, vec![tx], true))
@@ -193,6 +212,9 @@ async fn submit_batch(
     State(s): S,
     body: Result<Json<Vec<SignedTx>>, JsonRejection>,
 ) -> Result<Response, ApiError> {
+    if s.is_observer() {
+        return Err(ApiError::observer());
+    }
     let Json(txs) = body?;
     if txs.is_empty() || txs.len() > MAX_BATCH {
         return Err(ApiError::new(
@@ -320,6 +342,49 @@ async fn block(
     Ok(Json(get_block(&s, height).await?))
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PageQuery {
+    from: u64,
+    limit: Option<u32>,
+    wait_ms: Option<u64>,
+}
+
+/// Consecutive committed blocks with their certificates from `from`: what an observer
+/// follows. With `wait_ms`, waits (long poll) until block `from` exists; an empty page means
+/// it does not yet.
+async fn blocks(
+    State(s): S,
+    q: Result<Query<PageQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<BlockPage>, ApiError> {
+    let Query(q) =
+        q.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_query", e.body_text()))?;
+    if q.from == 0 {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_height",
+            "from is a positive height",
+        ));
+    }
+    let limit = q.limit.unwrap_or(DEFAULT_PAGE_BLOCKS);
+    if limit == 0 || limit > MAX_PAGE_BLOCKS {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_limit",
+            format!("limit is 1 to {MAX_PAGE_BLOCKS} blocks"),
+        ));
+    }
+    wait_for_height(&s, q.from, q.wait_ms).await;
+    let height = *s.height.borrow();
+    let store = s.store.clone();
+    let blocks =
+        tokio::task::spawn_blocking(move || store.blocks_from(q.from, limit as usize, PAGE_BYTES))
+            .await
+            .map_err(ApiError::internal)?
+            .map_err(ApiError::internal)?;
+    Ok(Json(BlockPage { height, blocks }))
+}
+
 async fn block_tx_hashes(
     State(s): S,
     Path(height): Path<String>,
@@ -377,7 +442,6 @@ async fn deposits(
 }
 
 async fn status(State(s): S) -> Json<serde_json::Value> {
-    let st = s.status.borrow().clone();
     let height = *s.height.borrow();
     let latest = if height > 0 {
         s.store
@@ -389,20 +453,51 @@ async fn status(State(s): S) -> Json<serde_json::Value> {
         None
     };
     let mempool = s.mempool.lock().unwrap_or_else(|e| e.into_inner()).len();
-    Json(json!({
-        "chain_id": s.genesis.chain_id,
-        "genesis_hash": hex::encode(s.genesis_hash),
-        "node_key": hex::encode(s.public_key),
-        "validator_index": st.validator_index,
-        "height": height,
-        "latest_block_hash": latest,
-        "round": st.round,
-        "step": st.step,
-        "sync": {"syncing": st.syncing, "best_peer_height": st.best_peer_height, "blocks_synced": st.sync_blocks},
-        "validators": s.genesis.validators,
-        "peers": s.net.peers(),
-        "mempool_size": mempool,
-    }))
+    match &s.role {
+        Role::Validator(c) => {
+            let st = c.status.borrow().clone();
+            Json(json!({
+                "role": "validator",
+                "chain_id": s.genesis.chain_id,
+                "genesis_hash": hex::encode(s.genesis_hash),
+                "node_key": hex::encode(c.public_key),
+                "validator_index": st.validator_index,
+                "height": height,
+                "latest_block_hash": latest,
+                "round": st.round,
+                "step": st.step,
+                "sync": {"syncing": st.syncing, "best_peer_height": st.best_peer_height, "blocks_synced": st.sync_blocks},
+                "validators": s.genesis.validators,
+                "peers": c.net.peers(),
+                "mempool_size": mempool,
+            }))
+        }
+        Role::Observer(o) => {
+            let o = o.borrow().clone();
+            Json(json!({
+                "role": "observer",
+                "chain_id": s.genesis.chain_id,
+                "genesis_hash": hex::encode(s.genesis_hash),
+                "node_key": null,
+                "validator_index": null,
+                "height": height,
+                "latest_block_hash": latest,
+                "round": null,
+                "step": null,
+                "upstream": o.upstream,
+                "upstreams": o.upstreams,
+                "sync": {
+                    "syncing": o.upstream_height > height,
+                    "best_peer_height": o.upstream_height,
+                    "blocks_synced": o.blocks_followed,
+                },
+                "observer": o,
+                "validators": s.genesis.validators,
+                "peers": [],
+                "mempool_size": mempool,
+            }))
+        }
+    }
 }
 
 async fn metrics(State(s): S) -> impl IntoResponse {

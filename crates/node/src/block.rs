@@ -63,6 +63,16 @@ pub struct CommittedBlock {
     pub certificate: CommitCertificate,
 }
 
+/// Committed blocks with their certificates, from `GET /v1/blocks`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlockPage {
+    /// The serving node's committed height when it answered.
+    pub height: u64,
+    /// Consecutive blocks from the requested height (empty when it has none yet).
+    pub blocks: Vec<CommittedBlock>,
+}
+
 /// The Merkle leaf of a transaction inside a block.
 pub fn tx_leaf(tx: &SignedTx) -> Hash {
     merkle::leaf_hash(&borsh::to_vec(tx).expect("borsh to memory"))

@@ -45,8 +45,14 @@ impl Client {
     async fn decode<T: DeserializeOwned>(resp: reqwest::Response) -> Result<T> {
         let status = resp.status();
         let body = resp.bytes().await?;
+        Self::check_status(status, &body)?;
+        serde_json::from_slice(&body).context("the node answered with unexpected JSON")
+    }
+
+    /// Turns an error answer into an [`ApiFailure`].
+    fn check_status(status: reqwest::StatusCode, body: &[u8]) -> Result<()> {
         if !status.is_success() {
-            let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+            let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
             let e = &v["error"];
             return Err(ApiFailure {
                 status: status.as_u16(),
@@ -54,11 +60,11 @@ impl Client {
                 message: e["message"]
                     .as_str()
                     .map(String::from)
-                    .unwrap_or_else(|| String::from_utf8_lossy(&body).into_owned()),
+                    .unwrap_or_else(|| String::from_utf8_lossy(body).into_owned()),
             }
             .into());
         }
-        serde_json::from_slice(&body).context("the node answered with unexpected JSON")
+        Ok(())
     }
 
     async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
@@ -112,6 +118,39 @@ impl Client {
                 }
             })
             .collect())
+    }
+
+    /// The raw JSON of `GET /v1/blocks?from=&limit=&wait_ms=` (a
+    /// [`BlockPage`](crate::block::BlockPage)), read up to
+    /// `max_body` bytes: the caller does not trust the node, so neither its size nor its
+    /// content is taken for granted.
+    pub async fn block_page_raw(
+        &self,
+        from: u64,
+        limit: u32,
+        wait_ms: u64,
+        max_body: usize,
+    ) -> Result<Vec<u8>> {
+        let url = format!(
+            "{}/v1/blocks?from={from}&limit={limit}&wait_ms={wait_ms}",
+            self.base
+        );
+        let mut resp = self
+            .http
+            .get(&url)
+            .send()
+            .await
+            .with_context(|| format!("GET {url}"))?;
+        let status = resp.status();
+        let mut body = Vec::new();
+        while let Some(chunk) = resp.chunk().await.with_context(|| format!("GET {url}"))? {
+            if body.len() + chunk.len() > max_body {
+                bail!("GET {url}: the answer is larger than {max_body} bytes");
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Self::check_status(status, &body)?;
+        Ok(body)
     }
 
     pub async fn status(&self) -> Result<Value> {

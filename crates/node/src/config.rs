@@ -11,11 +11,14 @@ use crate::net::PeerAddr;
 #[serde(deny_unknown_fields)]
 pub struct NodeConfig {
     pub moniker: String,
-    /// Address for peer links.
+    /// Address for peer links (validators only; an observer opens no peer listener and may
+    /// leave it out).
+    #[serde(default)]
     pub p2p_listen: String,
     /// Address of the REST API.
     pub api_listen: String,
-    /// The other validators.
+    /// The other validators (ignored by an observer, which may leave it out).
+    #[serde(default)]
     pub peers: Vec<PeerAddr>,
     /// Data directory, relative to the home directory unless absolute.
     #[serde(default = "default_data")]
@@ -27,13 +30,19 @@ fn default_data() -> PathBuf {
 }
 
 impl NodeConfig {
+    /// Reads `home/config.json`.
     pub fn load(home: &Path) -> Result<NodeConfig> {
-        let path = home.join("config.json");
-        let b = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+        NodeConfig::load_file(&home.join("config.json"))
+    }
+
+    /// Reads a configuration file at an explicit path.
+    pub fn load_file(path: &Path) -> Result<NodeConfig> {
+        let b = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
         serde_json::from_slice(&b)
             .with_context(|| format!("{} is not a node config", path.display()))
     }
 
+    /// The data directory, resolved against the home directory.
     pub fn data_path(&self, home: &Path) -> PathBuf {
         if self.data_dir.is_absolute() {
             self.data_dir.clone()

@@ -55,14 +55,20 @@ pub fn save(path: &Path, key: &SigningKey) -> Result<()> {
 pub fn load(path: &Path) -> Result<SigningKey> {
     let bytes =
         std::fs::read(path).with_context(|| format!("reading key file {}", path.display()))?;
-    let kf: KeyFile = serde_json::from_slice(&bytes)
-        .with_context(|| format!("{} is not a key file", path.display()))?;
+    from_json(&bytes).with_context(|| format!("{} is not a usable key file", path.display()))
+}
+
+/// A key file's JSON text (what `save` writes).
+pub fn to_json(key: &SigningKey) -> Vec<u8> {
+    serde_json::to_vec_pretty(&to_file(key)).expect("a key file serialises")
+}
+
+/// Parses a key file's JSON text and checks that its public key belongs to its secret key.
+pub fn from_json(bytes: &[u8]) -> Result<SigningKey> {
+    let kf: KeyFile = serde_json::from_slice(bytes).context("not a key file")?;
     let key = SigningKey::from_bytes(&kf.secret_key);
     if key.verifying_key().to_bytes() != kf.public_key {
-        bail!(
-            "{}: public key does not match the secret key",
-            path.display()
-        );
+        bail!("the public key does not match the secret key");
     }
     Ok(key)
 }

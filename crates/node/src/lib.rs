@@ -17,6 +17,7 @@ pub mod merkle;
 pub mod metrics;
 pub mod net;
 pub mod node;
+pub mod observer;
 pub mod receipt;
 pub mod state;
 pub mod store;

@@ -58,10 +58,27 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
-    /// Run a node from its home directory.
+    /// Run a node from its home directory: a validator, or with --observe an observer
+    /// (read-only; follows the chain from other nodes' REST APIs and needs no key).
     Run {
+        /// Home directory: the data directory is resolved against it, and the files below
+        /// are read from it unless given.
         #[arg(long)]
         home: PathBuf,
+        /// Node configuration (default HOME/config.json).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Genesis file (default HOME/genesis.json).
+        #[arg(long)]
+        genesis: Option<PathBuf>,
+        /// Node key file (default HOME/node_key.json); validators only.
+        #[arg(long)]
+        key: Option<PathBuf>,
+        /// Run as an observer following the node whose REST API is at this base URL (e.g.
+        /// http://validators.ns.svc:26657); repeat to give alternatives, tried in turn on
+        /// failure. Every block is verified against the genesis validators before it is stored.
+        #[arg(long = "observe", value_name = "URL")]
+        observe: Vec<String>,
     },
     /// Deposit evidence: record a content hash on the chain.
     Deposit {
@@ -345,7 +362,22 @@ async fn dispatch(cmd: Cmd) -> Result<ExitCode> {
                 t
             });
         }
-        Cmd::Run { home } => consortia_node::node::run(&home).await?,
+        Cmd::Run {
+            home,
+            config,
+            genesis,
+            key,
+            observe,
+        } => {
+            consortia_node::node::run(&consortia_node::node::RunPaths {
+                home,
+                config,
+                genesis,
+                key,
+                observe,
+            })
+            .await?
+        }
         Cmd::Deposit {
             c,
             content_hash,

@@ -21,6 +21,10 @@ pub struct Metrics {
     pub sync_blocks: Counter,
     pub peers_connected: Gauge,
     pub rejected: Family<Reason, Counter>,
+    /// Observers only: blocks refused from an upstream, by reason.
+    pub refused_blocks: Family<Reason, Counter>,
+    /// Observers only: the height the upstream reported last.
+    pub upstream_height: Gauge,
 }
 
 impl Default for Metrics {
@@ -35,6 +39,8 @@ impl Default for Metrics {
             sync_blocks: Counter::default(),
             peers_connected: Gauge::default(),
             rejected: Family::default(),
+            refused_blocks: Family::default(),
+            upstream_height: Gauge::default(),
             registry: Registry::default(),
         };
         registry.register("height", "Committed block height", m.height.clone());
@@ -78,6 +84,22 @@ impl Default for Metrics {
 }
 
 impl Metrics {
+    /// An observer's metrics: the common ones plus what following an upstream shows.
+    pub fn observer() -> Self {
+        let mut m = Metrics::default();
+        m.registry.register(
+            "observer_refused_blocks",
+            "Blocks refused from an upstream (bad certificate, wrong height or parent, invalid), by reason",
+            m.refused_blocks.clone(),
+        );
+        m.registry.register(
+            "observer_upstream_height",
+            "Height last reported by the upstream being followed",
+            m.upstream_height.clone(),
+        );
+        m
+    }
+
     pub fn encode(&self) -> String {
         let mut out = String::new();
         let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);

@@ -1,7 +1,7 @@
 //! A running node: ledger + mempool + consensus driver + transport + REST API.
 
 use std::collections::HashSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -29,18 +29,40 @@ const GOSSIP_CHUNK: usize = 2000;
 
 pub type NodeWire = Wire<Block, Vec<SignedTx>>;
 
-/// What the API handlers and the consensus task share.
+/// What the API handlers and the task that writes the chain (consensus driver or observer
+/// follower) share.
 pub struct Shared {
     pub genesis: Genesis,
     pub genesis_hash: Hash,
-    pub public_key: [u8; 32],
     pub store: Store,
+    /// Always empty on an observer, which admits no transactions.
     pub mempool: Mutex<Mempool>,
     pub wakeup: Arc<Notify>,
     pub height: watch::Receiver<u64>,
+    pub metrics: Metrics,
+    pub role: Role,
+}
+
+/// How a node takes part in the chain.
+pub enum Role {
+    /// Runs consensus over peer links (a validator when its key is in the genesis set).
+    Validator(Consensus),
+    /// Follows an upstream's committed blocks over its REST API; read-only.
+    Observer(watch::Receiver<crate::observer::ObserverStatus>),
+}
+
+/// The consensus side of a validator, as the API sees it.
+pub struct Consensus {
+    pub public_key: [u8; 32],
     pub status: watch::Receiver<ConsensusStatus>,
     pub net: Network<NodeWire>,
-    pub metrics: Metrics,
+}
+
+impl Shared {
+    /// Whether this node only follows the chain (and so refuses transactions).
+    pub fn is_observer(&self) -> bool {
+        matches!(self.role, Role::Observer(_))
+    }
 }
 
 /// Admits transactions into the mempool: stateless checks, one batch signature
@@ -271,20 +293,72 @@ impl App for NodeApp {
     }
 }
 
-/// Runs a node from its home directory until SIGINT/SIGTERM.
-pub async fn run(home: &Path) -> Result<()> {
-    let cfg = NodeConfig::load(home)?;
-    let genesis = Genesis::load(&home.join("genesis.json"))?;
-    let key = crate::keys::load(&home.join("node_key.json"))?;
+/// Where a node finds its files: `home/{config.json,genesis.json,node_key.json}` unless a
+/// path is given (in a Kubernetes pod the config and genesis come from a ConfigMap and the key
+/// from a Secret, mounted read-only, while the data lives on the node's volume).
+#[derive(Clone, Debug, Default)]
+pub struct RunPaths {
+    pub home: PathBuf,
+    pub config: Option<PathBuf>,
+    pub genesis: Option<PathBuf>,
+    pub key: Option<PathBuf>,
+    /// Upstream REST API base URLs: when given, the node is an observer (no key, no consensus).
+    pub observe: Vec<String>,
+}
+
+/// Runs a validator, or an observer when `paths.observe` names upstreams, until
+/// SIGINT/SIGTERM.
+pub async fn run(paths: &RunPaths) -> Result<()> {
+    let home = paths.home.as_path();
+    if !paths.observe.is_empty() && paths.key.is_some() {
+        anyhow::bail!(
+            "--key was given with --observe: an observer holds no key and signs nothing; \
+             remove --key to run an observer, or --observe to run a validator"
+        );
+    }
+    let cfg = match &paths.config {
+        Some(p) => NodeConfig::load_file(p)?,
+        None => NodeConfig::load(home)?,
+    };
+    let genesis = Genesis::load(
+        &paths
+            .genesis
+            .clone()
+            .unwrap_or_else(|| home.join("genesis.json")),
+    )?;
     let data = cfg.data_path(home);
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
-    let handle = start(&cfg, genesis, key, &data, shutdown_rx).await?;
-    tracing::info!(
-        api = %handle.api_addr,
-        p2p = %handle.p2p_addr,
-        height = handle.shared.store.height().unwrap_or(0),
-        "node running"
-    );
+    let task = if paths.observe.is_empty() {
+        let key = crate::keys::load(
+            &paths
+                .key
+                .clone()
+                .unwrap_or_else(|| home.join("node_key.json")),
+        )?;
+        let handle = start(&cfg, genesis, key, &data, shutdown_rx).await?;
+        tracing::info!(
+            chain_id = %handle.shared.genesis.chain_id,
+            api = %handle.api_addr,
+            p2p = %handle.p2p_addr,
+            height = handle.shared.store.height().unwrap_or(0),
+            "node running"
+        );
+        tokio::spawn(async move {
+            let _ = handle.driver.await;
+        })
+    } else {
+        let handle =
+            crate::observer::start(&cfg, genesis, paths.observe.clone(), &data, shutdown_rx)
+                .await?;
+        tracing::info!(
+            chain_id = %handle.shared.genesis.chain_id,
+            api = %handle.api_addr,
+            upstreams = ?paths.observe,
+            height = handle.shared.store.height().unwrap_or(0),
+            "observer running"
+        );
+        handle.follower
+    };
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
@@ -292,11 +366,33 @@ pub async fn run(home: &Path) -> Result<()> {
     }
     tracing::info!("shutting down");
     let _ = shutdown_tx.send(true);
-    let _ = tokio::time::timeout(Duration::from_secs(10), handle.driver).await;
+    let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
     Ok(())
 }
 
-/// A started node (used by `run` and by tests).
+/// Serves the REST API on `listen` until `shutdown` turns true; returns the bound address.
+pub(crate) async fn serve_api(
+    listen: &str,
+    shared: Arc<Shared>,
+    shutdown: watch::Receiver<bool>,
+) -> Result<std::net::SocketAddr> {
+    let api_listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("listening for the API on {listen}"))?;
+    let api_addr = api_listener.local_addr()?;
+    let router = crate::api::router(shared);
+    let mut stop = shutdown;
+    tokio::spawn(async move {
+        let _ = axum::serve(api_listener, router)
+            .with_graceful_shutdown(async move {
+                let _ = stop.wait_for(|s| *s).await;
+            })
+            .await;
+    });
+    Ok(api_addr)
+}
+
+/// A started validator (used by `run` and by tests).
 pub struct Handle {
     pub shared: Arc<Shared>,
     pub api_addr: std::net::SocketAddr,
@@ -304,6 +400,7 @@ pub struct Handle {
     pub driver: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
+/// Starts a consensus node: opens the ledger, the peer transport, the driver and the API.
 pub async fn start(
     cfg: &NodeConfig,
     genesis: Genesis,
@@ -317,6 +414,12 @@ pub async fn start(
         .validators
         .index_of(&key.verifying_key().to_bytes())
         .is_some();
+    if cfg.p2p_listen.is_empty() {
+        anyhow::bail!(
+            "the node config has no p2p_listen: a validator needs an address for peer links \
+             (an observer, started with --observe, does not)"
+        );
+    }
     let net_cfg = NetConfig {
         listen: cfg
             .p2p_listen
@@ -353,14 +456,16 @@ pub async fn start(
     let shared = Arc::new(Shared {
         genesis: genesis.clone(),
         genesis_hash,
-        public_key: key.verifying_key().to_bytes(),
         store,
         mempool,
         wakeup: wakeup.clone(),
         height: height_rx,
-        status: status_rx,
-        net: net.clone(),
         metrics: Metrics::default(),
+        role: Role::Validator(Consensus {
+            public_key: key.verifying_key().to_bytes(),
+            status: status_rx,
+            net: net.clone(),
+        }),
     });
     shared.metrics.height.set(ledger.height() as i64);
     let app = NodeApp {
@@ -401,13 +506,15 @@ pub async fn start(
                     shared.metrics.sync_blocks.inc_by(s.sync_blocks - last_sync);
                     last_sync = s.sync_blocks;
                 }
-                let connected = shared
-                    .net
-                    .peers()
-                    .iter()
-                    .filter(|p| p.inbound && p.outbound)
-                    .count();
-                shared.metrics.peers_connected.set(connected as i64);
+                if let Role::Validator(c) = &shared.role {
+                    let connected = c
+                        .net
+                        .peers()
+                        .iter()
+                        .filter(|p| p.inbound && p.outbound)
+                        .count();
+                    shared.metrics.peers_connected.set(connected as i64);
+                }
                 if status_tx.send(s).is_err() {
                     return;
                 }
@@ -424,21 +531,7 @@ pub async fn start(
             }
         });
     }
-    let api_listener = tokio::net::TcpListener::bind(&cfg.api_listen)
-        .await
-        .with_context(|| format!("listening for the API on {}", cfg.api_listen))?;
-    let api_addr = api_listener.local_addr()?;
-    let router = crate::api::router(shared.clone());
-    {
-        let mut stop = shutdown.clone();
-        tokio::spawn(async move {
-            let _ = axum::serve(api_listener, router)
-                .with_graceful_shutdown(async move {
-                    let _ = stop.wait_for(|s| *s).await;
-                })
-                .await;
-        });
-    }
+    let api_addr = serve_api(&cfg.api_listen, shared.clone(), shutdown.clone()).await?;
     let driver = tokio::spawn(driver.run(shutdown));
     Ok(Handle {
         shared,

@@ -124,6 +124,33 @@ impl Store {
         }
     }
 
+    /// Consecutive committed blocks from `from`, at most `limit` of them and, past the first,
+    /// no more than `max_bytes` of stored encoding in all (one read transaction).
+    pub fn blocks_from(
+        &self,
+        from: u64,
+        limit: usize,
+        max_bytes: usize,
+    ) -> Result<Vec<CommittedBlock>> {
+        let r = self.db.begin_read()?;
+        let t = r.open_table(BLOCKS)?;
+        let mut out = Vec::new();
+        let mut bytes = 0usize;
+        for (expected, e) in (from..).zip(t.range(from..)?) {
+            let (k, v) = e?;
+            let raw = v.value();
+            if out.len() >= limit
+                || k.value() != expected
+                || (!out.is_empty() && bytes + raw.len() > max_bytes)
+            {
+                break;
+            }
+            bytes += raw.len();
+            out.push(postcard::from_bytes(raw)?);
+        }
+        Ok(out)
+    }
+
     pub fn tx_location(&self, hash: &Hash) -> Result<Option<(u64, u32)>> {
         let r = self.db.begin_read()?;
         let t = r.open_table(TXS)?;

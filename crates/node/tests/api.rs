@@ -1,7 +1,8 @@
 //! Bad input on every route of the node API: each gets a clear 4xx and changes nothing.
 //!
-//! The node under test is an observer of a one-validator chain whose validator is not
-//! running, so nothing commits and the mempool and accounts can be checked exactly.
+//! The node under test runs consensus with a key outside the validator set of a one-validator
+//! chain whose validator is not running, so nothing commits and the mempool and accounts can
+//! be checked exactly.
 
 use consortia_node::config::NodeConfig;
 use consortia_node::genesis::{Genesis, Params};
@@ -40,7 +41,7 @@ async fn observer(mempool_max: u32) -> Api {
     let home = dir.path().join("node0");
     let cfg = NodeConfig::load(&home).unwrap();
     let genesis = Genesis::load(&home.join("genesis.json")).unwrap();
-    // Not the validator's key: an observer.
+    // Not the validator's key: it admits transactions but never commits.
     let key = consortia_node::keys::generate();
     let (stop, rx) = watch::channel(false);
     let h = consortia_node::node::start(&cfg, genesis.clone(), key, &home.join("data"), rx)
@@ -369,6 +370,14 @@ async fn batch_and_read_routes_refuse_bad_input() {
             "unknown_block",
         ),
         ("/v1/blocks/abc/tx-hashes".into(), 400, "bad_height"),
+        ("/v1/blocks".into(), 400, "bad_query"),
+        ("/v1/blocks?from=0".into(), 400, "bad_height"),
+        ("/v1/blocks?from=x".into(), 400, "bad_query"),
+        ("/v1/blocks?from=-1".into(), 400, "bad_query"),
+        ("/v1/blocks?from=1&limit=0".into(), 400, "bad_limit"),
+        ("/v1/blocks?from=1&limit=101".into(), 400, "bad_limit"),
+        ("/v1/blocks?from=1&wait_ms=x".into(), 400, "bad_query"),
+        ("/v1/blocks?from=1&bogus=1".into(), 400, "bad_query"),
         ("/v1/accounts/Not%20Valid".into(), 400, "bad_account_id"),
         ("/v1/accounts/nobody".into(), 404, "unknown_account"),
         ("/v1/deposits/xyz".into(), 400, "bad_hash"),
@@ -378,6 +387,8 @@ async fn batch_and_read_routes_refuse_bad_input() {
         let (s, v) = api.get(&path).await;
         assert_eq!((s, code(&v)), (status, c), "{path}: {v}");
     }
+    let (s, v) = api.get("/v1/blocks?from=1&limit=5&wait_ms=10").await;
+    assert_eq!((s, v), (200, json!({"height": 0, "blocks": []})));
     let (s, v) = api.get("/v1/accounts/acct-0").await;
     assert_eq!((s, v["nonce"].as_u64()), (200, Some(0)));
     let (s, v) = api.get(&format!("/v1/deposits/{zeros}")).await;
@@ -388,6 +399,7 @@ async fn batch_and_read_routes_refuse_bad_input() {
     let (s, v) = api.get("/v1/status").await;
     assert_eq!((s, v["chain_id"].as_str()), (200, Some("api-test")));
     assert_eq!(v["validator_index"], Value::Null);
+    assert_eq!(v["role"], "validator");
     let resp = reqwest::get(format!("{}/metrics", api.base)).await.unwrap();
     let text = resp.text().await.unwrap();
     for m in [

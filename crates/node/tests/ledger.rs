@@ -845,3 +845,79 @@ fn genesis_refuses_block_sizes_that_hold_no_transaction_or_overflow_a_frame() {
     g.params.max_block_bytes = 1 << 20;
     g.validate().unwrap();
 }
+
+/// An observer's decision (`observer::follow`), without HTTP: blocks are committed in order
+/// while each is the next height, certified by a quorum of the genesis validators and valid;
+/// the first that is not stops the page, and nothing after it is committed.
+#[test]
+fn an_observer_commits_only_the_next_certified_valid_block() {
+    use consortia_node::block::CommittedBlock;
+    use consortia_node::observer::{FollowError, Refusal, follow};
+
+    let mut src = fixture(4);
+    let mut pages = Vec::new();
+    for nonce in 1..=3 {
+        let tx = src
+            .tx("alice", nonce, src.deposit(nonce))
+            .sign(&[&src.alice]);
+        let (block, refused) = src.commit(vec![tx]);
+        assert!(refused.is_empty());
+        let certificate = certify(&src, &block, 3);
+        pages.push(CommittedBlock { block, certificate });
+    }
+    let (b1, b2, b3) = (pages[0].clone(), pages[1].clone(), pages[2].clone());
+    let dir = tempfile::tempdir().unwrap();
+    let mut obs = Ledger::open(&dir.path().join("chain.redb"), src.genesis.clone()).unwrap();
+    let now = consortia_node::now_ms();
+    let refusal = |r: Result<(), FollowError>| match r {
+        Err(FollowError::Refused(r)) => r,
+        other => panic!("expected a refusal, got {other:?}"),
+    };
+
+    // Not the next height.
+    let (n, r) = follow(&mut obs, vec![b2.clone()], now, |_, _| {});
+    assert_eq!(n, 0);
+    assert_eq!(
+        refusal(r),
+        Refusal::Sequence {
+            expected: 1,
+            got: 2
+        }
+    );
+    // Two of four validators are not more than two thirds of the power.
+    let mut weak = b1.clone();
+    weak.certificate = certify(&src, &weak.block, 2);
+    let (n, r) = follow(&mut obs, vec![weak], now, |_, _| {});
+    assert_eq!(n, 0);
+    assert_eq!(refusal(r).reason(), "certificate");
+    // A certificate of another block.
+    let mut swapped = b1.clone();
+    swapped.certificate = b2.certificate.clone();
+    let (n, r) = follow(&mut obs, vec![swapped], now, |_, _| {});
+    assert_eq!((n, refusal(r).reason()), (0, "certificate"));
+    assert_eq!(obs.height(), 0);
+
+    // A good block, then one whose transaction was altered under its certified header: the
+    // first is committed, the second refused, the third never looked at.
+    let mut altered = b2.clone();
+    altered.block.txs[0].tx.expiry_height += 1;
+    let mut seen = Vec::new();
+    let (n, r) = follow(
+        &mut obs,
+        vec![b1.clone(), altered, b3.clone()],
+        now,
+        |h, txs| seen.push((h, txs)),
+    );
+    assert_eq!((n, seen), (1, vec![(1, 1)]));
+    let r = refusal(r);
+    assert_eq!(r.reason(), "invalid", "{r}");
+    assert_eq!(obs.height(), 1);
+
+    // The rest, honestly: the observer ends with the source's state.
+    let (n, r) = follow(&mut obs, vec![b2, b3], now, |_, _| {});
+    assert!(r.is_ok());
+    assert_eq!(n, 2);
+    assert_eq!(obs.height(), 3);
+    assert_eq!(obs.last_hash(), src.ledger.last_hash());
+    assert_eq!(obs.state().root(), src.ledger.state().root());
+}
