@@ -1,74 +1,16 @@
-//! Logs and traces: `tracing` to stderr (text or JSON), OTLP/HTTP export when
-//! `OTEL_EXPORTER_OTLP_ENDPOINT` is set.
+//! Logs and traces of the API server (see `consortia-telemetry`).
 
 use crate::config::LogFormat;
-use opentelemetry::trace::TracerProvider as _;
-use opentelemetry_sdk::trace::SdkTracerProvider;
-use tracing_subscriber::EnvFilter;
-use tracing_subscriber::layer::SubscriberExt;
-use tracing_subscriber::util::SubscriberInitExt;
 
-/// Keeps the trace pipeline alive; flushes spans when dropped.
-pub struct Telemetry {
-    provider: Option<SdkTracerProvider>,
-}
-
-impl Drop for Telemetry {
-    fn drop(&mut self) {
-        if let Some(Err(e)) = self.provider.take().map(|p| p.shutdown()) {
-            eprintln!("could not flush traces: {e}");
-        }
-    }
-}
-
-/// Builds the OTLP provider when the standard endpoint variable is set.
-fn otlp_provider() -> anyhow::Result<Option<SdkTracerProvider>> {
-    let configured = [
-        "OTEL_EXPORTER_OTLP_ENDPOINT",
-        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
-    ]
-    .iter()
-    .any(|k| std::env::var(k).is_ok_and(|v| !v.is_empty()));
-    if !configured {
-        return Ok(None);
-    }
-    use opentelemetry_otlp::WithExportConfig;
-    let exporter = opentelemetry_otlp::SpanExporter::builder()
-        .with_http()
-        .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
-        .build()?;
-    let resource = opentelemetry_sdk::Resource::builder()
-        .with_service_name("consortia-api")
-        .build();
-    Ok(Some(
-        SdkTracerProvider::builder()
-            .with_batch_exporter(exporter)
-            .with_resource(resource)
-            .build(),
-    ))
-}
+pub use consortia_telemetry::Telemetry;
 
 /// Installs the global subscriber. Call once, early, from the binary.
 pub fn init(format: LogFormat) -> anyhow::Result<Telemetry> {
-    let filter = EnvFilter::try_from_env("CONSORTIA_LOG")
-        .or_else(|_| EnvFilter::try_from_default_env())
-        .unwrap_or_else(|_| EnvFilter::new("info"));
-    let provider = otlp_provider()?;
-    let otel = provider
-        .as_ref()
-        .map(|p| tracing_opentelemetry::layer().with_tracer(p.tracer("consortia-api")));
-    let registry = tracing_subscriber::registry().with(filter).with(otel);
-    match format {
-        LogFormat::Json => registry
-            .with(
-                tracing_subscriber::fmt::layer()
-                    .json()
-                    .with_writer(std::io::stderr),
-            )
-            .try_init()?,
-        LogFormat::Text => registry
-            .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
-            .try_init()?,
-    }
-    Ok(Telemetry { provider })
+    consortia_telemetry::init(
+        "consortia-api",
+        match format {
+            LogFormat::Text => consortia_telemetry::Format::Text,
+            LogFormat::Json => consortia_telemetry::Format::Json,
+        },
+    )
 }

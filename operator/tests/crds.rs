@@ -21,8 +21,24 @@ fn committed_crds_are_current() {
         .iter()
         .map(|p| std::fs::read_to_string(p).unwrap())
         .collect();
-    assert_eq!(
-        printed, committed,
-        "crds/ is stale: run `cargo run -p consortia-operator -- crd > crds/chains.consortia.dev.yaml`"
+    if printed != committed {
+        let first = printed
+            .lines()
+            .zip(committed.lines())
+            .position(|(a, b)| a != b)
+            .unwrap_or(printed.lines().count().min(committed.lines().count()));
+        panic!(
+            "crds/ is stale (first difference at line {}): run `cargo run -p consortia-operator -- crd > crds/chains.consortia.dev.yaml && cp crds/*.yaml charts/consortia/crds/`",
+            first + 1
+        );
+    }
+    // The chart ships the same CRDs.
+    let chart = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../charts/consortia/crds/chains.consortia.dev.yaml"
+    );
+    assert!(
+        std::fs::read_to_string(chart).unwrap() == printed,
+        "charts/consortia/crds/ is stale: run `cp crds/*.yaml charts/consortia/crds/`"
     );
 }

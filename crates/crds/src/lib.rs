@@ -95,6 +95,23 @@ pub struct ChainSpec {
     /// How clients outside the cluster reach the chain.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exposure: Option<ExposureSpec>,
+    /// Compute resources of every node container (requests and limits).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<k8s_openapi::api::core::v1::ResourceRequirements>,
+    /// What happens to the chain's data when the Chain is deleted: `Retain` (the default)
+    /// keeps the nodes' volumes and the key Secret, `Delete` removes them.
+    #[serde(default)]
+    pub retain_policy: RetainPolicy,
+}
+
+/// Whether a chain's data outlives the Chain resource.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum RetainPolicy {
+    /// Keep the nodes' volumes (PersistentVolumeClaims) and the key Secret.
+    #[default]
+    Retain,
+    /// Delete the nodes' volumes and the key Secret with the Chain.
+    Delete,
 }
 
 /// One member organisation of the chain.
@@ -118,6 +135,12 @@ pub struct MemberSpec {
     #[serde(default)]
     #[schemars(range(min = 0, max = 16))]
     pub validators: u32,
+    /// Observer nodes (native) of this member: read-only nodes that follow the validators,
+    /// check every block's commit certificate against the genesis and serve reads and
+    /// receipts. Unlike validators they can be added and removed at any time.
+    #[serde(default)]
+    #[schemars(range(min = 0, max = 16))]
+    pub observers: u32,
     /// Peer nodes (Fabric) of this member.
     #[serde(default)]
     #[schemars(range(min = 0, max = 16))]
