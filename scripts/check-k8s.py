@@ -8,8 +8,9 @@
    kubernetes-validate in strict mode (unknown fields are errors) against Kubernetes
    KUBE_VERSION, then checked for what a schema cannot see: Services, Ingresses,
    ServiceMonitors and PodDisruptionBudgets that select nothing or name a missing port,
-   bindings to roles that do not exist, containers that are not hardened, operator RBAC
-   that drifted from the reviewed list, standard labels, "<no value>" in the output.
+   bindings to roles that do not exist, containers that are not hardened, operator and API
+   server RBAC that drifted from the reviewed lists (and an API server on the kubernetes
+   runtime without its token or Role), standard labels, "<no value>" in the output.
 4. Every values file under charts/consortia/ci/invalid/ is rejected, by values.schema.json
    (`# expect-schema: <text>`) or by the chart's own checks (`# expect-render: <text>`),
    with an error containing <text>.

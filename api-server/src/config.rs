@@ -99,9 +99,25 @@ pub struct ServeArgs {
     #[arg(long, env = "CONSORTIA_TEMPLATE_MAX_BYTES", default_value_t = crate::marketplace::DEFAULT_MAX_PACKAGE_BYTES)]
     pub template_max_bytes: usize,
 
+    /// Where chains run: `local` (consortia-node processes on this machine, data under the
+    /// data directory) or `kubernetes` (Chain resources for the operator).
+    #[arg(long, env = "CONSORTIA_RUNTIME", value_enum, default_value_t = RuntimeKind::Local)]
+    pub runtime: RuntimeKind,
+
+    /// Namespace of Chain resources (kubernetes runtime; default: the client's namespace).
+    #[arg(long, env = "CONSORTIA_KUBE_NAMESPACE")]
+    pub kube_namespace: Option<String>,
+
     /// Single sign-on.
     #[command(flatten)]
     pub oidc: OidcArgs,
+}
+
+/// The chain runtimes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RuntimeKind {
+    Local,
+    Kubernetes,
 }
 
 /// Single sign-on with an OpenID Connect provider. Off unless an issuer is configured.

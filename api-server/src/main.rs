@@ -158,7 +158,7 @@ fn main() -> anyhow::Result<()> {
                 db::migrate(&conn).await?;
                 let (cas, certs) = consortia_api::pki::rewrap(&conn, &old, &new).await?;
                 eprintln!(
-                    "re-sealed {cas} CA keys and {certs} managed identity keys under KEK {}; now use {} as the KEK",
+                    "re-sealed {cas} CA keys and {certs} other keys (managed identities, chain keys, chain accounts) under KEK {}; now use {} as the KEK",
                     new.id(),
                     new_kek_file.display()
                 );

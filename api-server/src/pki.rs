@@ -225,7 +225,8 @@ pub async fn revoked(
 }
 
 /// Re-seals every CA key and every server-managed identity key from `old` to `new`, in one
-/// transaction: either all keys move or none. Returns (CAs, certificates) re-sealed.
+/// transaction: either all keys move or none. Returns (CA keys, other keys: managed
+/// identities, chains' key material, tenants' chain accounts) re-sealed.
 pub async fn rewrap(
     db: &sea_orm::DatabaseConnection,
     old: &Kek,
@@ -257,6 +258,27 @@ pub async fn rewrap(
         let moved = new.rewrap(old, &blob, &cert_aad(row.id))?;
         let mut am: certificate::ActiveModel = row.into();
         am.sealed_key = Set(Some(STANDARD.encode(moved)));
+        am.update(&txn).await?;
+        n_certs += 1;
+    }
+    // Chains' keys and tenants' service-account keys move in the same transaction.
+    use crate::db::entities::{chain_account, chain_material};
+    for row in chain_material::Entity::find().all(&txn).await? {
+        let moved = new.rewrap(old, &row.sealed, row.chain_id.as_bytes())?;
+        let mut am: chain_material::ActiveModel = row.into();
+        am.sealed = Set(moved);
+        am.update(&txn).await?;
+        n_certs += 1;
+    }
+    for row in chain_account::Entity::find().all(&txn).await? {
+        let aad = [
+            row.chain_id.as_bytes().as_slice(),
+            row.tenant_id.as_bytes().as_slice(),
+        ]
+        .concat();
+        let moved = new.rewrap(old, &row.sealed_key, &aad)?;
+        let mut am: chain_account::ActiveModel = row.into();
+        am.sealed_key = Set(moved);
         am.update(&txn).await?;
         n_certs += 1;
     }

@@ -65,6 +65,18 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         idle_timeout: Duration::from_secs(args.session_idle_timeout),
         secure_cookies: public_url.starts_with("https://"),
     };
+    let runtime: Arc<dyn crate::runtime::Runtime> = match args.runtime {
+        crate::config::RuntimeKind::Local => Arc::new(crate::runtime::local::LocalRuntime::new(
+            &args.db.data_dir,
+            crate::runtime::local::find_node_bin(),
+        )),
+        crate::config::RuntimeKind::Kubernetes => Arc::new(
+            crate::runtime::kubernetes::KubernetesRuntime::connect(args.kube_namespace.clone())
+                .await
+                .context("connecting to Kubernetes for the kubernetes runtime")?,
+        ),
+    };
+    tracing::info!(runtime = runtime.kind(), "chain runtime ready");
     let state = AppState {
         db: conn,
         token_key,
@@ -76,7 +88,17 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         sso,
         sessions,
         template_max_bytes: args.template_max_bytes,
+        runtime: runtime.clone(),
+        signer: Default::default(),
     };
+    match http::handlers::chains::resume_all(&state).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(
+            chains = n,
+            "chains resumed (running nodes adopted, stopped ones started)"
+        ),
+        Err(e) => tracing::error!(error = %format!("{e:#}"), "could not resume chains"),
+    }
     match http::handlers::templates::load_builtins(&state).await {
         Ok(0) => {}
         Ok(n) => tracing::info!(added = n, "built-in marketplace templates loaded"),
@@ -118,6 +140,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!(%addr, "listening; API docs at http://{addr}/docs");
     eprintln!("Consortia API listening on http://{addr} (docs: http://{addr}/docs)");
     server.run().await?;
+    runtime.shutdown().await;
     tracing::info!("stopped");
     Ok(())
 }

@@ -30,6 +30,10 @@ pub struct AppState {
     pub sessions: SessionSettings,
     /// Largest marketplace template package accepted (bytes).
     pub template_max_bytes: usize,
+    /// Where chains run (local processes or Kubernetes).
+    pub runtime: Arc<dyn crate::runtime::Runtime>,
+    /// Tenants' service accounts on chains (evidence deposits).
+    pub signer: Arc<crate::deposit::Signer>,
 }
 
 /// Browser session lifetimes and cookie flags.

@@ -148,10 +148,7 @@ pub fn client_service_name(chain: &str) -> String {
     format!("{chain}-client")
 }
 
-/// Name of a validator: its pod's name, which is also its name in the genesis.
-pub fn node_name(chain: &str, member: &str, ordinal: u32) -> String {
-    format!("{chain}-{member}-{ordinal}")
-}
+pub use consortia_engines::native::node_name;
 
 /// The chain id written into a new genesis: `namespace.name`, or the name alone when that
 /// would be too long.

@@ -3,11 +3,11 @@
 //! its status does, so an unchanged chain yields an identical status and no write.
 
 use consortia_crds::{Chain, ChainStatus, Engine, Phase};
-use consortia_engines::native::{Layout, Node};
+use consortia_engines::native::{self, Layout};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use kube::ResourceExt;
 
-use crate::resources::{MAX_STATEFULSET_NAME, node_name, observer_set_name, stateful_set_name};
+use crate::resources::{MAX_STATEFULSET_NAME, observer_set_name, stateful_set_name};
 
 pub const READY: &str = "Ready";
 pub const PROGRESSING: &str = "Progressing";
@@ -44,7 +44,6 @@ pub fn spec_layout(chain: &Chain) -> Result<(Layout, Option<String>), Refusal> {
             .to_lowercase(),
         ));
     }
-    let mut nodes = Vec::new();
     for m in &chain.spec.members {
         if m.peers > 0 || m.orderers > 0 {
             return Err(Refusal::new(
@@ -69,20 +68,21 @@ pub fn spec_layout(chain: &Chain) -> Result<(Layout, Option<String>), Refusal> {
                 ),
             ));
         }
-        for i in 0..m.validators {
-            nodes.push(Node {
-                member: m.name.clone(),
-                name: node_name(&name, &m.name, i),
-            });
-        }
     }
-    if nodes.is_empty() {
+    let counts: Vec<(&str, u32)> = chain
+        .spec
+        .members
+        .iter()
+        .map(|m| (m.name.as_str(), m.validators))
+        .collect();
+    if counts.iter().all(|(_, n)| *n == 0) {
         return Err(Refusal::new(
             "NoValidators",
             "the chain has no validators: give at least one member `validators` (4 tolerate one fault)",
         ));
     }
-    let layout = Layout::new(nodes).map_err(|e| Refusal::new("InvalidLayout", e.to_string()))?;
+    let layout = native::layout_for(&name, &counts)
+        .map_err(|e| Refusal::new("InvalidLayout", e.to_string()))?;
     let warning = layout.warning();
     Ok((layout, warning))
 }

@@ -1,8 +1,6 @@
-//! The Chain controller against kube's tower-test mock API server (see `support`): what it
-//! creates, that it writes nothing when nothing changed, that keys are made once, how it
-//! handles changes, invalid specs, deletion under both retain policies, API errors and races.
-
-mod support;
+//! The Chain controller against kube's tower-test mock API server (`consortia-kube-fake`):
+//! what it creates, that it writes nothing when nothing changed, that keys are made once, how
+//! it handles changes, invalid specs, deletion under both retain policies, API errors and races.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -12,6 +10,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use consortia_crds::Chain;
 use consortia_engines::native::{Layout, Material, Node};
+use consortia_kube_fake::FakeApi;
 use consortia_node::genesis::Params;
 use consortia_operator::controller::{self, Context, FINALIZER};
 use consortia_operator::leader::{LeaseLock, LeaseSettings};
@@ -22,7 +21,6 @@ use http::Method;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::runtime::controller::Action;
 use serde_json::{Value, json};
-use support::FakeApi;
 
 const NS: &str = "team";
 const CHAIN: &str = "/apis/consortia.dev/v1alpha1/namespaces/team/chains/demo";

@@ -1,6 +1,6 @@
 """What a schema cannot see in a rendering: references between objects (selectors, port
-names, backends, role bindings), container hardening, the operator's RBAC against the
-reviewed list, object names, standard labels."""
+names, backends, role bindings), container hardening, the operator's and the API server's
+RBAC against the reviewed lists, object names, standard labels."""
 
 from __future__ import annotations
 
@@ -38,6 +38,14 @@ OPERATOR_CLUSTER_RULES = {
 OPERATOR_LEASE_RULES = {
     ("coordination.k8s.io", "leases", v) for v in ("get", "list", "watch", "create", "update", "patch")
 }
+# The API server's reviewed permissions with the kubernetes runtime (a Role in the chains'
+# namespace): create key Secrets once, apply, read and delete Chains, read their pods.
+API_CHAIN_RULES = {
+    *(("", "secrets", v) for v in ("get", "list", "create")),
+    *(("consortia.dev", "chains", v) for v in ("get", "list", "watch", "create", "patch", "delete")),
+    *(("", "pods", v) for v in ("get", "list")),
+}
+API_CHAIN_ROLE_SUFFIX = "-api-chains"
 
 
 def _matches(selector: dict[str, str], labels: dict[str, str]) -> bool:
@@ -214,3 +222,40 @@ def _rbac(report: Report, by_kind: dict[str, Objects]) -> None:
     for where, role in by_kind["Role"]:
         if role["metadata"]["name"].endswith("-leader-election") and _rules(role) != OPERATOR_LEASE_RULES:
             report.fail(f"{where} {ident(role)}", f"leader-election rules differ: {sorted(_rules(role))}")
+        if role["metadata"]["name"].endswith(API_CHAIN_ROLE_SUFFIX):
+            got = _rules(role)
+            for extra in sorted(got - API_CHAIN_RULES):
+                report.fail(f"{where} {ident(role)}", f"grants {extra} beyond the reviewed list")
+            for lost in sorted(API_CHAIN_RULES - got):
+                report.fail(f"{where} {ident(role)}", f"no longer grants {lost} the kubernetes runtime needs")
+    _api_runtime(report, by_kind)
+
+
+def _api_runtime(report: Report, by_kind: dict[str, Objects]) -> None:
+    """The API server gets a token and its Role exactly when it runs chains on Kubernetes."""
+    roles = [o for _, o in by_kind["Role"] if o["metadata"]["name"].endswith(API_CHAIN_ROLE_SUFFIX)]
+    for where, d in by_kind["Deployment"]:
+        pod = d["spec"]["template"]["spec"]
+        env = {e["name"]: e.get("value") for c in pod["containers"] for e in c.get("env") or []}
+        if "CONSORTIA_RUNTIME" not in env:
+            continue
+        at = f"{where} {ident(d)}"
+        if env["CONSORTIA_RUNTIME"] != "kubernetes":
+            if roles:
+                report.fail(at, f"runtime {env['CONSORTIA_RUNTIME']!r} but a kubernetes-runtime Role is rendered")
+            continue
+        if pod.get("automountServiceAccountToken") is not True:
+            report.fail(at, "the kubernetes runtime needs a service account token mounted")
+        namespace = env.get("CONSORTIA_KUBE_NAMESPACE")
+        if not any(r["metadata"].get("namespace") == namespace for r in roles):
+            report.fail(at, f"no kubernetes-runtime Role in CONSORTIA_KUBE_NAMESPACE {namespace!r}")
+        account = pod.get("serviceAccountName")
+        bound = [
+            b
+            for _, b in by_kind["RoleBinding"]
+            if b["roleRef"]["name"].endswith(API_CHAIN_ROLE_SUFFIX)
+            and b["metadata"].get("namespace") == namespace
+            and any(s.get("name") == account for s in b.get("subjects") or [])
+        ]
+        if not bound:
+            report.fail(at, f"the kubernetes-runtime Role in {namespace!r} is not bound to ServiceAccount {account!r}")

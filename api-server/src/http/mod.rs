@@ -14,7 +14,10 @@ use crate::state::AppState;
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::http::Method;
 use actix_web::{HttpRequest, HttpResponse, web};
-use handlers::{alliances, audit_events, me, members, ops, pki, sso, templates, tenants, tokens};
+use handlers::{
+    alliances, audit_events, chains, deposits, me, members, ops, pki, sso, templates, tenants,
+    tokens,
+};
 use problem::ApiError;
 
 /// Largest JSON body accepted.
@@ -91,6 +94,15 @@ pub fn register(r: &mut Routes<'_>) {
         GET "/api/v1/alliances/{alliance_id}/proposals" => alliances::list_proposals,
         GET "/api/v1/alliances/{alliance_id}/proposals/{proposal_id}" => alliances::get_proposal,
         POST "/api/v1/alliances/{alliance_id}/proposals/{proposal_id}/votes" => alliances::vote,
+        POST "/api/v1/alliances/{alliance_id}/chains" => chains::create,
+        GET "/api/v1/alliances/{alliance_id}/chains" => chains::list,
+        GET "/api/v1/alliances/{alliance_id}/chains/{chain_id}" => chains::get,
+        GET "/api/v1/alliances/{alliance_id}/chains/{chain_id}/genesis" => chains::genesis,
+        DELETE "/api/v1/alliances/{alliance_id}/chains/{chain_id}" => chains::delete,
+        POST "/api/v1/deposits" => deposits::create,
+        POST "/api/v1/deposits/batch" => deposits::create_batch,
+        POST "/api/v1/deposits/verify" => deposits::verify,
+        GET "/api/v1/deposits/{deposit_id}" => deposits::get,
         GET "/api/v1/invitations" => alliances::list_invitations,
         GET "/api/v1/invitations/{invitation_id}" => alliances::get_invitation,
         POST "/api/v1/invitations/{invitation_id}/accept" => alliances::accept_invitation,

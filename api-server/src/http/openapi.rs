@@ -1,7 +1,8 @@
 //! The OpenAPI document, generated from the handlers' annotations.
 
 use crate::http::handlers::{
-    alliances, audit_events, me, members, ops, pki, sso, templates, tenants, tokens,
+    alliances, audit_events, chains, deposits, me, members, ops, pki, sso, templates, tenants,
+    tokens,
 };
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -48,6 +49,8 @@ impl Modify for BearerAuth {
         templates::upload, templates::list_own, templates::submit, templates::review,
         templates::deprecate, templates::package, templates::history, templates::review_queue,
         templates::catalog, templates::catalog_get, templates::check_parameters,
+        chains::create, chains::list, chains::get, chains::genesis, chains::delete,
+        deposits::create, deposits::create_batch, deposits::get, deposits::verify,
     ),
     modifiers(&BearerAuth),
     tags(
@@ -58,6 +61,8 @@ impl Modify for BearerAuth {
         (name = "audit", description = "Audit log"),
         (name = "pki", description = "Certificate authorities and certificates of alliances"),
         (name = "alliances", description = "Alliances (consortia), their governance votes and invitations"),
+        (name = "chains", description = "Chains of alliances and their nodes, run by the server's runtime"),
+        (name = "deposits", description = "Evidence deposits: content hashes recorded on chains, with offline-verifiable receipts"),
         (name = "operations", description = "Health, readiness, metrics"),
         (name = "marketplace", description = "Solution templates: publishing, review and the catalog"),
         (name = "auth", description = "Sign-in (OIDC single sign-on and local login) and browser sessions"),

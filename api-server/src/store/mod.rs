@@ -3,6 +3,7 @@
 
 pub mod alliances;
 pub mod audit;
+pub mod chains;
 pub mod sessions;
 pub mod tenants;
 pub mod tokens;

@@ -4,11 +4,13 @@
 mod support;
 
 mod alliances;
+mod chains;
 mod flows;
 mod marketplace;
 mod openapi;
 mod ops;
 mod pki;
 mod process;
+mod quickstart;
 mod security;
 mod sso;

@@ -13,9 +13,9 @@ fn free_port() -> u16 {
         .port()
 }
 
-struct Server {
-    child: Child,
-    addr: SocketAddr,
+pub(crate) struct Server {
+    pub(crate) child: Child,
+    pub(crate) addr: SocketAddr,
 }
 
 impl Drop for Server {
@@ -25,7 +25,7 @@ impl Drop for Server {
     }
 }
 
-fn start(data_dir: &std::path::Path, envs: &[(&str, String)]) -> Server {
+pub(crate) fn start(data_dir: &std::path::Path, envs: &[(&str, String)]) -> Server {
     let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_consortia-api"));
     cmd.env("CONSORTIA_DATA_DIR", data_dir)
@@ -48,7 +48,7 @@ fn start(data_dir: &std::path::Path, envs: &[(&str, String)]) -> Server {
 }
 
 /// A minimal HTTP/1.1 exchange; returns (status, body).
-fn http(
+pub(crate) fn http(
     addr: SocketAddr,
     method: &str,
     path: &str,
@@ -84,7 +84,7 @@ fn parse(out: &str) -> (u16, String) {
     (status, body)
 }
 
-fn sigterm(child: &Child) {
+pub(crate) fn sigterm(child: &Child) {
     let ok = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -92,7 +92,7 @@ fn sigterm(child: &Child) {
     assert!(ok.success());
 }
 
-fn wait_exit(child: &mut Child, within: Duration) -> std::process::ExitStatus {
+pub(crate) fn wait_exit(child: &mut Child, within: Duration) -> std::process::ExitStatus {
     let deadline = Instant::now() + within;
     loop {
         if let Some(status) = child.try_wait().unwrap() {

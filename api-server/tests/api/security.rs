@@ -176,6 +176,68 @@ fn endpoints() -> Vec<Endpoint> {
             Role("admin"),
             Some(json!({"tenant_id": "{tenant_id}", "vote": "yes"})),
         ),
+        e(
+            Method::POST,
+            "/api/v1/alliances/{alliance_id}/chains",
+            Role("admin"),
+            Some(json!({"tenant_id": "{tenant_id}", "name": "x", "engine": "native"})),
+        ),
+        e(
+            Method::GET,
+            "/api/v1/alliances/{alliance_id}/chains",
+            Role("viewer"),
+            None,
+        ),
+        e(
+            Method::GET,
+            "/api/v1/alliances/{alliance_id}/chains/{chain_id}",
+            Role("viewer"),
+            None,
+        ),
+        e(
+            Method::GET,
+            "/api/v1/alliances/{alliance_id}/chains/{chain_id}/genesis",
+            Role("viewer"),
+            None,
+        ),
+        e(
+            Method::DELETE,
+            "/api/v1/alliances/{alliance_id}/chains/{chain_id}",
+            Role("admin"),
+            None,
+        ),
+        e(
+            Method::POST,
+            "/api/v1/deposits",
+            Role("developer"),
+            Some(
+                json!({"tenant_id": "{tenant_id}", "content_hash": "abababababababababababababababababababababababababababababababab",
+                "chain_ids": ["0190a000-0000-7000-8000-000000000004"]}),
+            ),
+        ),
+        e(
+            Method::POST,
+            "/api/v1/deposits/batch",
+            Role("developer"),
+            Some(
+                json!({"tenant_id": "{tenant_id}", "chain_ids": ["0190a000-0000-7000-8000-000000000004"],
+                "items": [{"content_hash": "abababababababababababababababababababababababababababababababab"}]}),
+            ),
+        ),
+        e(
+            Method::GET,
+            "/api/v1/deposits/{deposit_id}",
+            Role("viewer"),
+            None,
+        ),
+        e(
+            Method::POST,
+            "/api/v1/deposits/verify",
+            Role("viewer"),
+            Some(
+                json!({"tenant_id": "{tenant_id}", "content_hash": "abababababababababababababababababababababababababababababababab"}),
+            ),
+        ),
         e(Method::GET, "/api/v1/invitations", Authenticated, None),
         e(
             Method::GET,
@@ -488,8 +550,12 @@ fn url(e: &Endpoint, f: &Fixture) -> String {
         .replace("{invite_id}", "0190a000-0000-7000-8000-000000000002")
         .replace("{template_id}", "0190a000-0000-7000-8000-000000000003")
         .replace("{version}", "1.0.0")
-        .replace("{slug}", "evidence-deposit");
-    if e.template == "/api/v1/audit-events" {
+        .replace("{slug}", "evidence-deposit")
+        .replace("{chain_id}", "0190a000-0000-7000-8000-000000000004")
+        .replace("{deposit_id}", "0190a000-0000-7000-8000-000000000005");
+    if e.template == "/api/v1/audit-events"
+        || (e.method == Method::DELETE && e.template.ends_with("/chains/{chain_id}"))
+    {
         format!("{path}?tenant_id={}", f.tenant)
     } else {
         path

@@ -120,6 +120,11 @@ impl TestApp {
                     "https://baas.example.test",
                 ),
                 template_max_bytes: 256 * 1024,
+                runtime: Arc::new(consortia_api::runtime::local::LocalRuntime::new(
+                    data_dir.path(),
+                    consortia_api::runtime::local::find_node_bin(),
+                )),
+                signer: Default::default(),
             },
             admin_token,
             _data_dir: data_dir,
@@ -258,7 +263,7 @@ impl TestApp {
         use sea_orm::EntityTrait;
         let db = &self.state.db;
         format!(
-            "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
+            "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
             tenant::Entity::find().all(db).await.unwrap(),
             user::Entity::find().all(db).await.unwrap(),
             identity::Entity::find().all(db).await.unwrap(),
@@ -279,6 +284,14 @@ impl TestApp {
             template::Entity::find().all(db).await.unwrap(),
             template_version::Entity::find().all(db).await.unwrap(),
             template_event::Entity::find().all(db).await.unwrap(),
+            (
+                chain::Entity::find().all(db).await.unwrap(),
+                chain_node::Entity::find().all(db).await.unwrap(),
+                chain_material::Entity::find().all(db).await.unwrap(),
+                chain_account::Entity::find().all(db).await.unwrap(),
+                deposit::Entity::find().all(db).await.unwrap(),
+                deposit_receipt::Entity::find().all(db).await.unwrap(),
+            ),
         )
     }
 
@@ -302,6 +315,21 @@ impl TestApp {
 
 impl Drop for TestApp {
     fn drop(&mut self) {
+        // Node processes of the local runtime outlive the app by design; end them with it.
+        if let Ok(chains) = std::fs::read_dir(self._data_dir.path().join("chains")) {
+            for node in chains
+                .flatten()
+                .flat_map(|c| std::fs::read_dir(c.path()).into_iter().flatten().flatten())
+            {
+                if let Ok(pid) = std::fs::read_to_string(node.path().join("node.pid"))
+                    && let Some(pid) = pid.split_whitespace().next()
+                {
+                    let _ = std::process::Command::new("kill")
+                        .args(["-9", pid])
+                        .status();
+                }
+            }
+        }
         if let Some((admin_url, name)) = self.pg_cleanup.take() {
             // Dropping needs async I/O; do it on a throwaway runtime in its own thread. FORCE
             // ends the test's own pool connections (closing the pool here would wait on the

@@ -143,8 +143,25 @@ the data directory unless told otherwise, so where that directory does not survi
 restart, or is not shared by every replica, the keys must come from a Secret and the data
 from PostgreSQL.
 */}}
+{{/* Namespace of the kubernetes runtime's Chains and key Secrets. */}}
+{{- define "consortia.api.chainNamespace" -}}
+{{- default .Release.Namespace .Values.apiServer.chainNamespace }}
+{{- end }}
+
+{{/* Whether the API server runs chains through the operator (and so calls the Kubernetes API). */}}
+{{- define "consortia.api.onKubernetes" -}}
+{{- if and .Values.apiServer.enabled (eq .Values.apiServer.runtime "kubernetes") }}true{{ end }}
+{{- end }}
+
 {{- define "consortia.api.validate" -}}
 {{- $api := .Values.apiServer }}
+{{- $chainNs := include "consortia.api.chainNamespace" . }}
+{{- if and (ne $api.runtime "kubernetes") $api.chainNamespace }}
+{{- fail "apiServer.chainNamespace is used by the kubernetes runtime only: set apiServer.runtime=kubernetes, or leave apiServer.chainNamespace empty" }}
+{{- end }}
+{{- if and (eq $api.runtime "kubernetes") .Values.operator.watchNamespace (ne .Values.operator.watchNamespace $chainNs) }}
+{{- fail (printf "apiServer.runtime=kubernetes creates Chains in namespace %q, which the operator does not watch (operator.watchNamespace=%q): set apiServer.chainNamespace to %q, or operator.watchNamespace to \"\"" $chainNs .Values.operator.watchNamespace .Values.operator.watchNamespace) }}
+{{- end }}
 {{- $postgres := not (empty $api.database.existingSecret) }}
 {{- $keys := not (empty $api.keys.existingSecret) }}
 {{- if and (gt (int $api.replicas) 1) (not $postgres) }}

@@ -105,6 +105,29 @@ impl Layout {
     }
 }
 
+/// Name of validator `ordinal` of `member` in chain `chain`: `{chain}-{member}-{ordinal}`.
+/// On Kubernetes it is also the pod's name (StatefulSet `{chain}-{member}`), so both
+/// runtimes name a chain's nodes the same way.
+pub fn node_name(chain: &str, member: &str, ordinal: u32) -> String {
+    format!("{chain}-{member}-{ordinal}")
+}
+
+/// The layout of a chain whose members run the given numbers of validators, members in the
+/// order given.
+pub fn layout_for(chain: &str, members: &[(&str, u32)]) -> Result<Layout, Error> {
+    Layout::new(
+        members
+            .iter()
+            .flat_map(|(member, count)| {
+                (0..*count).map(move |i| Node {
+                    member: member.to_string(),
+                    name: node_name(chain, member, i),
+                })
+            })
+            .collect(),
+    )
+}
+
 /// Keys and genesis of one native chain, generated once and kept for its whole life.
 pub struct Material {
     pub genesis: Genesis,

@@ -49,13 +49,42 @@ pub struct WeightedKey {
 #[serde(rename_all = "lowercase")]
 pub enum HashAlg {
     Sha256,
+    /// SHA3-256 (FIPS 202).
+    #[serde(rename = "sha3-256")]
+    Sha3_256,
+    /// SM3 (GB/T 32905), the Chinese national standard digest.
+    Sm3,
+    Sha512,
 }
 
 impl HashAlg {
+    /// Every algorithm, in encoding order.
+    pub const ALL: [HashAlg; 4] = [
+        HashAlg::Sha256,
+        HashAlg::Sha3_256,
+        HashAlg::Sm3,
+        HashAlg::Sha512,
+    ];
+
     pub fn digest_len(self) -> usize {
         match self {
-            HashAlg::Sha256 => 32,
+            HashAlg::Sha256 | HashAlg::Sha3_256 | HashAlg::Sm3 => 32,
+            HashAlg::Sha512 => 64,
         }
+    }
+
+    /// The name used in JSON (`sha256`, `sha3-256`, `sm3`, `sha512`).
+    pub fn name(self) -> &'static str {
+        match self {
+            HashAlg::Sha256 => "sha256",
+            HashAlg::Sha3_256 => "sha3-256",
+            HashAlg::Sm3 => "sm3",
+            HashAlg::Sha512 => "sha512",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<HashAlg> {
+        HashAlg::ALL.into_iter().find(|a| a.name() == name)
     }
 }
 

@@ -7,6 +7,7 @@ mod m20261125_000002_alliances;
 mod m20261125_000003_pki;
 mod m20261128_000004_sso;
 mod m20261128_000005_marketplace;
+mod m20261128_000006_chains;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000003_pki::Migration),
             Box::new(m20261128_000004_sso::Migration),
             Box::new(m20261128_000005_marketplace::Migration),
+            Box::new(m20261128_000006_chains::Migration),
         ]
     }
 }

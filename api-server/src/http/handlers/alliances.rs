@@ -332,7 +332,7 @@ impl From<alliance_event::Model> for AllianceEventView {
 
 // ----- access -----
 
-fn alliance_not_found(id: Uuid) -> ApiError {
+pub(crate) fn alliance_not_found(id: Uuid) -> ApiError {
     ApiError::NotFound(format!("alliance {id} not found"))
 }
 
@@ -407,7 +407,7 @@ async fn viewer_tenants(
 }
 
 /// The alliance, if the caller may see it (else 404).
-async fn visible(
+pub(crate) async fn visible(
     state: &AppState,
     who: &Principal,
     id: Uuid,
@@ -433,7 +433,7 @@ async fn visible(
 
 /// The alliance, with the caller acting for member tenant `tenant` with at least the role
 /// `action` needs. Not a member (or not the caller's tenant): 404; role too low: 403.
-async fn acting(
+pub(crate) async fn acting(
     state: &AppState,
     who: &Principal,
     id: Uuid,

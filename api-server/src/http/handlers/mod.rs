@@ -2,6 +2,8 @@
 
 pub mod alliances;
 pub mod audit_events;
+pub mod chains;
+pub mod deposits;
 pub mod me;
 pub mod members;
 pub mod ops;

@@ -1,9 +1,12 @@
 //! A small in-memory Kubernetes API server behind kube's tower-test mock service: enough of
 //! the real semantics (create conflicts, resourceVersion preconditions, server-side apply
 //! and merge patches, the status subresource, finalizers holding deletion, label selectors)
-//! to drive the controller, and a log of every request so tests can count writes.
-
-#![allow(dead_code)]
+//! to drive a controller or a client, and a log of every request so tests can count writes
+//! and read what was sent.
+//!
+//! Shared by the operator's and the API server's tests, so both run against one set of
+//! semantics. It is test code: a request it cannot make sense of (a body that is not JSON, a
+//! create without a name) panics, which fails the test that sent it.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -12,14 +15,21 @@ use http::{Method, Request, Response, StatusCode};
 use kube::client::Body;
 use serde_json::{Value, json};
 
+/// One request the fake answered.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Logged {
     pub method: Method,
     pub path: String,
+    /// The raw query string (`fieldManager=…&force=true`, `labelSelector=…`).
     pub query: String,
+    /// The `content-type` header: tells a merge patch from a server-side apply.
+    pub content_type: String,
+    /// The JSON body (`null` when there was none).
+    pub body: Value,
 }
 
 impl Logged {
+    /// Anything but a read.
     pub fn is_write(&self) -> bool {
         self.method != Method::GET
     }
@@ -34,6 +44,7 @@ struct State {
     failures: Vec<(Method, String, u16)>,
 }
 
+/// The fake API server; clones share one store.
 #[derive(Clone, Default)]
 pub struct FakeApi {
     state: Arc<Mutex<State>>,
@@ -108,14 +119,17 @@ impl FakeApi {
         kube::Client::new(svc, "default")
     }
 
+    /// Every request answered so far, oldest first.
     pub fn requests(&self) -> Vec<Logged> {
         self.state.lock().unwrap().log.clone()
     }
 
+    /// Forgets the requests answered so far.
     pub fn clear_log(&self) {
         self.state.lock().unwrap().log.clear();
     }
 
+    /// The requests that were not reads.
     pub fn writes(&self) -> Vec<Logged> {
         self.requests()
             .into_iter()
@@ -132,10 +146,12 @@ impl FakeApi {
             .push((method, fragment.to_string(), code));
     }
 
+    /// The stored object at `path` (e.g. `/api/v1/namespaces/NS/secrets/NAME`).
     pub fn get(&self, path: &str) -> Option<Value> {
         self.state.lock().unwrap().objects.get(path).cloned()
     }
 
+    /// Paths of every stored object, sorted.
     pub fn paths(&self) -> Vec<String> {
         self.state.lock().unwrap().objects.keys().cloned().collect()
     }
@@ -161,6 +177,7 @@ impl FakeApi {
         obj["metadata"]["resourceVersion"] = json!(rv.to_string());
     }
 
+    /// Drops a stored object (as if another client had deleted it, finalizers or not).
     pub fn remove(&self, path: &str) {
         self.state.lock().unwrap().objects.remove(path);
     }
@@ -176,11 +193,18 @@ impl FakeApi {
             .unwrap_or("")
             .to_string();
         let body = req.into_body().collect_bytes().await.unwrap();
+        let body: Value = if body.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&body).expect("request bodies are JSON")
+        };
         let mut st = self.state.lock().unwrap();
         st.log.push(Logged {
             method: method.clone(),
             path: path.clone(),
             query: query.clone(),
+            content_type: content_type.clone(),
+            body: body.clone(),
         });
         if let Some(i) = st
             .failures
@@ -195,11 +219,6 @@ impl FakeApi {
             };
             return status(code, reason, "injected failure");
         }
-        let body: Value = if body.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&body).expect("request bodies are JSON")
-        };
         let (object_path, subresource) = match path.strip_suffix("/status") {
             Some(p) if st.objects.contains_key(p) => (p.to_string(), Some("status")),
             _ => (path.clone(), None),
@@ -272,7 +291,9 @@ impl FakeApi {
                     || json!({"metadata": {"uid": format!("uid-{}", st.rv + 1), "generation": 1}}),
                 );
                 let mut patch = body.clone();
-                if let Some(map) = patch["metadata"].as_object_mut() {
+                // `get_mut`, not indexing: `patch["metadata"]` would insert a null, which the
+                // merge below reads as "delete the object's metadata".
+                if let Some(map) = patch.get_mut("metadata").and_then(Value::as_object_mut) {
                     map.remove("resourceVersion");
                 }
                 if subresource == Some("status") {

@@ -1,0 +1,24 @@
+//! `deposit_receipts`: where a deposit was committed: one row per chain, with the offline-verifiable receipt.
+
+use sea_orm::entity::prelude::*;
+
+/// Where a deposit was committed: one row per chain, with the offline-verifiable receipt.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "deposit_receipts")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub deposit_id: Uuid,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub chain_id: Uuid,
+    pub tx_hash: String,
+    pub height: i64,
+    pub committed_at: DateTimeUtc,
+    /// The receipt JSON (`consortia-node verify-receipt` checks it against the genesis).
+    pub receipt: String,
+}
+
+/// No relations.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,558 @@
+//! `/api/v1/alliances/{alliance_id}/chains`: chains of an alliance, created by an admin of a
+//! member tenant, run by the server's runtime (local processes or Kubernetes).
+//!
+//! Every member tenant of the alliance runs `nodes_per_member` validators. Keys and genesis
+//! come from `consortia-engines` and are sealed under the KEK; the runtime receives them in
+//! memory. Users of a member tenant see the chain; everyone else gets 404.
+
+use super::alliances::{acting, alliance_not_found, visible};
+use super::check;
+use crate::db::entities::{chain, chain_node};
+use crate::domain::roles::Action;
+use crate::http::auth::Principal;
+use crate::http::problem::{ApiError, ApiResult, Problem};
+use crate::runtime::{ChainReport, Engine, NodeReport, Phase, RuntimeError};
+use crate::state::AppState;
+use crate::store::alliances as alliance_db;
+use crate::store::chains as db;
+use actix_web::{HttpResponse, web};
+use chrono::{DateTime, Utc};
+use consortia_engines::native::{self, Material};
+use consortia_node::genesis::Params;
+use sea_orm::TransactionTrait;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+/// Most validators each member may run.
+pub const MAX_NODES_PER_MEMBER: u32 = 16;
+
+/// Body of `POST /api/v1/alliances/{alliance_id}/chains`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateChain {
+    /// The member tenant acting (the caller must be one of its admins).
+    pub tenant_id: Uuid,
+    /// 1–64 letters, digits, spaces, `.`, `_` or `-`; unique in the alliance.
+    pub name: String,
+    /// `native`, `fabric` or `quorum`.
+    pub engine: String,
+    /// Consensus: native `bft` (default); fabric `etcdraft` or `bft`; quorum `qbft` or `raft`.
+    #[serde(default)]
+    pub consensus: Option<String>,
+    /// Engine version; the runtime's default when omitted.
+    #[serde(default)]
+    pub version: Option<String>,
+    /// Validators each member tenant runs, 1–16 (default 1).
+    #[serde(default = "one")]
+    pub nodes_per_member: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// A node of a chain.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NodeView {
+    pub name: String,
+    /// The member tenant whose node it is.
+    pub tenant_id: Uuid,
+    pub member: String,
+    pub role: String,
+    /// Hex ed25519 public key (the genesis names it).
+    pub public_key: String,
+    #[schema(value_type = String)]
+    pub state: crate::runtime::NodeState,
+    pub restarts: u32,
+    pub height: Option<u64>,
+    /// Base URL of the node's REST API.
+    pub endpoint: Option<String>,
+}
+
+/// A chain with what its runtime reports.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChainView {
+    pub id: Uuid,
+    pub alliance_id: Uuid,
+    pub name: String,
+    pub engine: String,
+    pub consensus: String,
+    pub version: Option<String>,
+    /// `local` or `kubernetes`.
+    pub runtime: String,
+    pub nodes_per_member: u32,
+    /// The chain id in its genesis.
+    pub chain_id: String,
+    /// Hex hash of the genesis: receipts verify against it.
+    pub genesis_hash: String,
+    #[schema(value_type = String)]
+    pub phase: Phase,
+    pub height: Option<u64>,
+    pub message: Option<String>,
+    pub nodes: Vec<NodeView>,
+    /// REST API endpoints of the chain's nodes.
+    pub endpoints: Vec<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Query of `DELETE …/chains/{chain_id}`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct DeleteQuery {
+    /// The member tenant acting (an admin of it).
+    pub tenant_id: Uuid,
+    /// Keep the nodes' data (blocks, state) on disk or in volumes.
+    #[serde(default)]
+    pub keep_data: bool,
+}
+
+fn chain_not_found(id: Uuid) -> ApiError {
+    ApiError::NotFound(format!("chain {id} not found"))
+}
+
+fn check_name(name: &str) -> Result<(), ApiError> {
+    let ok = (1..=64).contains(&name.chars().count())
+        && name.trim() == name
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || " ._-".contains(c));
+    check(
+        "/name",
+        ok.then_some(()).ok_or_else(|| {
+            "name must be 1-64 letters, digits, spaces, '.', '_' or '-' (no leading or trailing space)".to_string()
+        }),
+    )
+}
+
+fn consensus_for(engine: Engine, asked: Option<&str>) -> Result<String, ApiError> {
+    let allowed: &[&str] = match engine {
+        Engine::Native => &["bft"],
+        Engine::Fabric => &["etcdraft", "bft"],
+        Engine::Quorum => &["qbft", "raft"],
+    };
+    match asked {
+        None => Ok(allowed[0].to_string()),
+        Some(c) if allowed.contains(&c) => Ok(c.to_string()),
+        Some(c) => Err(ApiError::field(
+            "/consensus",
+            format!(
+                "consensus {c:?} does not suit the {} engine: use one of {allowed:?}",
+                engine.as_str()
+            ),
+        )),
+    }
+}
+
+/// A member's label in node names: its org id as a DNS label, unique in the chain.
+fn member_labels(org_ids: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for org in org_ids {
+        let mut label: String = org
+            .to_ascii_lowercase()
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .collect();
+        label.truncate(20);
+        let label = label.trim_matches('-').to_string();
+        let base = if label.is_empty() {
+            "org".to_string()
+        } else {
+            label
+        };
+        let mut candidate = base.clone();
+        let mut n = 2;
+        while out.contains(&candidate) {
+            candidate = format!("{base}{n}");
+            n += 1;
+        }
+        out.push(candidate);
+    }
+    out
+}
+
+/// Two free ports on 127.0.0.1 per node (held together so none repeats).
+fn free_ports(count: usize) -> std::io::Result<Vec<(u16, u16)>> {
+    let listeners: Vec<std::net::TcpListener> = (0..count * 2)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0"))
+        .collect::<Result<_, _>>()?;
+    let ports: Vec<u16> = listeners
+        .iter()
+        .map(|l| l.local_addr().map(|a| a.port()))
+        .collect::<Result<_, _>>()?;
+    Ok(ports.chunks(2).map(|p| (p[0], p[1])).collect())
+}
+
+fn runtime_error(e: RuntimeError) -> ApiError {
+    match e {
+        RuntimeError::Unsupported(m) => ApiError::field("/engine", m),
+        RuntimeError::Unavailable(m) => ApiError::Unavailable(m),
+        RuntimeError::Failed(e) => ApiError::Internal(format!("runtime: {e:#}")),
+    }
+}
+
+async fn view(state: &AppState, c: chain::Model) -> ApiResult<ChainView> {
+    let nodes = db::nodes(&state.db, c.id).await?;
+    let report: ChainReport = state.runtime.report(c.id).await;
+    let endpoints = state.runtime.endpoints(c.id).await;
+    let find = |name: &str| -> Option<&NodeReport> { report.nodes.iter().find(|n| n.name == name) };
+    Ok(ChainView {
+        id: c.id,
+        alliance_id: c.alliance_id,
+        name: c.name,
+        engine: c.engine,
+        consensus: c.consensus,
+        version: c.version,
+        runtime: c.runtime,
+        nodes_per_member: c.nodes_per_member as u32,
+        chain_id: c.chain_id,
+        genesis_hash: c.genesis_hash,
+        phase: report.phase,
+        height: report.height,
+        message: report.message.clone(),
+        nodes: nodes
+            .into_iter()
+            .map(|n| {
+                let r = find(&n.name);
+                NodeView {
+                    state: r.map_or(crate::runtime::NodeState::Stopped, |r| r.state),
+                    restarts: r.map_or(0, |r| r.restarts),
+                    height: r.and_then(|r| r.height),
+                    endpoint: r.and_then(|r| r.endpoint.clone()),
+                    name: n.name,
+                    tenant_id: n.tenant_id,
+                    member: n.member,
+                    role: n.role,
+                    public_key: n.public_key,
+                }
+            })
+            .collect(),
+        endpoints,
+        created_at: c.created_at,
+    })
+}
+
+/// The chain, if it belongs to the alliance and the caller may see the alliance (else 404).
+pub async fn visible_chain(
+    state: &AppState,
+    who: &Principal,
+    alliance: Uuid,
+    id: Uuid,
+) -> ApiResult<chain::Model> {
+    visible(state, who, alliance).await.map_err(|e| match e {
+        ApiError::NotFound(_) => chain_not_found(id),
+        other => other,
+    })?;
+    db::get(&state.db, id)
+        .await?
+        .filter(|c| c.alliance_id == alliance)
+        .ok_or_else(|| chain_not_found(id))
+}
+
+/// Creates a chain: every member tenant runs `nodes_per_member` validators.
+#[utoipa::path(post, path = "/api/v1/alliances/{alliance_id}/chains", tag = "chains",
+    params(("alliance_id" = Uuid, Path)), request_body = CreateChain,
+    responses((status = 201, body = ChainView), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem),
+        (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn create(
+    state: web::Data<AppState>,
+    who: Principal,
+    path: web::Path<Uuid>,
+    body: web::Json<CreateChain>,
+) -> ApiResult<HttpResponse> {
+    let alliance_id = path.into_inner();
+    let (alliance, _) = acting(
+        &state,
+        &who,
+        alliance_id,
+        body.tenant_id,
+        Action::ManageMembers,
+    )
+    .await?;
+    if alliance.status == "closed" {
+        return Err(ApiError::Conflict(format!(
+            "alliance {alliance_id} is closed"
+        )));
+    }
+    check_name(&body.name)?;
+    let engine = Engine::parse(&body.engine).ok_or_else(|| {
+        ApiError::field(
+            "/engine",
+            format!(
+                "unknown engine {:?}: use native, fabric or quorum",
+                body.engine
+            ),
+        )
+    })?;
+    let consensus = consensus_for(engine, body.consensus.as_deref())?;
+    if let Some(v) = &body.version {
+        let ok = (1..=64).contains(&v.len())
+            && v.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+        check(
+            "/version",
+            ok.then_some(())
+                .ok_or_else(|| "version must be 1-64 letters, digits, '.', '_' or '-'".to_string()),
+        )?;
+    }
+    if !(1..=MAX_NODES_PER_MEMBER).contains(&body.nodes_per_member) {
+        return Err(ApiError::field(
+            "/nodes_per_member",
+            format!("nodes_per_member must be between 1 and {MAX_NODES_PER_MEMBER}"),
+        ));
+    }
+    state.runtime.supports(engine).map_err(runtime_error)?;
+    let members = alliance_db::members(&state.db, alliance_id).await?;
+    let total = members.len() * body.nodes_per_member as usize;
+    if total > native::MAX_VALIDATORS {
+        return Err(ApiError::field(
+            "/nodes_per_member",
+            format!(
+                "{} members x {} nodes is {total} validators, more than the {} a chain may have",
+                members.len(),
+                body.nodes_per_member,
+                native::MAX_VALIDATORS
+            ),
+        ));
+    }
+    if db::by_name(&state.db, alliance_id, &body.name)
+        .await?
+        .is_some()
+    {
+        return Err(ApiError::Conflict(format!(
+            "alliance {alliance_id} already has a chain named {:?}",
+            body.name
+        )));
+    }
+
+    let id = Uuid::new_v4();
+    let resource_name = format!("ch-{}", &id.simple().to_string()[..12]);
+    let labels = member_labels(&members.iter().map(|m| m.org_id.clone()).collect::<Vec<_>>());
+    let counts: Vec<(&str, u32)> = labels
+        .iter()
+        .map(|l| (l.as_str(), body.nodes_per_member))
+        .collect();
+    let layout = native::layout_for(&resource_name, &counts)
+        .map_err(|e| ApiError::field("/nodes_per_member", e.to_string()))?;
+    let genesis_ms = state.clock.now().timestamp_millis().max(0) as u64;
+    let material = Material::generate(&resource_name, &layout, Params::default(), genesis_ms)
+        .map_err(|e| ApiError::Internal(format!("generating chain material: {e}")))?;
+    let files = material.to_files();
+    let ports = if state.runtime.kind() == "local" {
+        free_ports(total).map_err(|e| ApiError::Internal(format!("allocating ports: {e}")))?
+    } else {
+        vec![(native::P2P_PORT, native::API_PORT); total]
+    };
+    let now = state.clock.now();
+    let tenant_of = |label: &str| {
+        labels
+            .iter()
+            .position(|l| l == label)
+            .map(|i| members[i].tenant_id)
+            .expect("every node's member is a member")
+    };
+    let node_rows: Vec<chain_node::Model> = layout
+        .nodes()
+        .iter()
+        .zip(&ports)
+        .map(|(n, (p2p, api))| chain_node::Model {
+            id: Uuid::new_v4(),
+            chain_id: id,
+            name: n.name.clone(),
+            tenant_id: tenant_of(&n.member),
+            member: n.member.clone(),
+            role: "validator".into(),
+            public_key: hex::encode(material.node_keys[&n.name].verifying_key().to_bytes()),
+            p2p_port: i32::from(*p2p),
+            api_port: i32::from(*api),
+        })
+        .collect();
+    let row = chain::Model {
+        id,
+        alliance_id,
+        name: body.name.clone(),
+        resource_name: resource_name.clone(),
+        engine: engine.as_str().into(),
+        consensus,
+        version: body.version.clone(),
+        runtime: state.runtime.kind().into(),
+        nodes_per_member: body.nodes_per_member as i32,
+        chain_id: material.genesis.chain_id.clone(),
+        genesis_hash: material.genesis_hash(),
+        created_by_tenant: body.tenant_id,
+        created_by_user: Some(who.user.id),
+        created_at: now,
+    };
+    let plan = db::plan_of(&row, &node_rows, files.clone())
+        .map_err(|e| ApiError::Internal(format!("{e:#}")))?;
+    let sealed = db::seal_material(&state.kek, id, &files);
+    let txn = state.db.begin().await?;
+    db::insert(&txn, row.clone(), node_rows, sealed).await?;
+    alliance_db::event(
+        &txn,
+        alliance_id,
+        "chain_created",
+        (Some(body.tenant_id), Some(who.user.id)),
+        serde_json::json!({"chain_id": id, "name": body.name, "engine": engine.as_str(), "nodes": total}),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    if let Err(e) = state.runtime.ensure(plan).await {
+        // Nothing half-made stays behind: the chain is forgotten again.
+        let _ = state.runtime.remove(id, &row.resource_name, false).await;
+        db::delete(&state.db, id).await?;
+        return Err(runtime_error(e));
+    }
+    who.created(id);
+    who.note(|n| n.tenant_id = Some(body.tenant_id));
+    Ok(HttpResponse::Created().json(view(&state, row).await?))
+}
+
+/// Lists the alliance's chains.
+#[utoipa::path(get, path = "/api/v1/alliances/{alliance_id}/chains", tag = "chains",
+    params(("alliance_id" = Uuid, Path)),
+    responses((status = 200, body = Vec<ChainView>), (status = 401, body = Problem), (status = 404, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn list(
+    state: web::Data<AppState>,
+    who: Principal,
+    path: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    let alliance_id = path.into_inner();
+    visible(&state, &who, alliance_id)
+        .await
+        .map_err(|e| match e {
+            ApiError::NotFound(_) => alliance_not_found(alliance_id),
+            other => other,
+        })?;
+    let mut out = Vec::new();
+    for c in db::in_alliance(&state.db, alliance_id).await? {
+        out.push(view(&state, c).await?);
+    }
+    Ok(HttpResponse::Ok().json(out))
+}
+
+/// A chain with its nodes, phase and height.
+#[utoipa::path(get, path = "/api/v1/alliances/{alliance_id}/chains/{chain_id}", tag = "chains",
+    params(("alliance_id" = Uuid, Path), ("chain_id" = Uuid, Path)),
+    responses((status = 200, body = ChainView), (status = 401, body = Problem), (status = 404, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn get(
+    state: web::Data<AppState>,
+    who: Principal,
+    path: web::Path<(Uuid, Uuid)>,
+) -> ApiResult<HttpResponse> {
+    let (alliance_id, id) = path.into_inner();
+    let c = visible_chain(&state, &who, alliance_id, id).await?;
+    Ok(HttpResponse::Ok().json(view(&state, c).await?))
+}
+
+/// The chain's genesis file: what receipts verify against offline
+/// (`consortia-node verify-receipt --genesis genesis.json receipt.json`).
+#[utoipa::path(get, path = "/api/v1/alliances/{alliance_id}/chains/{chain_id}/genesis", tag = "chains",
+    params(("alliance_id" = Uuid, Path), ("chain_id" = Uuid, Path)),
+    responses((status = 200, body = Object), (status = 401, body = Problem), (status = 404, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn genesis(
+    state: web::Data<AppState>,
+    who: Principal,
+    path: web::Path<(Uuid, Uuid)>,
+) -> ApiResult<HttpResponse> {
+    let (alliance_id, id) = path.into_inner();
+    let c = visible_chain(&state, &who, alliance_id, id).await?;
+    let files = db::material(&state.db, &state.kek, c.id)
+        .await
+        .map_err(|e| ApiError::Internal(format!("{e:#}")))?;
+    let genesis = files
+        .get(native::GENESIS_FILE)
+        .cloned()
+        .ok_or_else(|| ApiError::Internal("the chain has no genesis".into()))?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .body(genesis))
+}
+
+/// Stops and removes a chain (its data stays when `keep_data=true`). Deposits' receipts stay.
+#[utoipa::path(delete, path = "/api/v1/alliances/{alliance_id}/chains/{chain_id}", tag = "chains",
+    params(("alliance_id" = Uuid, Path), ("chain_id" = Uuid, Path), DeleteQuery),
+    responses((status = 204), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 404, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn delete(
+    state: web::Data<AppState>,
+    who: Principal,
+    path: web::Path<(Uuid, Uuid)>,
+    q: web::Query<DeleteQuery>,
+) -> ApiResult<HttpResponse> {
+    let (alliance_id, id) = path.into_inner();
+    acting(
+        &state,
+        &who,
+        alliance_id,
+        q.tenant_id,
+        Action::ManageMembers,
+    )
+    .await
+    .map_err(|e| match e {
+        ApiError::NotFound(_) => chain_not_found(id),
+        other => other,
+    })?;
+    let c = db::get(&state.db, id)
+        .await?
+        .filter(|c| c.alliance_id == alliance_id)
+        .ok_or_else(|| chain_not_found(id))?;
+    state
+        .runtime
+        .remove(id, &c.resource_name, q.keep_data)
+        .await
+        .map_err(runtime_error)?;
+    state.signer.drop_chain(id);
+    let now = state.clock.now();
+    let txn = state.db.begin().await?;
+    db::delete(&txn, id).await?;
+    alliance_db::event(
+        &txn,
+        alliance_id,
+        "chain_deleted",
+        (Some(q.tenant_id), Some(who.user.id)),
+        serde_json::json!({"chain_id": id, "name": c.name, "keep_data": q.keep_data}),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    who.note(|n| n.tenant_id = Some(q.tenant_id));
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Starts (or adopts) every chain recorded for this server's runtime; called at start.
+pub async fn resume_all(state: &AppState) -> anyhow::Result<usize> {
+    let chains = db::all_on(&state.db, state.runtime.kind()).await?;
+    let mut n = 0;
+    for c in chains {
+        let plan = db::plan(&state.db, &state.kek, &c).await?;
+        match state.runtime.ensure(plan).await {
+            Ok(()) => n += 1,
+            Err(e) => tracing::error!(chain = %c.id, error = %e, "could not resume chain"),
+        }
+    }
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn member_labels_are_dns_labels_and_unique() {
+        let l = member_labels(&[
+            "Org1MSP".into(),
+            "org1msp".into(),
+            "A.B-C".into(),
+            "...".into(),
+        ]);
+        assert_eq!(l, ["org1msp", "org1msp2", "a-b-c", "org"]);
+    }
+}

@@ -1,0 +1,497 @@
+//! `/api/v1/deposits`: the evidence-deposit service. A tenant records a content hash (and
+//! metadata) on one or more chains of its alliances and gets a receipt per chain that
+//! verifies offline (`consortia-node verify-receipt --genesis …`). A deposit is answered only
+//! after every chain committed it and it is stored, so an acknowledged deposit is never lost.
+
+use crate::db::entities::{chain, deposit, deposit_receipt};
+use crate::deposit::Prepared;
+use crate::domain::roles::Action;
+use crate::http::auth::Principal;
+use crate::http::problem::{ApiError, ApiResult, Problem};
+use crate::state::AppState;
+use crate::store::alliances as alliance_db;
+use crate::store::chains as db;
+use actix_web::{HttpResponse, web};
+use chrono::{DateTime, TimeZone, Utc};
+use consortia_node::tx::{HashAlg, Op};
+use sea_orm::TransactionTrait;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// Most chains one deposit may go to.
+pub const MAX_CHAINS: usize = 16;
+/// Largest metadata, as JSON text (the chain's `max_metadata_bytes`).
+pub const MAX_METADATA_BYTES: usize = 4096;
+
+/// Body of `POST /api/v1/deposits`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateDeposit {
+    /// The depositing tenant; may be omitted with a token scoped to one tenant.
+    #[serde(default)]
+    pub tenant_id: Option<Uuid>,
+    /// The content's digest, hex.
+    pub content_hash: String,
+    /// `sha256` (default), `sha3-256`, `sm3` or `sha512`.
+    #[serde(default = "sha256")]
+    pub hash_alg: String,
+    /// Any JSON object, at most 4096 bytes as text.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub metadata: Option<Value>,
+    /// Chains to deposit on (1–16), each of an alliance the tenant belongs to.
+    pub chain_ids: Vec<Uuid>,
+}
+
+fn sha256() -> String {
+    "sha256".into()
+}
+
+/// Body of `POST /api/v1/deposits/verify`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyDeposit {
+    /// Look among this tenant's deposits (default: every tenant of the caller).
+    #[serde(default)]
+    pub tenant_id: Option<Uuid>,
+    pub content_hash: String,
+    #[serde(default = "sha256")]
+    pub hash_alg: String,
+}
+
+/// Where and when a deposit was committed on one chain.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReceiptView {
+    pub chain_id: Uuid,
+    pub tx_hash: String,
+    pub height: u64,
+    /// The block's time.
+    pub committed_at: DateTime<Utc>,
+    /// The receipt: verify it offline against the chain's genesis.
+    #[schema(value_type = Object)]
+    pub receipt: Value,
+}
+
+/// A deposit and its receipts.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DepositView {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub hash_alg: String,
+    pub content_hash: String,
+    #[schema(value_type = Object)]
+    pub metadata: Value,
+    pub created_at: DateTime<Utc>,
+    pub receipts: Vec<ReceiptView>,
+}
+
+/// The answer of `verify`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Verification {
+    pub content_hash: String,
+    /// Whether any deposit of this content exists.
+    pub deposited: bool,
+    pub deposits: Vec<DepositView>,
+}
+
+fn deposit_not_found(id: Uuid) -> ApiError {
+    ApiError::NotFound(format!("deposit {id} not found"))
+}
+
+/// Checks the digest against its algorithm; returns it lower-case.
+fn check_hash(alg: &str, hash: &str) -> Result<(HashAlg, String), ApiError> {
+    let alg = HashAlg::parse(alg).ok_or_else(|| {
+        ApiError::field(
+            "/hash_alg",
+            format!("unknown hash_alg {alg:?}: use sha256, sha3-256, sm3 or sha512"),
+        )
+    })?;
+    let bytes = hex::decode(hash)
+        .map_err(|_| ApiError::field("/content_hash", "content_hash must be hex"))?;
+    if bytes.len() != alg.digest_len() {
+        return Err(ApiError::field(
+            "/content_hash",
+            format!(
+                "a {} digest is {} bytes ({} hex digits); this one is {} bytes",
+                alg.name(),
+                alg.digest_len(),
+                alg.digest_len() * 2,
+                bytes.len()
+            ),
+        ));
+    }
+    Ok((alg, hash.to_ascii_lowercase()))
+}
+
+/// The tenant a deposit is made for.
+fn depositing_tenant(who: &Principal, asked: Option<Uuid>) -> Result<Uuid, ApiError> {
+    match (asked, who.token_tenant) {
+        (Some(t), _) => Ok(t),
+        (None, Some(t)) => Ok(t),
+        (None, None) => Err(ApiError::field(
+            "/tenant_id",
+            "tenant_id is required unless the token is scoped to one tenant",
+        )),
+    }
+}
+
+fn receipt_view(r: deposit_receipt::Model) -> ApiResult<ReceiptView> {
+    Ok(ReceiptView {
+        chain_id: r.chain_id,
+        tx_hash: r.tx_hash,
+        height: r.height as u64,
+        committed_at: r.committed_at,
+        receipt: serde_json::from_str(&r.receipt)
+            .map_err(|e| ApiError::Internal(format!("stored receipt: {e}")))?,
+    })
+}
+
+async fn deposit_view(state: &AppState, d: deposit::Model) -> ApiResult<DepositView> {
+    let receipts = db::receipts(&state.db, d.id).await?;
+    to_view(d, receipts)
+}
+
+fn to_view(d: deposit::Model, receipts: Vec<deposit_receipt::Model>) -> ApiResult<DepositView> {
+    Ok(DepositView {
+        id: d.id,
+        tenant_id: d.tenant_id,
+        hash_alg: d.hash_alg,
+        content_hash: d.content_hash,
+        metadata: serde_json::from_str(&d.metadata).unwrap_or(Value::Null),
+        created_at: d.created_at,
+        receipts: receipts
+            .into_iter()
+            .map(receipt_view)
+            .collect::<ApiResult<_>>()?,
+    })
+}
+
+/// One item of a batch.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DepositItem {
+    pub content_hash: String,
+    #[serde(default = "sha256")]
+    pub hash_alg: String,
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub metadata: Option<Value>,
+}
+
+/// Body of `POST /api/v1/deposits/batch`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateDeposits {
+    #[serde(default)]
+    pub tenant_id: Option<Uuid>,
+    /// Chains every item goes to (1–16).
+    pub chain_ids: Vec<Uuid>,
+    /// 1–1000 deposits.
+    pub items: Vec<DepositItem>,
+}
+
+/// The answer of a batch.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DepositBatch {
+    pub deposits: Vec<DepositView>,
+}
+
+/// Most items in one batch.
+pub const MAX_BATCH: usize = 1000;
+
+/// A checked deposit: algorithm, lower-case hex digest, metadata as JSON text.
+struct Checked {
+    alg: HashAlg,
+    hash: String,
+    metadata: String,
+}
+
+fn check_item(
+    at: &str,
+    alg: &str,
+    hash: &str,
+    metadata: &Option<Value>,
+) -> Result<Checked, ApiError> {
+    let (alg, hash) = check_hash(alg, hash).map_err(|e| prefix(e, at))?;
+    let metadata = match metadata {
+        None | Some(Value::Null) => "{}".to_string(),
+        Some(v @ Value::Object(_)) => v.to_string(),
+        Some(_) => {
+            return Err(ApiError::field(
+                &format!("{at}/metadata"),
+                "metadata must be a JSON object",
+            ));
+        }
+    };
+    if metadata.len() > MAX_METADATA_BYTES {
+        return Err(ApiError::field(
+            &format!("{at}/metadata"),
+            format!(
+                "metadata is {} bytes as JSON; at most {MAX_METADATA_BYTES}",
+                metadata.len()
+            ),
+        ));
+    }
+    Ok(Checked {
+        alg,
+        hash,
+        metadata,
+    })
+}
+
+/// Moves a field error under `at` (an item of a batch).
+fn prefix(e: ApiError, at: &str) -> ApiError {
+    match e {
+        ApiError::Validation { detail, errors } => ApiError::Validation {
+            detail,
+            errors: errors
+                .into_iter()
+                .map(|mut f| {
+                    f.pointer = format!("{at}{}", f.pointer);
+                    f
+                })
+                .collect(),
+        },
+        other => other,
+    }
+}
+
+/// The named chains, each of an alliance the tenant belongs to (else 404) and native.
+async fn chains_for(state: &AppState, tenant: Uuid, ids: &[Uuid]) -> ApiResult<Vec<chain::Model>> {
+    if ids.is_empty() || ids.len() > MAX_CHAINS {
+        return Err(ApiError::field(
+            "/chain_ids",
+            format!("name 1 to {MAX_CHAINS} chains"),
+        ));
+    }
+    for (i, id) in ids.iter().enumerate() {
+        if ids[..i].contains(id) {
+            return Err(ApiError::field(
+                &format!("/chain_ids/{i}"),
+                format!("chain {id} is named twice"),
+            ));
+        }
+    }
+    let mut chains = Vec::new();
+    for (i, id) in ids.iter().enumerate() {
+        // Only chains of the tenant's alliances exist for it.
+        let c = db::get(&state.db, *id)
+            .await?
+            .ok_or_else(|| ApiError::NotFound(format!("chain {id} not found")))?;
+        if alliance_db::member(&state.db, c.alliance_id, tenant)
+            .await?
+            .is_none()
+        {
+            return Err(ApiError::NotFound(format!("chain {id} not found")));
+        }
+        if c.engine != "native" {
+            return Err(ApiError::field(
+                &format!("/chain_ids/{i}"),
+                format!("chain {id} runs {}; deposits go to native chains", c.engine),
+            ));
+        }
+        chains.push(c);
+    }
+    Ok(chains)
+}
+
+/// Deposits `items` on every chain at once; answers only when all are committed and stored.
+async fn deposit_all(
+    state: &AppState,
+    who: &Principal,
+    tenant: Uuid,
+    chains: &[chain::Model],
+    items: Vec<Checked>,
+) -> ApiResult<Vec<DepositView>> {
+    let ops: Vec<Op> = items
+        .iter()
+        .map(|c| Op::Deposit {
+            hash_alg: c.alg,
+            content_hash: hex::decode(&c.hash).expect("checked"),
+            metadata: c.metadata.clone(),
+            external_id: None,
+        })
+        .collect();
+    let work = chains.iter().map(|c| {
+        let ops = ops.clone();
+        async move {
+            let endpoints = state.runtime.endpoints(c.id).await;
+            let Some(endpoint) = endpoints.first().cloned() else {
+                return Err(ApiError::Unavailable(format!(
+                    "chain {} has no running node to take the deposit",
+                    c.id
+                )));
+            };
+            let Prepared { txs, endpoint } = state
+                .signer
+                .prepare(state, c.id, tenant, ops, &endpoint)
+                .await
+                .map_err(|e| ApiError::Unavailable(format!("chain {}: {e:#}", c.id)))?;
+            match state.signer.submit_and_wait(c.id, &endpoint, &txs).await {
+                Ok(receipts) => Ok((c.id, receipts)),
+                Err(e) => {
+                    state.signer.forget(c.id, tenant).await;
+                    Err(ApiError::Unavailable(format!("chain {}: {e:#}", c.id)))
+                }
+            }
+        }
+    });
+    let committed = futures_util::future::try_join_all(work).await?;
+    let now = state.clock.now();
+    let mut rows = Vec::new();
+    for (i, item) in items.into_iter().enumerate() {
+        let id = Uuid::new_v4();
+        let receipts: Vec<deposit_receipt::Model> = committed
+            .iter()
+            .map(|(chain, rs)| {
+                let r = &rs[i];
+                deposit_receipt::Model {
+                    deposit_id: id,
+                    chain_id: *chain,
+                    tx_hash: hex::encode(r.tx_hash),
+                    height: r.height as i64,
+                    committed_at: Utc
+                        .timestamp_millis_opt(r.header.time_ms as i64)
+                        .single()
+                        .unwrap_or(now),
+                    receipt: serde_json::to_string(r).expect("receipts serialise"),
+                }
+            })
+            .collect();
+        let row = deposit::Model {
+            id,
+            tenant_id: tenant,
+            hash_alg: item.alg.name().into(),
+            content_hash: item.hash,
+            metadata: item.metadata,
+            created_by: Some(who.user.id),
+            created_at: now,
+        };
+        rows.push((row, receipts));
+    }
+    let txn = state.db.begin().await?;
+    for (row, receipts) in &rows {
+        db::insert_deposit(&txn, row.clone(), receipts.clone()).await?;
+    }
+    txn.commit().await?;
+    rows.into_iter().map(|(d, r)| to_view(d, r)).collect()
+}
+
+/// Records a content hash on each named chain and answers with a receipt per chain.
+#[utoipa::path(post, path = "/api/v1/deposits", tag = "deposits", request_body = CreateDeposit,
+    responses((status = 201, body = DepositView), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem),
+        (status = 503, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn create(
+    state: web::Data<AppState>,
+    who: Principal,
+    body: web::Json<CreateDeposit>,
+) -> ApiResult<HttpResponse> {
+    let tenant = depositing_tenant(&who, body.tenant_id)?;
+    who.access(&state, tenant, Action::WriteWorkloads).await?;
+    let item = check_item("", &body.hash_alg, &body.content_hash, &body.metadata)?;
+    let chains = chains_for(&state, tenant, &body.chain_ids).await?;
+    let mut views = deposit_all(&state, &who, tenant, &chains, vec![item]).await?;
+    let view = views.remove(0);
+    who.created(view.id);
+    who.note(|n| n.tenant_id = Some(tenant));
+    Ok(HttpResponse::Created().json(view))
+}
+
+/// Records up to 1000 content hashes on each named chain in one go (one transaction batch
+/// per chain, one database transaction); answers with every deposit and its receipts.
+#[utoipa::path(post, path = "/api/v1/deposits/batch", tag = "deposits", request_body = CreateDeposits,
+    responses((status = 201, body = DepositBatch), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem),
+        (status = 503, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn create_batch(
+    state: web::Data<AppState>,
+    who: Principal,
+    body: web::Json<CreateDeposits>,
+) -> ApiResult<HttpResponse> {
+    let tenant = depositing_tenant(&who, body.tenant_id)?;
+    who.access(&state, tenant, Action::WriteWorkloads).await?;
+    if body.items.is_empty() || body.items.len() > MAX_BATCH {
+        return Err(ApiError::field(
+            "/items",
+            format!("send 1 to {MAX_BATCH} items"),
+        ));
+    }
+    let items = body
+        .items
+        .iter()
+        .enumerate()
+        .map(|(i, it)| {
+            check_item(
+                &format!("/items/{i}"),
+                &it.hash_alg,
+                &it.content_hash,
+                &it.metadata,
+            )
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let chains = chains_for(&state, tenant, &body.chain_ids).await?;
+    let deposits = deposit_all(&state, &who, tenant, &chains, items).await?;
+    who.note(|n| n.tenant_id = Some(tenant));
+    Ok(HttpResponse::Created().json(DepositBatch { deposits }))
+}
+
+/// A deposit with its receipts.
+#[utoipa::path(get, path = "/api/v1/deposits/{deposit_id}", tag = "deposits",
+    params(("deposit_id" = Uuid, Path)),
+    responses((status = 200, body = DepositView), (status = 401, body = Problem), (status = 404, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn get(
+    state: web::Data<AppState>,
+    who: Principal,
+    path: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    let id = path.into_inner();
+    let d = db::deposit(&state.db, id)
+        .await?
+        .ok_or_else(|| deposit_not_found(id))?;
+    who.access(&state, d.tenant_id, Action::Read)
+        .await
+        .map_err(|e| match e {
+            ApiError::NotFound(_) | ApiError::Forbidden(_) => deposit_not_found(id),
+            other => other,
+        })?;
+    Ok(HttpResponse::Ok().json(deposit_view(&state, d).await?))
+}
+
+/// Where and when a content hash was deposited, among the caller's tenants' deposits.
+#[utoipa::path(post, path = "/api/v1/deposits/verify", tag = "deposits", request_body = VerifyDeposit,
+    responses((status = 200, body = Verification), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 404, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn verify(
+    state: web::Data<AppState>,
+    who: Principal,
+    body: web::Json<VerifyDeposit>,
+) -> ApiResult<HttpResponse> {
+    let (_, content_hash) = check_hash(&body.hash_alg, &body.content_hash)?;
+    let tenants: Vec<Uuid> = match body.tenant_id.or(who.token_tenant) {
+        Some(t) => {
+            who.access(&state, t, Action::Read).await?;
+            vec![t]
+        }
+        None => alliance_db::user_tenants(&state.db, who.user.id)
+            .await?
+            .into_iter()
+            .map(|m| m.tenant_id)
+            .collect(),
+    };
+    let mut deposits = Vec::new();
+    for d in db::deposits_of_hash(&state.db, &tenants, &content_hash).await? {
+        deposits.push(deposit_view(&state, d).await?);
+    }
+    Ok(HttpResponse::Ok().json(Verification {
+        content_hash,
+        deposited: !deposits.is_empty(),
+        deposits,
+    }))
+}

@@ -1,0 +1,166 @@
+//! Where chains run. The API server records a chain and its key material, then hands a
+//! [`ChainPlan`] to a [`Runtime`]:
+//!
+//! - [`local`]: `consortia-node` processes on this machine, supervised (the embedded default);
+//! - [`kubernetes`]: a `Chain` custom resource and its key Secret; the operator does the rest.
+//!
+//! Both take the chain's keys, genesis and node names from `consortia-engines`, so a chain
+//! means the same thing wherever it runs. Runtimes are idempotent: `ensure` on a chain that
+//! already runs adopts it; `remove` of a chain that is gone succeeds.
+
+pub mod kubernetes;
+pub mod local;
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// Chain engines, as the API names them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Engine {
+    Native,
+    Fabric,
+    Quorum,
+}
+
+impl Engine {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Engine::Native => "native",
+            Engine::Fabric => "fabric",
+            Engine::Quorum => "quorum",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Engine> {
+        match s {
+            "native" => Some(Engine::Native),
+            "fabric" => Some(Engine::Fabric),
+            "quorum" => Some(Engine::Quorum),
+            _ => None,
+        }
+    }
+}
+
+/// One node of a plan.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodePlan {
+    /// Node name, `{chain}-{member}-{i}` (the genesis validator name).
+    pub name: String,
+    /// The member organisation's label in node names (a DNS label).
+    pub member: String,
+    /// Ports on this machine (local runtime; ignored on Kubernetes).
+    pub p2p_port: u16,
+    pub api_port: u16,
+}
+
+/// Everything a runtime needs to run a chain.
+#[derive(Clone)]
+pub struct ChainPlan {
+    pub id: Uuid,
+    /// Resource name: a DNS label, unique on this platform (`ch-…`).
+    pub name: String,
+    pub engine: Engine,
+    pub version: Option<String>,
+    /// The material files (`genesis.json`, `layout.json`, node and client keys) unsealed, in
+    /// memory only: a runtime passes keys to nodes without writing them in the clear.
+    pub material: BTreeMap<String, Vec<u8>>,
+    pub nodes: Vec<NodePlan>,
+}
+
+impl std::fmt::Debug for ChainPlan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChainPlan")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("engine", &self.engine)
+            .field("nodes", &self.nodes)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Lifecycle of a chain as a runtime sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Starting; no block yet.
+    Provisioning,
+    /// Every node is up.
+    Running,
+    /// Some nodes are down (being restarted); the chain may still make blocks.
+    Degraded,
+    /// The runtime cannot run it (see the message).
+    Failed,
+    /// Not running (stopped or unknown to the runtime).
+    Stopped,
+}
+
+/// State of one node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum NodeState {
+    Starting,
+    Running,
+    /// Exited; the supervisor restarts it after a backoff.
+    Restarting,
+    Stopped,
+}
+
+/// What a runtime reports of one node.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
+pub struct NodeReport {
+    pub name: String,
+    pub member: String,
+    pub state: NodeState,
+    /// Times the node was restarted after exiting.
+    pub restarts: u32,
+    /// Latest height the node reported.
+    pub height: Option<u64>,
+    /// Base URL of the node's REST API.
+    pub endpoint: Option<String>,
+}
+
+/// What a runtime reports of a chain.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
+pub struct ChainReport {
+    pub phase: Phase,
+    pub height: Option<u64>,
+    pub genesis_hash: Option<String>,
+    pub message: Option<String>,
+    pub nodes: Vec<NodeReport>,
+}
+
+/// A runtime could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    /// The chain cannot run here at all (e.g. Fabric on the local runtime).
+    #[error("{0}")]
+    Unsupported(String),
+    /// Something the runtime needs is missing (e.g. the node binary); try again once fixed.
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("{0:#}")]
+    Failed(#[from] anyhow::Error),
+}
+
+/// Where chains run.
+#[async_trait::async_trait]
+pub trait Runtime: Send + Sync {
+    /// `local` or `kubernetes`.
+    fn kind(&self) -> &'static str;
+    /// Whether this runtime can run `engine`; the error says what would.
+    fn supports(&self, engine: Engine) -> Result<(), RuntimeError>;
+    /// Starts the chain, or adopts it when it already runs. Idempotent.
+    async fn ensure(&self, plan: ChainPlan) -> Result<(), RuntimeError>;
+    /// The chain's state; `Stopped` for a chain this runtime does not run.
+    async fn report(&self, chain: Uuid) -> ChainReport;
+    /// Base URLs of the REST APIs of the chain's running nodes (for submitting transactions).
+    async fn endpoints(&self, chain: Uuid) -> Vec<String>;
+    /// Stops the chain and removes it; its data stays when `keep_data`. Idempotent.
+    async fn remove(&self, chain: Uuid, name: &str, keep_data: bool) -> Result<(), RuntimeError>;
+    /// The API server is stopping.
+    async fn shutdown(&self);
+}

@@ -1,0 +1,232 @@
+//! Chain rows: chains, their nodes, sealed key material and tenants' service accounts;
+//! evidence deposits and their receipts.
+
+use std::collections::BTreeMap;
+
+use crate::db::entities::{
+    chain, chain_account, chain_material, chain_node, deposit, deposit_receipt,
+};
+use crate::runtime::{ChainPlan, Engine, NodePlan};
+use consortia_pki::seal::Kek;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    Set,
+};
+use uuid::Uuid;
+
+pub async fn get(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<chain::Model>, DbErr> {
+    chain::Entity::find_by_id(id).one(db).await
+}
+
+pub async fn in_alliance(
+    db: &impl ConnectionTrait,
+    alliance: Uuid,
+) -> Result<Vec<chain::Model>, DbErr> {
+    chain::Entity::find()
+        .filter(chain::Column::AllianceId.eq(alliance))
+        .order_by_asc(chain::Column::CreatedAt)
+        .order_by_asc(chain::Column::Id)
+        .all(db)
+        .await
+}
+
+pub async fn all_on(db: &impl ConnectionTrait, runtime: &str) -> Result<Vec<chain::Model>, DbErr> {
+    chain::Entity::find()
+        .filter(chain::Column::Runtime.eq(runtime))
+        .all(db)
+        .await
+}
+
+pub async fn by_name(
+    db: &impl ConnectionTrait,
+    alliance: Uuid,
+    name: &str,
+) -> Result<Option<chain::Model>, DbErr> {
+    chain::Entity::find()
+        .filter(chain::Column::AllianceId.eq(alliance))
+        .filter(chain::Column::Name.eq(name))
+        .one(db)
+        .await
+}
+
+pub async fn nodes(
+    db: &impl ConnectionTrait,
+    chain: Uuid,
+) -> Result<Vec<chain_node::Model>, DbErr> {
+    chain_node::Entity::find()
+        .filter(chain_node::Column::ChainId.eq(chain))
+        .order_by_asc(chain_node::Column::Name)
+        .all(db)
+        .await
+}
+
+pub async fn insert(
+    db: &impl ConnectionTrait,
+    c: chain::Model,
+    nodes: Vec<chain_node::Model>,
+    sealed: Vec<u8>,
+) -> Result<(), DbErr> {
+    let id = c.id;
+    chain::ActiveModel::from(c).insert(db).await?;
+    for n in nodes {
+        chain_node::ActiveModel::from(n).insert(db).await?;
+    }
+    chain_material::ActiveModel {
+        chain_id: Set(id),
+        sealed: Set(sealed),
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+/// Deletes a chain with its nodes, material and accounts (receipts of deposits stay: they
+/// verify offline without the chain).
+pub async fn delete(db: &impl ConnectionTrait, id: Uuid) -> Result<(), DbErr> {
+    chain_account::Entity::delete_many()
+        .filter(chain_account::Column::ChainId.eq(id))
+        .exec(db)
+        .await?;
+    chain_material::Entity::delete_by_id(id).exec(db).await?;
+    chain_node::Entity::delete_many()
+        .filter(chain_node::Column::ChainId.eq(id))
+        .exec(db)
+        .await?;
+    chain::Entity::delete_by_id(id).exec(db).await?;
+    Ok(())
+}
+
+/// Seals the material files (all JSON text) under the KEK, bound to the chain id.
+pub fn seal_material(kek: &Kek, chain: Uuid, files: &BTreeMap<String, Vec<u8>>) -> Vec<u8> {
+    let text: BTreeMap<&str, &str> = files
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str(),
+                std::str::from_utf8(v).expect("material files are JSON text"),
+            )
+        })
+        .collect();
+    kek.seal(
+        &serde_json::to_vec(&text).expect("strings serialise"),
+        chain.as_bytes(),
+    )
+}
+
+/// The material of a chain, unsealed.
+pub async fn material(
+    db: &impl ConnectionTrait,
+    kek: &Kek,
+    chain: Uuid,
+) -> anyhow::Result<BTreeMap<String, Vec<u8>>> {
+    let row = chain_material::Entity::find_by_id(chain)
+        .one(db)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("chain {chain} has no key material"))?;
+    let plain = kek
+        .open(&row.sealed, chain.as_bytes())
+        .map_err(|e| anyhow::anyhow!("unsealing the keys of chain {chain}: {e}"))?;
+    let text: BTreeMap<String, String> = serde_json::from_slice(&plain)?;
+    Ok(text.into_iter().map(|(k, v)| (k, v.into_bytes())).collect())
+}
+
+/// The plan a runtime needs to run (or adopt) a recorded chain.
+pub async fn plan(
+    db: &impl ConnectionTrait,
+    kek: &Kek,
+    c: &chain::Model,
+) -> anyhow::Result<ChainPlan> {
+    let nodes = nodes(db, c.id).await?;
+    plan_of(c, &nodes, material(db, kek, c.id).await?)
+}
+
+/// A chain's plan from its rows and unsealed material.
+pub fn plan_of(
+    c: &chain::Model,
+    nodes: &[chain_node::Model],
+    material: BTreeMap<String, Vec<u8>>,
+) -> anyhow::Result<ChainPlan> {
+    Ok(ChainPlan {
+        id: c.id,
+        name: c.resource_name.clone(),
+        engine: Engine::parse(&c.engine)
+            .ok_or_else(|| anyhow::anyhow!("unknown engine {}", c.engine))?,
+        version: c.version.clone(),
+        material,
+        nodes: nodes
+            .iter()
+            .map(|n| NodePlan {
+                name: n.name.clone(),
+                member: n.member.clone(),
+                p2p_port: n.p2p_port as u16,
+                api_port: n.api_port as u16,
+            })
+            .collect(),
+    })
+}
+
+/// Associated data a service account key is sealed with: it cannot move to another
+/// (chain, tenant) row.
+pub fn account_aad(chain: Uuid, tenant: Uuid) -> Vec<u8> {
+    [chain.as_bytes().as_slice(), tenant.as_bytes().as_slice()].concat()
+}
+
+pub async fn account(
+    db: &impl ConnectionTrait,
+    chain: Uuid,
+    tenant: Uuid,
+) -> Result<Option<chain_account::Model>, DbErr> {
+    chain_account::Entity::find_by_id((chain, tenant))
+        .one(db)
+        .await
+}
+
+pub async fn insert_account(
+    db: &impl ConnectionTrait,
+    a: chain_account::Model,
+) -> Result<(), DbErr> {
+    chain_account::ActiveModel::from(a).insert(db).await?;
+    Ok(())
+}
+
+pub async fn insert_deposit(
+    db: &impl ConnectionTrait,
+    d: deposit::Model,
+    receipts: Vec<deposit_receipt::Model>,
+) -> Result<(), DbErr> {
+    deposit::ActiveModel::from(d).insert(db).await?;
+    for r in receipts {
+        deposit_receipt::ActiveModel::from(r).insert(db).await?;
+    }
+    Ok(())
+}
+
+pub async fn deposit(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<deposit::Model>, DbErr> {
+    deposit::Entity::find_by_id(id).one(db).await
+}
+
+pub async fn receipts(
+    db: &impl ConnectionTrait,
+    deposit: Uuid,
+) -> Result<Vec<deposit_receipt::Model>, DbErr> {
+    deposit_receipt::Entity::find()
+        .filter(deposit_receipt::Column::DepositId.eq(deposit))
+        .order_by_asc(deposit_receipt::Column::ChainId)
+        .all(db)
+        .await
+}
+
+/// Deposits of these tenants with this content hash, oldest first.
+pub async fn deposits_of_hash(
+    db: &impl ConnectionTrait,
+    tenants: &[Uuid],
+    content_hash: &str,
+) -> Result<Vec<deposit::Model>, DbErr> {
+    deposit::Entity::find()
+        .filter(deposit::Column::TenantId.is_in(tenants.to_vec()))
+        .filter(deposit::Column::ContentHash.eq(content_hash))
+        .order_by_asc(deposit::Column::CreatedAt)
+        .order_by_asc(deposit::Column::Id)
+        .all(db)
+        .await
+}

@@ -1,0 +1,460 @@
+//! Chains through the API on the local runtime (real `consortia-node` processes) and the
+//! evidence-deposit service: create, run, deposit, verify offline, fault recovery, delete,
+//! and bad input that changes nothing.
+
+use std::time::{Duration, Instant};
+
+use crate::alliances::found;
+use crate::support::{Resp, TestApp};
+use actix_web::http::Method;
+use consortia_node::genesis::Genesis;
+use consortia_node::receipt::{Receipt, verify_receipt};
+use serde_json::{Value, json};
+
+fn chains_path(alliance: &str) -> String {
+    format!("/api/v1/alliances/{alliance}/chains")
+}
+
+async fn create_chain(
+    app: &TestApp,
+    token: &str,
+    tenant: &str,
+    alliance: &str,
+    nodes: u32,
+) -> Value {
+    let r = app
+        .post(
+            &chains_path(alliance),
+            token,
+            json!({"tenant_id": tenant, "name": "evidence", "engine": "native", "nodes_per_member": nodes}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    r.body
+}
+
+/// Polls the chain until `pred` holds (the runtime's view changes as nodes start).
+async fn wait_chain(
+    app: &TestApp,
+    token: &str,
+    path: &str,
+    what: &str,
+    pred: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let r = app.get(path, token).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        if pred(&r.body) {
+            return r.body;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {what}: {}",
+            r.body
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn running(c: &Value) -> bool {
+    c["phase"] == "running" && c["height"].as_u64().unwrap_or(0) >= 1
+}
+
+async fn deposit(app: &TestApp, token: &str, tenant: &str, chain: &str, hash: &str) -> Resp {
+    app.post(
+        "/api/v1/deposits",
+        token,
+        json!({"tenant_id": tenant, "content_hash": hash, "metadata": {"doc": "contract.pdf"}, "chain_ids": [chain]}),
+    )
+    .await
+}
+
+async fn chain_lifecycle(app: &TestApp) {
+    let (tenant, token) = app.tenant_with_owner("acme").await;
+    let alliance = found(app, &token, &tenant, "AcmeMSP").await;
+    let started = Instant::now();
+    let chain = create_chain(app, &token, &tenant, &alliance, 4).await;
+    let id = chain["id"].as_str().unwrap().to_string();
+    assert_eq!(chain["runtime"], "local");
+    assert_eq!(chain["nodes"].as_array().unwrap().len(), 4);
+    assert_eq!(chain["engine"], "native");
+    assert_eq!(chain["consensus"], "bft");
+    let path = format!("{}/{id}", chains_path(&alliance));
+    let c = wait_chain(app, &token, &path, "the first block", running).await;
+    eprintln!(
+        "POST chains -> first committed block: {:?}",
+        started.elapsed()
+    );
+    assert!(
+        c["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|n| n["state"] == "running"),
+        "{c}"
+    );
+    assert_eq!(c["endpoints"].as_array().unwrap().len(), 4);
+
+    // A deposit, its receipt verified offline against the genesis the API serves.
+    let hash = "ab".repeat(32);
+    let r = deposit(app, &token, &tenant, &id, &hash).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let deposit_id = r.body["id"].as_str().unwrap().to_string();
+    let receipt: Receipt =
+        serde_json::from_value(r.body["receipts"][0]["receipt"].clone()).unwrap();
+    let genesis = app.get(&format!("{path}/genesis"), &token).await;
+    assert_eq!(genesis.status, 200);
+    let genesis: Genesis = serde_json::from_value(genesis.body).unwrap();
+    assert_eq!(
+        hex::encode(genesis.hash()),
+        c["genesis_hash"].as_str().unwrap()
+    );
+    verify_receipt(&genesis, &receipt).expect("the receipt verifies offline");
+    assert_eq!(r.body["receipts"][0]["chain_id"], id.as_str());
+
+    // A batch: one transaction batch on the chain, every item with its own receipt.
+    let items: Vec<Value> = (0..3)
+        .map(|i| json!({"content_hash": format!("{i:02x}").repeat(32), "metadata": {"n": i}}))
+        .collect();
+    let b = app
+        .post(
+            "/api/v1/deposits/batch",
+            &token,
+            json!({"tenant_id": tenant, "chain_ids": [id], "items": items}),
+        )
+        .await;
+    assert_eq!(b.status, 201, "{}", b.body);
+    let batch = b.body["deposits"].as_array().unwrap();
+    assert_eq!(batch.len(), 3);
+    for (i, d) in batch.iter().enumerate() {
+        assert_eq!(d["content_hash"], format!("{i:02x}").repeat(32));
+        let r: Receipt = serde_json::from_value(d["receipts"][0]["receipt"].clone()).unwrap();
+        verify_receipt(&genesis, &r).expect("every batch receipt verifies offline");
+    }
+    let too_many: Vec<Value> = (0..1001)
+        .map(|_| json!({"content_hash": "ab".repeat(32)}))
+        .collect();
+    let r = app
+        .post(
+            "/api/v1/deposits/batch",
+            &token,
+            json!({"tenant_id": tenant, "chain_ids": [id], "items": too_many}),
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    let r = app
+        .post(
+            "/api/v1/deposits/batch",
+            &token,
+            json!({"tenant_id": tenant, "chain_ids": [id], "items": [{"content_hash": "ab".repeat(32)}, {"content_hash": "ab"}]}),
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(
+        r.body.to_string().contains("/items/1/content_hash"),
+        "{}",
+        r.body
+    );
+
+    // Read back and verify by hash.
+    let got = app
+        .get(&format!("/api/v1/deposits/{deposit_id}"), &token)
+        .await;
+    assert_eq!(got.status, 200);
+    assert_eq!(got.body["content_hash"], hash.as_str());
+    let v = app
+        .post(
+            "/api/v1/deposits/verify",
+            &token,
+            json!({"content_hash": hash.to_uppercase()}),
+        )
+        .await;
+    assert_eq!(v.status, 200, "{}", v.body);
+    assert_eq!(v.body["deposited"], true);
+    assert_eq!(v.body["deposits"][0]["id"], deposit_id.as_str());
+    let none = app
+        .post(
+            "/api/v1/deposits/verify",
+            &token,
+            json!({"content_hash": "cd".repeat(32)}),
+        )
+        .await;
+    assert_eq!(none.body["deposited"], false);
+
+    // Another tenant sees none of it.
+    let (other, other_token) = app.tenant_with_owner("globex").await;
+    assert_eq!(app.get(&path, &other_token).await.status, 404);
+    assert_eq!(
+        app.get(&format!("/api/v1/deposits/{deposit_id}"), &other_token)
+            .await
+            .status,
+        404
+    );
+    let theirs = app
+        .post(
+            "/api/v1/deposits/verify",
+            &other_token,
+            json!({"content_hash": hash}),
+        )
+        .await;
+    assert_eq!(theirs.body["deposited"], false);
+    assert_eq!(
+        deposit(app, &other_token, &other, &id, &hash).await.status,
+        404
+    );
+
+    // SIGKILL of a node: the supervisor restarts it; the chain goes Degraded, then Running.
+    let node = c["nodes"][1]["name"].as_str().unwrap().to_string();
+    let resource = node.rsplitn(3, '-').last().unwrap().to_string();
+    let pid_file = app
+        ._data_dir
+        .path()
+        .join("chains")
+        .join(&resource)
+        .join(&node)
+        .join("node.pid");
+    let pid = std::fs::read_to_string(&pid_file).unwrap();
+    let pid = pid.split_whitespace().next().unwrap().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-9", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    wait_chain(app, &token, &path, "degraded", |c| c["phase"] == "degraded").await;
+    let c = wait_chain(app, &token, &path, "recovery", |c| {
+        running(c) && c["nodes"][1]["restarts"] == 1
+    })
+    .await;
+    assert_ne!(
+        std::fs::read_to_string(&pid_file)
+            .unwrap()
+            .split_whitespace()
+            .next()
+            .unwrap(),
+        pid
+    );
+    let h = c["height"].as_u64().unwrap();
+    wait_chain(app, &token, &path, "new blocks", |c| {
+        c["height"].as_u64().unwrap_or(0) > h
+    })
+    .await;
+
+    // Delete: nodes stop, data goes, the receipt stays readable.
+    let del = app
+        .call(
+            Method::DELETE,
+            &format!("{path}?tenant_id={tenant}"),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(del.status, 204, "{}", del.body);
+    assert_eq!(app.get(&path, &token).await.status, 404);
+    assert!(!app._data_dir.path().join("chains").join(&resource).exists());
+    let pid_now = std::fs::read_to_string(format!("/proc/{pid}/stat"));
+    assert!(
+        pid_now.is_err() || pid_now.unwrap().contains(" Z "),
+        "the old node is gone"
+    );
+    assert_eq!(
+        app.get(&format!("/api/v1/deposits/{deposit_id}"), &token)
+            .await
+            .status,
+        200
+    );
+}
+
+async fn bad_chain_and_deposit_requests_change_nothing(app: &TestApp) {
+    let (tenant, token) = app.tenant_with_owner("acme").await;
+    let alliance = found(app, &token, &tenant, "AcmeMSP").await;
+    let (other, other_token) = app.tenant_with_owner("globex").await;
+    let (_, viewer) = app.member(&tenant, "viewer@acme.example", "viewer").await;
+    let before = app.snapshot().await;
+    let path = chains_path(&alliance);
+    let cases: Vec<(&str, &str, Value, u16, &str)> = vec![
+        (
+            "unknown engine",
+            &token,
+            json!({"tenant_id": tenant, "name": "x", "engine": "bitcoin"}),
+            422,
+            "/engine",
+        ),
+        (
+            "fabric locally",
+            &token,
+            json!({"tenant_id": tenant, "name": "x", "engine": "fabric"}),
+            422,
+            "Kubernetes runtime",
+        ),
+        (
+            "quorum locally",
+            &token,
+            json!({"tenant_id": tenant, "name": "x", "engine": "quorum"}),
+            422,
+            "Kubernetes runtime",
+        ),
+        (
+            "zero nodes",
+            &token,
+            json!({"tenant_id": tenant, "name": "x", "engine": "native", "nodes_per_member": 0}),
+            422,
+            "/nodes_per_member",
+        ),
+        (
+            "too many nodes",
+            &token,
+            json!({"tenant_id": tenant, "name": "x", "engine": "native", "nodes_per_member": 17}),
+            422,
+            "/nodes_per_member",
+        ),
+        (
+            "bad consensus",
+            &token,
+            json!({"tenant_id": tenant, "name": "x", "engine": "native", "consensus": "raft"}),
+            422,
+            "/consensus",
+        ),
+        (
+            "bad name",
+            &token,
+            json!({"tenant_id": tenant, "name": " x", "engine": "native"}),
+            422,
+            "/name",
+        ),
+        (
+            "unknown field",
+            &token,
+            json!({"tenant_id": tenant, "name": "x", "engine": "native", "nodez": 1}),
+            400,
+            "nodez",
+        ),
+        (
+            "not a member",
+            &other_token,
+            json!({"tenant_id": other, "name": "x", "engine": "native"}),
+            404,
+            "not found",
+        ),
+        (
+            "viewer",
+            &viewer,
+            json!({"tenant_id": tenant, "name": "x", "engine": "native"}),
+            403,
+            "",
+        ),
+    ];
+    for (what, tok, body, status, says) in cases {
+        let r = app.post(&path, tok, body).await;
+        assert_eq!(r.status, status, "{what}: {}", r.body);
+        assert!(r.body.to_string().contains(says), "{what}: {}", r.body);
+    }
+    let r = app.call(Method::POST, &path, None, Some(json!({}))).await;
+    assert_eq!(r.status, 401);
+    let big = "x".repeat(2 * 1024 * 1024);
+    let r = app
+        .post(
+            &path,
+            &token,
+            json!({"tenant_id": tenant, "name": big, "engine": "native"}),
+        )
+        .await;
+    assert_eq!(r.status, 413, "{}", r.body);
+
+    let unknown = uuid::Uuid::new_v4();
+    let deposits: Vec<(&str, Value, u16, &str)> = vec![
+        (
+            "short sha256",
+            json!({"tenant_id": tenant, "content_hash": "ab".repeat(31), "chain_ids": [unknown]}),
+            422,
+            "32 bytes",
+        ),
+        (
+            "sha512 of 32 bytes",
+            json!({"tenant_id": tenant, "content_hash": "ab".repeat(32), "hash_alg": "sha512", "chain_ids": [unknown]}),
+            422,
+            "64 bytes",
+        ),
+        (
+            "not hex",
+            json!({"tenant_id": tenant, "content_hash": "zz".repeat(32), "chain_ids": [unknown]}),
+            422,
+            "hex",
+        ),
+        (
+            "unknown alg",
+            json!({"tenant_id": tenant, "content_hash": "ab".repeat(32), "hash_alg": "md5", "chain_ids": [unknown]}),
+            422,
+            "/hash_alg",
+        ),
+        (
+            "unknown chain",
+            json!({"tenant_id": tenant, "content_hash": "ab".repeat(32), "chain_ids": [unknown]}),
+            404,
+            "not found",
+        ),
+        (
+            "no chains",
+            json!({"tenant_id": tenant, "content_hash": "ab".repeat(32), "chain_ids": []}),
+            422,
+            "/chain_ids",
+        ),
+        (
+            "twice",
+            json!({"tenant_id": tenant, "content_hash": "ab".repeat(32), "chain_ids": [unknown, unknown]}),
+            422,
+            "twice",
+        ),
+        (
+            "metadata not object",
+            json!({"tenant_id": tenant, "content_hash": "ab".repeat(32), "metadata": [1], "chain_ids": [unknown]}),
+            422,
+            "/metadata",
+        ),
+        (
+            "metadata too big",
+            json!({"tenant_id": tenant, "content_hash": "ab".repeat(32), "metadata": {"x": "y".repeat(5000)}, "chain_ids": [unknown]}),
+            422,
+            "4096",
+        ),
+        (
+            "no tenant",
+            json!({"content_hash": "ab".repeat(32), "chain_ids": [unknown]}),
+            422,
+            "/tenant_id",
+        ),
+        (
+            "other tenant",
+            json!({"tenant_id": other, "content_hash": "ab".repeat(32), "chain_ids": [unknown]}),
+            404,
+            "",
+        ),
+    ];
+    for (what, body, status, says) in deposits {
+        let r = app.post("/api/v1/deposits", &token, body).await;
+        assert_eq!(r.status, status, "{what}: {}", r.body);
+        assert!(r.body.to_string().contains(says), "{what}: {}", r.body);
+    }
+    assert_eq!(
+        app.get(&format!("/api/v1/deposits/{unknown}"), &token)
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        app.get(&format!("{path}/{unknown}"), &token).await.status,
+        404
+    );
+    assert_eq!(
+        app.snapshot().await,
+        before,
+        "bad requests changed something"
+    );
+}
+
+crate::both!(
+    chain_lifecycle,
+    bad_chain_and_deposit_requests_change_nothing
+);
