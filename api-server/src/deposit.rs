@@ -83,25 +83,28 @@ impl Watcher {
         if w.is_empty() {
             return;
         }
-        let mut leaves = None;
-        for (index, tx) in block.block.txs.iter().enumerate() {
-            let hash = tx.hash();
+        let hashes: Vec<[u8; 32]> = block.block.txs.iter().map(SignedTx::hash).collect();
+        if !hashes.iter().any(|h| w.contains_key(h)) {
+            return;
+        }
+        // Every proof of the block at once: per-transaction proofs would cost O(n) each.
+        let leaves: Vec<_> = block
+            .block
+            .txs
+            .iter()
+            .map(consortia_node::block::tx_leaf)
+            .collect();
+        let mut proofs = consortia_node::merkle::all_proofs(&leaves);
+        let block_hash = block.block.hash();
+        for (index, (tx, hash)) in block.block.txs.iter().zip(hashes).enumerate() {
             if let Some(waiter) = w.remove(&hash) {
-                let leaves = leaves.get_or_insert_with(|| {
-                    block
-                        .block
-                        .txs
-                        .iter()
-                        .map(consortia_node::block::tx_leaf)
-                        .collect::<Vec<_>>()
-                });
                 let _ = waiter.send(Receipt {
                     tx: tx.clone(),
                     tx_hash: hash,
                     height: block.block.header.height,
                     index: index as u32,
-                    block_hash: block.block.hash(),
-                    proof: consortia_node::merkle::proof(leaves, index),
+                    block_hash,
+                    proof: std::mem::take(&mut proofs[index]),
                     header: block.block.header.clone(),
                     certificate: block.certificate.clone(),
                 });

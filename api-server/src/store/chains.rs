@@ -189,14 +189,29 @@ pub async fn insert_account(
     Ok(())
 }
 
-pub async fn insert_deposit(
+/// Stores deposits with their receipts, many rows per statement.
+pub async fn insert_deposits(
     db: &impl ConnectionTrait,
-    d: deposit::Model,
-    receipts: Vec<deposit_receipt::Model>,
+    rows: Vec<(deposit::Model, Vec<deposit_receipt::Model>)>,
 ) -> Result<(), DbErr> {
-    deposit::ActiveModel::from(d).insert(db).await?;
-    for r in receipts {
-        deposit_receipt::ActiveModel::from(r).insert(db).await?;
+    // Well under SQLite's limit of bound parameters per statement.
+    const CHUNK: usize = 500;
+    let (deposits, receipts): (Vec<_>, Vec<_>) = rows.into_iter().unzip();
+    for chunk in deposits.chunks(CHUNK) {
+        deposit::Entity::insert_many(chunk.iter().cloned().map(deposit::ActiveModel::from))
+            .exec(db)
+            .await?;
+    }
+    let receipts: Vec<deposit_receipt::Model> = receipts.into_iter().flatten().collect();
+    for chunk in receipts.chunks(CHUNK) {
+        deposit_receipt::Entity::insert_many(
+            chunk
+                .iter()
+                .cloned()
+                .map(deposit_receipt::ActiveModel::from),
+        )
+        .exec(db)
+        .await?;
     }
     Ok(())
 }

@@ -119,7 +119,7 @@ async fn chain_lifecycle(app: &TestApp) {
         .collect();
     let b = app
         .post(
-            "/api/v1/deposits/batch",
+            "/api/v1/deposits/batch?receipts=full",
             &token,
             json!({"tenant_id": tenant, "chain_ids": [id], "items": items}),
         )
@@ -132,6 +132,20 @@ async fn chain_lifecycle(app: &TestApp) {
         let r: Receipt = serde_json::from_value(d["receipts"][0]["receipt"].clone()).unwrap();
         verify_receipt(&genesis, &r).expect("every batch receipt verifies offline");
     }
+    // By default a batch answers with where and when, not the receipts themselves.
+    let summary = app
+        .post(
+            "/api/v1/deposits/batch",
+            &token,
+            json!({"tenant_id": tenant, "chain_ids": [id], "items": [{"content_hash": "ef".repeat(32)}]}),
+        )
+        .await;
+    assert_eq!(summary.status, 201, "{}", summary.body);
+    let first = &summary.body["deposits"][0]["receipts"][0];
+    assert!(
+        first["receipt"].is_null() && first["height"].as_u64().unwrap() > 0,
+        "{first}"
+    );
     let too_many: Vec<Value> = (0..1001)
         .map(|_| json!({"content_hash": "ab".repeat(32)}))
         .collect();

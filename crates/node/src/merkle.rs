@@ -45,6 +45,31 @@ pub fn proof(leaves: &[Hash], index: usize) -> Vec<Hash> {
     out
 }
 
+/// Every leaf's audit path at once, equal to `proof(leaves, i)` for each `i`, in
+/// O(n log n) instead of O(n) per leaf (receipts for a whole block).
+pub fn all_proofs(leaves: &[Hash]) -> Vec<Vec<Hash>> {
+    fn go(leaves: &[Hash]) -> (Vec<Vec<Hash>>, Hash) {
+        match leaves.len() {
+            0 => (Vec::new(), Sha256::digest([]).into()),
+            1 => (vec![Vec::new()], leaves[0]),
+            n => {
+                let k = split(n);
+                let (mut left, l) = go(&leaves[..k]);
+                let (mut right, r) = go(&leaves[k..]);
+                for p in &mut left {
+                    p.push(r);
+                }
+                for p in &mut right {
+                    p.push(l);
+                }
+                left.append(&mut right);
+                (left, node_hash(&l, &r))
+            }
+        }
+    }
+    go(leaves).0
+}
+
 fn path(leaves: &[Hash], m: usize, out: &mut Vec<Hash>) {
     let n = leaves.len();
     if n <= 1 {
@@ -91,6 +116,18 @@ pub fn verify(index: u64, size: u64, leaf: &Hash, proof: &[Hash], root: &Hash) -
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn all_proofs_equal_the_single_proofs() {
+        for n in 0..=70usize {
+            let leaves: Vec<Hash> = (0..n).map(|i| leaf_hash(&i.to_be_bytes())).collect();
+            let all = all_proofs(&leaves);
+            assert_eq!(all.len(), n);
+            for (i, p) in all.iter().enumerate() {
+                assert_eq!(p, &proof(&leaves, i), "n={n} i={i}");
+            }
+        }
+    }
 
     #[test]
     fn every_leaf_of_every_size_proves_and_tampering_fails() {

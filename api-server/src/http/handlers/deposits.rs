@@ -17,7 +17,7 @@ use consortia_node::tx::{HashAlg, Op};
 use sea_orm::TransactionTrait;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 /// Most chains one deposit may go to.
@@ -69,9 +69,11 @@ pub struct ReceiptView {
     pub height: u64,
     /// The block's time.
     pub committed_at: DateTime<Utc>,
-    /// The receipt: verify it offline against the chain's genesis.
+    /// The receipt: verify it offline against the chain's genesis. Left out of batch
+    /// answers unless `?receipts=full` (read it with `GET /api/v1/deposits/{id}`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Object)]
-    pub receipt: Value,
+    pub receipt: Option<Value>,
 }
 
 /// A deposit and its receipts.
@@ -137,23 +139,34 @@ fn depositing_tenant(who: &Principal, asked: Option<Uuid>) -> Result<Uuid, ApiEr
     }
 }
 
-fn receipt_view(r: deposit_receipt::Model) -> ApiResult<ReceiptView> {
+fn receipt_view(r: deposit_receipt::Model, full: bool) -> ApiResult<ReceiptView> {
+    let receipt = if full {
+        Some(
+            serde_json::from_str(&r.receipt)
+                .map_err(|e| ApiError::Internal(format!("stored receipt: {e}")))?,
+        )
+    } else {
+        None
+    };
     Ok(ReceiptView {
         chain_id: r.chain_id,
         tx_hash: r.tx_hash,
         height: r.height as u64,
         committed_at: r.committed_at,
-        receipt: serde_json::from_str(&r.receipt)
-            .map_err(|e| ApiError::Internal(format!("stored receipt: {e}")))?,
+        receipt,
     })
 }
 
 async fn deposit_view(state: &AppState, d: deposit::Model) -> ApiResult<DepositView> {
     let receipts = db::receipts(&state.db, d.id).await?;
-    to_view(d, receipts)
+    to_view(d, receipts, true)
 }
 
-fn to_view(d: deposit::Model, receipts: Vec<deposit_receipt::Model>) -> ApiResult<DepositView> {
+fn to_view(
+    d: deposit::Model,
+    receipts: Vec<deposit_receipt::Model>,
+    full: bool,
+) -> ApiResult<DepositView> {
     Ok(DepositView {
         id: d.id,
         tenant_id: d.tenant_id,
@@ -163,7 +176,7 @@ fn to_view(d: deposit::Model, receipts: Vec<deposit_receipt::Model>) -> ApiResul
         created_at: d.created_at,
         receipts: receipts
             .into_iter()
-            .map(receipt_view)
+            .map(|r| receipt_view(r, full))
             .collect::<ApiResult<_>>()?,
     })
 }
@@ -190,6 +203,15 @@ pub struct CreateDeposits {
     pub chain_ids: Vec<Uuid>,
     /// 1–1000 deposits.
     pub items: Vec<DepositItem>,
+}
+
+/// Query of `POST /api/v1/deposits/batch`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct BatchQuery {
+    /// `summary` (default: chain, transaction, height and time per receipt) or `full`
+    /// (the receipts themselves).
+    pub receipts: Option<String>,
 }
 
 /// The answer of a batch.
@@ -304,6 +326,7 @@ async fn deposit_all(
     tenant: Uuid,
     chains: &[chain::Model],
     items: Vec<Checked>,
+    full: bool,
 ) -> ApiResult<Vec<DepositView>> {
     let ops: Vec<Op> = items
         .iter()
@@ -372,11 +395,9 @@ async fn deposit_all(
         rows.push((row, receipts));
     }
     let txn = state.db.begin().await?;
-    for (row, receipts) in &rows {
-        db::insert_deposit(&txn, row.clone(), receipts.clone()).await?;
-    }
+    db::insert_deposits(&txn, rows.clone()).await?;
     txn.commit().await?;
-    rows.into_iter().map(|(d, r)| to_view(d, r)).collect()
+    rows.into_iter().map(|(d, r)| to_view(d, r, full)).collect()
 }
 
 /// Records a content hash on each named chain and answers with a receipt per chain.
@@ -394,7 +415,7 @@ pub async fn create(
     who.access(&state, tenant, Action::WriteWorkloads).await?;
     let item = check_item("", &body.hash_alg, &body.content_hash, &body.metadata)?;
     let chains = chains_for(&state, tenant, &body.chain_ids).await?;
-    let mut views = deposit_all(&state, &who, tenant, &chains, vec![item]).await?;
+    let mut views = deposit_all(&state, &who, tenant, &chains, vec![item], true).await?;
     let view = views.remove(0);
     who.created(view.id);
     who.note(|n| n.tenant_id = Some(tenant));
@@ -404,6 +425,7 @@ pub async fn create(
 /// Records up to 1000 content hashes on each named chain in one go (one transaction batch
 /// per chain, one database transaction); answers with every deposit and its receipts.
 #[utoipa::path(post, path = "/api/v1/deposits/batch", tag = "deposits", request_body = CreateDeposits,
+    params(BatchQuery),
     responses((status = 201, body = DepositBatch), (status = 400, body = Problem), (status = 401, body = Problem),
         (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem),
         (status = 503, body = Problem)),
@@ -411,6 +433,7 @@ pub async fn create(
 pub async fn create_batch(
     state: web::Data<AppState>,
     who: Principal,
+    q: web::Query<BatchQuery>,
     body: web::Json<CreateDeposits>,
 ) -> ApiResult<HttpResponse> {
     let tenant = depositing_tenant(&who, body.tenant_id)?;
@@ -435,7 +458,16 @@ pub async fn create_batch(
         })
         .collect::<Result<Vec<_>, _>>()?;
     let chains = chains_for(&state, tenant, &body.chain_ids).await?;
-    let deposits = deposit_all(&state, &who, tenant, &chains, items).await?;
+    let full = match q.receipts.as_deref() {
+        None | Some("summary") => false,
+        Some("full") => true,
+        Some(other) => {
+            return Err(ApiError::BadRequest(format!(
+                "receipts={other:?}: use summary (the default) or full"
+            )));
+        }
+    };
+    let deposits = deposit_all(&state, &who, tenant, &chains, items, full).await?;
     who.note(|n| n.tenant_id = Some(tenant));
     Ok(HttpResponse::Created().json(DepositBatch { deposits }))
 }
