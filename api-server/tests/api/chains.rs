@@ -256,6 +256,31 @@ async fn chain_lifecycle(app: &TestApp) {
     })
     .await;
 
+    // Rotating the KEK re-seals the chain's keys and the tenant's service-account key.
+    let chain_id: uuid::Uuid = id.parse().unwrap();
+    let tenant_id: uuid::Uuid = tenant.parse().unwrap();
+    let new_kek = consortia_pki::seal::Kek::generate();
+    consortia_api::pki::rewrap(&app.state.db, &app.state.kek, &new_kek)
+        .await
+        .unwrap();
+    let files = consortia_api::store::chains::material(&app.state.db, &new_kek, chain_id)
+        .await
+        .unwrap();
+    let resealed: Genesis = serde_json::from_slice(&files["genesis.json"]).unwrap();
+    assert_eq!(resealed.hash(), genesis.hash());
+    assert!(
+        consortia_api::store::chains::material(&app.state.db, &app.state.kek, chain_id)
+            .await
+            .is_err()
+    );
+    let account = consortia_api::store::chains::account(&app.state.db, chain_id, tenant_id)
+        .await
+        .unwrap()
+        .expect("the tenant's service account");
+    let aad = consortia_api::store::chains::account_aad(chain_id, tenant_id);
+    assert!(new_kek.open(&account.sealed_key, &aad).is_ok());
+    assert!(app.state.kek.open(&account.sealed_key, &aad).is_err());
+
     // Delete: nodes stop, data goes, the receipt stays readable.
     let del = app
         .call(
