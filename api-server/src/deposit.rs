@@ -40,11 +40,25 @@ type Slot = Arc<tokio::sync::Mutex<Option<AccountState>>>;
 
 /// Service accounts in use, the locks that order their nonces, and one commit watcher per
 /// chain.
-#[derive(Default)]
 pub struct Signer {
     slots: Mutex<HashMap<(Uuid, Uuid), Slot>>,
     creating: Mutex<HashMap<Uuid, Arc<tokio::sync::Mutex<()>>>>,
     watchers: Mutex<HashMap<Uuid, Arc<Watcher>>>,
+    /// Where watchers run: the runtime that built the signer (the server's main runtime),
+    /// not the actix worker whose request happened to start one.
+    tasks: tokio::runtime::Handle,
+}
+
+impl Signer {
+    /// `tasks`: the runtime that outlives the HTTP server (watchers run there).
+    pub fn new(tasks: tokio::runtime::Handle) -> Signer {
+        Signer {
+            slots: Default::default(),
+            creating: Default::default(),
+            watchers: Default::default(),
+            tasks,
+        }
+    }
 }
 
 type Waiters = HashMap<[u8; 32], tokio::sync::oneshot::Sender<Receipt>>;
@@ -191,11 +205,10 @@ impl Signer {
                 .unwrap_or(0);
             let mut task = w.task.lock().unwrap();
             if task.as_ref().is_none_or(|t| t.is_finished()) {
-                *task = Some(tokio::spawn(follow(
-                    w.clone(),
-                    endpoint.to_string(),
-                    height + 1,
-                )));
+                *task = Some(
+                    self.tasks
+                        .spawn(follow(w.clone(), endpoint.to_string(), height + 1)),
+                );
             }
         }
         Ok(w)

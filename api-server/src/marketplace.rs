@@ -568,6 +568,7 @@ fn check_files(
             });
         }
     }
+    check_configs(&manifest, &files, &mut problems);
     if !problems.is_empty() {
         return Err(problems);
     }
@@ -584,6 +585,144 @@ fn package_problem(detail: impl Into<String>) -> Vec<Problem> {
         pointer: "package".into(),
         detail: detail.into(),
     }]
+}
+
+/// A JSON config artifact: installing a template writes each parameter into it at the JSON
+/// pointer its `parameter_targets` names, and a new native chain takes its `genesis_params`.
+fn json_config<'a>(a: &Artifact, files: &'a BTreeMap<String, Vec<u8>>) -> Option<&'a [u8]> {
+    (a.kind == "config" && a.path.ends_with(".json"))
+        .then(|| files.get(&a.path).map(Vec::as_slice))
+        .flatten()
+}
+
+/// Checks config artifacts: valid JSON; `parameter_targets` maps declared parameters to
+/// pointers whose parent exists; `genesis_params` are genesis parameters the native chain
+/// knows.
+fn check_configs(m: &Manifest, files: &BTreeMap<String, Vec<u8>>, problems: &mut Vec<Problem>) {
+    let declared = m.parameters.get("properties").and_then(Value::as_object);
+    for a in &m.artifacts {
+        let Some(bytes) = json_config(a, files) else {
+            continue;
+        };
+        let at = |detail: String| Problem {
+            pointer: format!("artifact:{}", a.path),
+            detail,
+        };
+        let doc: Value = match serde_json::from_slice(bytes) {
+            Ok(v) => v,
+            Err(e) => {
+                problems.push(at(format!("not valid JSON: {e}")));
+                continue;
+            }
+        };
+        match doc.get("parameter_targets") {
+            None => {}
+            Some(Value::Object(targets)) => {
+                for (name, target) in targets {
+                    if !declared.is_some_and(|d| d.contains_key(name)) {
+                        problems.push(at(format!(
+                            "/parameter_targets/{name}: `{name}` is not a parameter in the manifest's schema"
+                        )));
+                    }
+                    match target.as_str().and_then(parent_pointer) {
+                        Some((parent, _)) if doc.pointer(parent).is_some_and(Value::is_object) => {}
+                        _ => problems.push(at(format!(
+                            "/parameter_targets/{name}: {target} must be a JSON pointer whose parent is an object in this file"
+                        ))),
+                    }
+                }
+            }
+            Some(_) => problems.push(at(
+                "/parameter_targets must map parameter names to JSON pointers".into(),
+            )),
+        }
+        if let Some(g) = doc.get("genesis_params") {
+            match serde_json::from_value::<consortia_node::genesis::Params>(g.clone()) {
+                Err(e) => problems.push(at(format!(
+                    "/genesis_params: not native chain parameters: {e}"
+                ))),
+                Ok(p) => {
+                    if let Err(e) = p.validate() {
+                        problems.push(at(format!("/genesis_params: {e}")));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Splits `/a/b~1c` into (`/a`, `b/c`).
+fn parent_pointer(p: &str) -> Option<(&str, String)> {
+    if !p.starts_with('/') {
+        return None;
+    }
+    let (parent, last) = p.rsplit_once('/')?;
+    Some((parent, last.replace("~1", "/").replace("~0", "~")))
+}
+
+/// What installing a version produces.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Rendered {
+    /// Each JSON config artifact with the parameters (and the schema's defaults for those
+    /// not given) written at their targets, by path.
+    pub configs: BTreeMap<String, Value>,
+    /// Genesis parameters for a new native chain, from the config artifacts.
+    pub genesis_params: Option<consortia_node::genesis::Params>,
+}
+
+/// Renders a checked package's config artifacts with install parameters (already validated
+/// against the schema).
+pub fn render(pkg: &Package, parameters: &Value) -> Result<Rendered, String> {
+    let defaults = pkg
+        .manifest
+        .parameters
+        .get("properties")
+        .and_then(Value::as_object);
+    let value_of = |name: &str| -> Option<Value> {
+        parameters
+            .get(name)
+            .cloned()
+            .or_else(|| defaults?.get(name)?.get("default").cloned())
+    };
+    let mut out = Rendered::default();
+    for a in &pkg.manifest.artifacts {
+        let Some(bytes) = json_config(a, &pkg.files) else {
+            continue;
+        };
+        let mut doc: Value =
+            serde_json::from_slice(bytes).map_err(|e| format!("{}: {e}", a.path))?;
+        let targets: Vec<(String, String)> = doc
+            .get("parameter_targets")
+            .and_then(Value::as_object)
+            .map(|t| {
+                t.iter()
+                    .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                    .collect()
+            })
+            .unwrap_or_default();
+        for (name, target) in targets {
+            let Some(value) = value_of(&name) else {
+                continue;
+            };
+            let (parent, key) = parent_pointer(&target)
+                .ok_or_else(|| format!("{}: bad target {target}", a.path))?;
+            let slot = doc
+                .pointer_mut(parent)
+                .and_then(Value::as_object_mut)
+                .ok_or_else(|| format!("{}: no object at {parent}", a.path))?;
+            slot.insert(key, value);
+        }
+        if out.genesis_params.is_none()
+            && let Some(g) = doc.get("genesis_params")
+        {
+            out.genesis_params = Some(
+                serde_json::from_value(g.clone())
+                    .map_err(|e| format!("{}: genesis_params: {e}", a.path))?,
+            );
+        }
+        out.configs.insert(a.path.clone(), doc);
+    }
+    Ok(out)
 }
 
 /// Reads and checks a package (tar.gz). `max_bytes` bounds the compressed size and, four
@@ -740,17 +879,17 @@ parameters:
   properties:
     retention_days: {type: integer, minimum: 1}
 artifacts:
-  - {path: config/a.json, sha256: "ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb", kind: config}
+  - {path: config/a.txt, sha256: "ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb", kind: config}
 "##;
 
     #[test]
     fn a_good_package_round_trips() {
         let mut files = BTreeMap::new();
-        files.insert("config/a.json".to_string(), b"a".to_vec());
+        files.insert("config/a.txt".to_string(), b"a".to_vec());
         let pkg = build_package(GOOD, &files);
         let p = read_package(&pkg, DEFAULT_MAX_PACKAGE_BYTES).unwrap();
         assert_eq!(p.manifest.slug, "demo-notary");
-        assert_eq!(p.files["config/a.json"], b"a");
+        assert_eq!(p.files["config/a.txt"], b"a");
     }
 
     #[test]
@@ -793,10 +932,10 @@ artifacts:
     #[test]
     fn hostile_packages_are_refused() {
         let mut files = BTreeMap::new();
-        files.insert("config/a.json".to_string(), b"b".to_vec());
+        files.insert("config/a.txt".to_string(), b"b".to_vec());
         let e = read_package(&build_package(GOOD, &files), DEFAULT_MAX_PACKAGE_BYTES).unwrap_err();
         assert_eq!(e[0].pointer, "/artifacts/0/sha256");
-        files.insert("config/a.json".to_string(), b"a".to_vec());
+        files.insert("config/a.txt".to_string(), b"a".to_vec());
         files.insert("extra.bin".to_string(), b"x".to_vec());
         let e = read_package(&build_package(GOOD, &files), DEFAULT_MAX_PACKAGE_BYTES).unwrap_err();
         assert_eq!(e[0].pointer, "artifact:extra.bin");
@@ -806,10 +945,77 @@ artifacts:
         assert!(e[0].detail.contains("limit"));
         // A gzip bomb: small compressed, large unpacked.
         let mut bomb = BTreeMap::new();
-        bomb.insert("config/a.json".to_string(), vec![0u8; 8 * 1024 * 1024]);
+        bomb.insert("config/a.txt".to_string(), vec![0u8; 8 * 1024 * 1024]);
         let pkg = build_package(GOOD, &bomb);
         assert!(pkg.len() < 100 * 1024);
         let e = read_package(&pkg, 1024 * 1024).unwrap_err();
         assert!(e[0].detail.contains("unpacks"), "{e:?}");
+    }
+
+    /// GOOD with one JSON config artifact holding `config`.
+    fn with_config(config: &str) -> (String, BTreeMap<String, Vec<u8>>) {
+        let manifest = GOOD
+            .replace("config/a.txt", "config/svc.json")
+            .replace(
+                "ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb",
+                &sha256_hex(config.as_bytes()),
+            )
+            .replace(
+                "retention_days: {type: integer, minimum: 1}",
+                "retention_days: {type: integer, minimum: 1}\n    region: {type: string, default: eu}",
+            );
+        let mut files = BTreeMap::new();
+        files.insert("config/svc.json".to_string(), config.as_bytes().to_vec());
+        (manifest, files)
+    }
+
+    #[test]
+    fn config_artifacts_are_checked_and_rendered() {
+        let (m, files) = with_config(
+            r#"{"parameter_targets": {"retention_days": "/retention/days", "region": "/where/region"},
+                "retention": {"days": 1}, "where": {}, "genesis_params": {"max_block_txs": 500}}"#,
+        );
+        let pkg = read_package(&build_package(&m, &files), DEFAULT_MAX_PACKAGE_BYTES).unwrap();
+        let r = render(&pkg, &serde_json::json!({"retention_days": 30})).unwrap();
+        let svc = &r.configs["config/svc.json"];
+        assert_eq!(svc["retention"]["days"], 30);
+        assert_eq!(
+            svc["where"]["region"], "eu",
+            "the schema's default fills in"
+        );
+        assert_eq!(r.genesis_params.unwrap().max_block_txs, 500);
+
+        for (config, want) in [
+            ("not json", "not valid JSON"),
+            (
+                r#"{"parameter_targets": {"nope": "/a"}, "a": {}}"#,
+                "`nope` is not a parameter",
+            ),
+            (
+                r#"{"parameter_targets": {"region": "/missing/region"}}"#,
+                "whose parent is an object",
+            ),
+            (
+                r#"{"parameter_targets": ["region"]}"#,
+                "must map parameter names",
+            ),
+            (
+                r#"{"genesis_params": {"blocks": 1}}"#,
+                "not native chain parameters",
+            ),
+            (
+                r#"{"genesis_params": {"max_block_txs": 0}}"#,
+                "max_block_txs",
+            ),
+        ] {
+            let (m, files) = with_config(config);
+            let e =
+                read_package(&build_package(&m, &files), DEFAULT_MAX_PACKAGE_BYTES).unwrap_err();
+            assert!(
+                e.iter()
+                    .any(|p| p.pointer == "artifact:config/svc.json" && p.detail.contains(want)),
+                "{config}: {e:?}"
+            );
+        }
     }
 }

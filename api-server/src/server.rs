@@ -89,7 +89,10 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         sessions,
         template_max_bytes: args.template_max_bytes,
         runtime: runtime.clone(),
-        signer: Default::default(),
+        signer: Arc::new(crate::deposit::Signer::new(
+            tokio::runtime::Handle::current(),
+        )),
+        tasks: tokio::runtime::Handle::current(),
     };
     match http::handlers::chains::resume_all(&state).await {
         Ok(0) => {}
@@ -98,6 +101,16 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             "chains resumed (running nodes adopted, stopped ones started)"
         ),
         Err(e) => tracing::error!(error = %format!("{e:#}"), "could not resume chains"),
+    }
+    match http::handlers::installations::resume(&state).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(
+            installations = n,
+            "template installations waiting for their chains resumed"
+        ),
+        Err(e) => {
+            tracing::error!(error = %format!("{e:#}"), "could not resume template installations")
+        }
     }
     match http::handlers::templates::load_builtins(&state).await {
         Ok(0) => {}

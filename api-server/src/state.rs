@@ -34,6 +34,10 @@ pub struct AppState {
     pub runtime: Arc<dyn crate::runtime::Runtime>,
     /// Tenants' service accounts on chains (evidence deposits).
     pub signer: Arc<crate::deposit::Signer>,
+    /// The runtime that outlives the HTTP server: work a request starts but must not end
+    /// with it (installing a template once a new chain is up) runs here, not on the actix
+    /// worker's runtime, which is dropped when the HTTP server stops.
+    pub tasks: tokio::runtime::Handle,
 }
 
 /// Browser session lifetimes and cookie flags.

@@ -45,7 +45,11 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
         // Ping only connections idle long enough to have been dropped by the server or a
         // proxy; pinging on every checkout doubles the round trips of every request.
         .test_before_acquire_if_idle_for(Duration::from_secs(30))
-        .sqlx_logging(false);
+        .sqlx_logging(false)
+        // SQLite's default page cache (2 MiB) is smaller than one batch of deposits with its
+        // index pages: the writer then spills pages to the WAL in the middle of the
+        // transaction. 32 MiB per connection is a ceiling, not an allocation.
+        .map_sqlx_sqlite_opts(|o| o.pragma("cache_size", "-32768"));
     let db = Database::connect(opts).await?;
     if db.get_database_backend() == DatabaseBackend::Sqlite {
         // WAL lets readers run beside the single writer; the setting persists in the file.

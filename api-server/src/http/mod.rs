@@ -15,8 +15,8 @@ use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::http::Method;
 use actix_web::{HttpRequest, HttpResponse, web};
 use handlers::{
-    alliances, audit_events, chains, deposits, me, members, ops, pki, sso, templates, tenants,
-    tokens,
+    alliances, audit_events, chains, deposits, installations, me, members, ops, pki, sso,
+    templates, tenants, tokens,
 };
 use problem::ApiError;
 
@@ -99,6 +99,8 @@ pub fn register(r: &mut Routes<'_>) {
         GET "/api/v1/alliances/{alliance_id}/chains/{chain_id}" => chains::get,
         GET "/api/v1/alliances/{alliance_id}/chains/{chain_id}/genesis" => chains::genesis,
         DELETE "/api/v1/alliances/{alliance_id}/chains/{chain_id}" => chains::delete,
+        POST "/api/v1/alliances/{alliance_id}/chains/{chain_id}/installations" => installations::install,
+        GET "/api/v1/alliances/{alliance_id}/chains/{chain_id}/installations" => installations::list,
         POST "/api/v1/deposits" => deposits::create,
         POST "/api/v1/deposits/batch" => deposits::create_batch,
         POST "/api/v1/deposits/verify" => deposits::verify,

@@ -1,8 +1,8 @@
 //! The OpenAPI document, generated from the handlers' annotations.
 
 use crate::http::handlers::{
-    alliances, audit_events, chains, deposits, me, members, ops, pki, sso, templates, tenants,
-    tokens,
+    alliances, audit_events, chains, deposits, installations, me, members, ops, pki, sso,
+    templates, tenants, tokens,
 };
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -50,6 +50,7 @@ impl Modify for BearerAuth {
         templates::deprecate, templates::package, templates::history, templates::review_queue,
         templates::catalog, templates::catalog_get, templates::check_parameters,
         chains::create, chains::list, chains::get, chains::genesis, chains::delete,
+        installations::install, installations::list,
         deposits::create, deposits::create_batch, deposits::get, deposits::verify,
     ),
     modifiers(&BearerAuth),

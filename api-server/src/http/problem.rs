@@ -84,6 +84,24 @@ pub struct Problem {
 }
 
 impl ApiError {
+    /// The same error with its field pointers moved under `at` (`/version` becomes
+    /// `/template/version`), for a part checked on its own and then placed in a larger body.
+    pub fn under(self, at: &str) -> ApiError {
+        match self {
+            ApiError::Validation { detail, errors } if !at.is_empty() => ApiError::Validation {
+                detail,
+                errors: errors
+                    .into_iter()
+                    .map(|mut f| {
+                        f.pointer = format!("{at}{}", f.pointer);
+                        f
+                    })
+                    .collect(),
+            },
+            other => other,
+        }
+    }
+
     /// A validation error on one field.
     pub fn field(pointer: &str, detail: impl Into<String>) -> Self {
         let detail = detail.into();

@@ -62,6 +62,11 @@ pub struct LocalRuntime {
     node_bin: Result<PathBuf, String>,
     chains: Mutex<HashMap<Uuid, Arc<ChainProc>>>,
     http: reqwest::Client,
+    /// The runtime supervisors run on: the one that built this `LocalRuntime` (the server's
+    /// main runtime), never the request's. An actix worker's runtime is dropped when the
+    /// HTTP server stops, and with it every task spawned there: a supervisor spawned from a
+    /// request would vanish without stopping its node, leaving an orphan.
+    tasks: tokio::runtime::Handle,
 }
 
 /// Finds `consortia-node`: `CONSORTIA_NODE_BIN`, else beside this executable (one build
@@ -92,9 +97,11 @@ pub fn find_node_bin() -> anyhow::Result<PathBuf> {
 }
 
 impl LocalRuntime {
-    /// Nodes live under `data_dir/chains`.
+    /// Nodes live under `data_dir/chains`. Call it inside the runtime that outlives the
+    /// HTTP server: supervisors are spawned there.
     pub fn new(data_dir: &Path, node_bin: anyhow::Result<PathBuf>) -> LocalRuntime {
         LocalRuntime {
+            tasks: tokio::runtime::Handle::current(),
             root: data_dir.join("chains"),
             node_bin: node_bin.map_err(|e| format!("{e:#}")),
             chains: Mutex::new(HashMap::new()),
@@ -398,7 +405,10 @@ impl Runtime for LocalRuntime {
         let tasks: Vec<JoinHandle<()>> = chain
             .nodes
             .iter()
-            .map(|n| tokio::spawn(supervise(bin.clone(), n.clone(), stop_rx.clone())))
+            .map(|n| {
+                self.tasks
+                    .spawn(supervise(bin.clone(), n.clone(), stop_rx.clone()))
+            })
             .collect();
         *chain.tasks.lock().unwrap() = tasks;
         tracing::info!(chain = %plan.name, nodes = plan.nodes.len(), "chain started on the local runtime");
@@ -523,7 +533,9 @@ async fn stop_chain(chain: &ChainProc) {
     let _ = chain.stop.send(true);
     let tasks: Vec<JoinHandle<()>> = std::mem::take(&mut *chain.tasks.lock().unwrap());
     for t in tasks {
-        let _ = t.await;
+        if let Err(e) = t.await {
+            tracing::error!(chain = %chain.name, error = %e, "a node supervisor did not finish cleanly");
+        }
     }
     tracing::info!(chain = %chain.name, "chain stopped");
 }

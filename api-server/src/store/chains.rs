@@ -1,13 +1,14 @@
 //! Chain rows: chains, their nodes, sealed key material and tenants' service accounts;
 //! evidence deposits and their receipts.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use crate::db::entities::{
-    chain, chain_account, chain_material, chain_node, deposit, deposit_receipt,
+    chain, chain_account, chain_block, chain_material, chain_node, deposit, deposit_receipt,
 };
 use crate::runtime::{ChainPlan, Engine, NodePlan};
 use consortia_pki::seal::Kek;
+use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
     Set,
@@ -189,13 +190,25 @@ pub async fn insert_account(
     Ok(())
 }
 
-/// Stores deposits with their receipts, many rows per statement.
+/// Stores deposits with their receipts, many rows per statement, and the seals of the blocks
+/// that hold them (a block already stored is left as it is).
 pub async fn insert_deposits(
     db: &impl ConnectionTrait,
     rows: Vec<(deposit::Model, Vec<deposit_receipt::Model>)>,
+    blocks: Vec<chain_block::Model>,
 ) -> Result<(), DbErr> {
     // Well under SQLite's limit of bound parameters per statement.
     const CHUNK: usize = 500;
+    for chunk in blocks.chunks(CHUNK) {
+        chain_block::Entity::insert_many(chunk.iter().cloned().map(chain_block::ActiveModel::from))
+            .on_conflict(
+                OnConflict::columns([chain_block::Column::ChainId, chain_block::Column::Height])
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(db)
+            .await?;
+    }
     let (deposits, receipts): (Vec<_>, Vec<_>) = rows.into_iter().unzip();
     for chunk in deposits.chunks(CHUNK) {
         deposit::Entity::insert_many(chunk.iter().cloned().map(deposit::ActiveModel::from))
@@ -214,6 +227,31 @@ pub async fn insert_deposits(
         .await?;
     }
     Ok(())
+}
+
+/// The seals (JSON) of these blocks, by (chain, height).
+pub async fn seals(
+    db: &impl ConnectionTrait,
+    blocks: &[(Uuid, i64)],
+) -> Result<HashMap<(Uuid, i64), String>, DbErr> {
+    let mut out = HashMap::new();
+    let mut by_chain: BTreeMap<Uuid, Vec<i64>> = BTreeMap::new();
+    for (c, h) in blocks {
+        by_chain.entry(*c).or_default().push(*h);
+    }
+    for (chain, heights) in by_chain {
+        for chunk in heights.chunks(500) {
+            for b in chain_block::Entity::find()
+                .filter(chain_block::Column::ChainId.eq(chain))
+                .filter(chain_block::Column::Height.is_in(chunk.to_vec()))
+                .all(db)
+                .await?
+            {
+                out.insert((b.chain_id, b.height), b.seal);
+            }
+        }
+    }
+    Ok(out)
 }
 
 pub async fn deposit(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<deposit::Model>, DbErr> {

@@ -34,7 +34,7 @@ async fn create_chain(
 }
 
 /// Polls the chain until `pred` holds (the runtime's view changes as nodes start).
-async fn wait_chain(
+pub(crate) async fn wait_chain(
     app: &TestApp,
     token: &str,
     path: &str,
@@ -112,6 +112,15 @@ async fn chain_lifecycle(app: &TestApp) {
     );
     verify_receipt(&genesis, &receipt).expect("the receipt verifies offline");
     assert_eq!(r.body["receipts"][0]["chain_id"], id.as_str());
+    // As stored: the transaction's part and the block's seal, assembled again on reading.
+    let stored = app
+        .get(&format!("/api/v1/deposits/{deposit_id}"), &token)
+        .await;
+    assert_eq!(stored.status, 200, "{}", stored.body);
+    let again: Receipt =
+        serde_json::from_value(stored.body["receipts"][0]["receipt"].clone()).unwrap();
+    assert_eq!(again, receipt, "the stored receipt is the one answered");
+    verify_receipt(&genesis, &again).expect("the stored receipt verifies offline");
 
     // A batch: one transaction batch on the chain, every item with its own receipt.
     let items: Vec<Value> = (0..3)

@@ -6,6 +6,7 @@ mod support;
 mod alliances;
 mod chains;
 mod flows;
+mod installs;
 mod marketplace;
 mod openapi;
 mod ops;

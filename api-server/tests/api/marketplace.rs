@@ -56,7 +56,7 @@ async fn upload(app: &TestApp, tenant: &str, token: &str, bytes: Vec<u8>) -> Res
 }
 
 /// A partner tenant with an owner; returns (tenant, owner token).
-async fn partner(app: &TestApp, slug: &str) -> (String, String) {
+pub(crate) async fn partner(app: &TestApp, slug: &str) -> (String, String) {
     let r = app
         .post(
             "/api/v1/tenants",

@@ -65,17 +65,15 @@ fn json(body: &str) -> Value {
     serde_json::from_str(body).unwrap_or(Value::Null)
 }
 
-#[test]
-fn the_readme_sequence_reaches_a_verified_receipt_and_survives_an_api_server_crash() {
-    let data = tempfile::tempdir().unwrap();
-    let mut server = start(data.path(), &[]);
+/// Runs the README block against `addr`; it must end with a receipt verified offline.
+fn run_readme(addr: std::net::SocketAddr, data: &Path) {
     let out = Command::new("bash")
         .arg("-c")
         .arg(format!("set -euo pipefail\n{}", readme_block()))
         .current_dir(repo_root())
-        .env("API", format!("http://{}", server.addr))
+        .env("API", format!("http://{addr}"))
         .env("NODE", node_bin())
-        .env("CONSORTIA_DATA_DIR", data.path())
+        .env("CONSORTIA_DATA_DIR", data)
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -84,6 +82,38 @@ fn the_readme_sequence_reaches_a_verified_receipt_and_survives_an_api_server_cra
         "the README sequence failed:\nstdout: {stdout}\nstderr: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// A chain created by a request is supervised by the server, not by the HTTP worker that
+/// served the request: a graceful stop right after creating it stops its nodes. (The
+/// supervisors once ran on the worker's runtime, which the HTTP server drops when it stops,
+/// so they vanished and left the nodes running as orphans.)
+#[test]
+fn a_graceful_stop_stops_the_nodes_of_chains_created_by_requests() {
+    let data = tempfile::tempdir().unwrap();
+    let mut server = start(data.path(), &[]);
+    run_readme(server.addr, data.path());
+    let chain_dir = data.path().join("chains");
+    let before = node_pids(&chain_dir);
+    assert_eq!(before.len(), 4, "four nodes run");
+    sigterm(&server.child);
+    assert!(wait_exit(&mut server.child, Duration::from_secs(30)).success());
+    let left = node_pids(&chain_dir);
+    for pid in &left {
+        // Do not leave them behind for the next test.
+        let _ = Command::new("kill").arg("-9").arg(pid.to_string()).status();
+    }
+    assert!(
+        left.is_empty(),
+        "node processes outlived a graceful stop: {left:?}"
+    );
+}
+
+#[test]
+fn the_readme_sequence_reaches_a_verified_receipt_and_survives_an_api_server_crash() {
+    let data = tempfile::tempdir().unwrap();
+    let mut server = start(data.path(), &[]);
+    run_readme(server.addr, data.path());
 
     // The chain the README made; one more acknowledged deposit.
     let token = std::fs::read_to_string(data.path().join("bootstrap-token")).unwrap();

@@ -208,6 +208,18 @@ fn endpoints() -> Vec<Endpoint> {
         ),
         e(
             Method::POST,
+            "/api/v1/alliances/{alliance_id}/chains/{chain_id}/installations",
+            Role("developer"),
+            Some(json!({"tenant_id": "{tenant_id}", "slug": "evidence-deposit"})),
+        ),
+        e(
+            Method::GET,
+            "/api/v1/alliances/{alliance_id}/chains/{chain_id}/installations",
+            Role("viewer"),
+            None,
+        ),
+        e(
+            Method::POST,
             "/api/v1/deposits",
             Role("developer"),
             Some(

@@ -124,7 +124,10 @@ impl TestApp {
                     data_dir.path(),
                     consortia_api::runtime::local::find_node_bin(),
                 )),
-                signer: Default::default(),
+                signer: Arc::new(consortia_api::deposit::Signer::new(
+                    tokio::runtime::Handle::current(),
+                )),
+                tasks: tokio::runtime::Handle::current(),
             },
             admin_token,
             _data_dir: data_dir,
@@ -291,6 +294,7 @@ impl TestApp {
                 chain_account::Entity::find().all(db).await.unwrap(),
                 deposit::Entity::find().all(db).await.unwrap(),
                 deposit_receipt::Entity::find().all(db).await.unwrap(),
+                template_installation::Entity::find().all(db).await.unwrap(),
             ),
         )
     }

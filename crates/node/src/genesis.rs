@@ -68,6 +68,31 @@ impl Default for Params {
 }
 
 impl Params {
+    /// Values every node can work with.
+    pub fn validate(&self) -> Result<(), GenesisError> {
+        let p = self;
+        if p.max_block_txs == 0 || p.max_block_txs > 100_000 {
+            return Err(GenesisError::Param("max_block_txs"));
+        }
+        // A block must hold at least one transaction, and its proposal must fit in a peer
+        // frame (with room for the rest of the message).
+        if p.max_block_bytes < crate::tx::MAX_TX_BYTES as u64
+            || p.max_block_bytes > (crate::node::MAX_FRAME / 3 * 2) as u64
+        {
+            return Err(GenesisError::Param("max_block_bytes"));
+        }
+        if p.max_metadata_bytes == 0 || p.max_metadata_bytes > 64 * 1024 {
+            return Err(GenesisError::Param("max_metadata_bytes"));
+        }
+        if p.mempool_max_txs == 0 {
+            return Err(GenesisError::Param("mempool_max_txs"));
+        }
+        if p.propose_timeout_ms == 0 || p.prevote_timeout_ms == 0 || p.precommit_timeout_ms == 0 {
+            return Err(GenesisError::Param("timeouts"));
+        }
+        Ok(())
+    }
+
     pub fn timeouts(&self) -> Timeouts {
         Timeouts {
             propose_ms: self.propose_timeout_ms,
@@ -151,27 +176,7 @@ impl Genesis {
                 return Err(GenesisError::DuplicateAccount(a.id.clone()));
             }
         }
-        let p = &self.params;
-        if p.max_block_txs == 0 || p.max_block_txs > 100_000 {
-            return Err(GenesisError::Param("max_block_txs"));
-        }
-        // A block must hold at least one transaction, and its proposal must fit in a peer
-        // frame (with room for the rest of the message).
-        if p.max_block_bytes < crate::tx::MAX_TX_BYTES as u64
-            || p.max_block_bytes > (crate::node::MAX_FRAME / 3 * 2) as u64
-        {
-            return Err(GenesisError::Param("max_block_bytes"));
-        }
-        if p.max_metadata_bytes == 0 || p.max_metadata_bytes > 64 * 1024 {
-            return Err(GenesisError::Param("max_metadata_bytes"));
-        }
-        if p.mempool_max_txs == 0 {
-            return Err(GenesisError::Param("mempool_max_txs"));
-        }
-        if p.propose_timeout_ms == 0 || p.prevote_timeout_ms == 0 || p.precommit_timeout_ms == 0 {
-            return Err(GenesisError::Param("timeouts"));
-        }
-        Ok(())
+        self.params.validate()
     }
 
     /// `SHA-256(GENESIS_DOMAIN ‖ borsh(chain_id, time, validators (name, key, power), accounts,

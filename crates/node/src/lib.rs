@@ -24,7 +24,7 @@ pub mod store;
 pub mod testnet;
 pub mod tx;
 
-pub use consortia_bft::Hash;
+pub use consortia_bft::{Hash, hexser};
 
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> u64 {

@@ -26,6 +26,60 @@ pub struct Receipt {
     pub certificate: CommitCertificate,
 }
 
+/// A receipt's own part, without the block header and commit certificate every receipt of
+/// the block shares: stores keep one of these per transaction and the block's seal once.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TxProof {
+    pub tx: SignedTx,
+    /// Position of the transaction in its block.
+    pub index: u32,
+    #[serde(with = "proof_hex")]
+    pub proof: Vec<Hash>,
+}
+
+/// What every receipt of a block shares: its header and the certificate that committed it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlockSeal {
+    pub header: Header,
+    pub certificate: CommitCertificate,
+}
+
+impl Receipt {
+    /// The block's part.
+    pub fn seal(&self) -> BlockSeal {
+        BlockSeal {
+            header: self.header.clone(),
+            certificate: self.certificate.clone(),
+        }
+    }
+
+    /// The transaction's part (the rest is the block's).
+    pub fn tx_proof(&self) -> TxProof {
+        TxProof {
+            tx: self.tx.clone(),
+            index: self.index,
+            proof: self.proof.clone(),
+        }
+    }
+
+    /// A whole receipt again from its transaction's part and its block's header and
+    /// certificate. Nothing is checked here: `verify_receipt` does that.
+    pub fn assemble(p: TxProof, seal: BlockSeal) -> Receipt {
+        Receipt {
+            tx_hash: p.tx.hash(),
+            height: seal.header.height,
+            index: p.index,
+            block_hash: seal.header.hash(),
+            proof: p.proof,
+            tx: p.tx,
+            header: seal.header,
+            certificate: seal.certificate,
+        }
+    }
+}
+
 mod proof_hex {
     use consortia_bft::Hash;
     use serde::{Deserialize, Deserializer, Serialize, Serializer};

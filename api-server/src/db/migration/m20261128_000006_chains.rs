@@ -91,22 +91,22 @@ enum DepositReceipts {
     Receipt,
 }
 
-fn uuid(col: impl IntoIden) -> ColumnDef {
+pub(super) fn uuid(col: impl IntoIden) -> ColumnDef {
     ColumnDef::new(col).uuid().not_null().to_owned()
 }
 
-fn text(col: impl IntoIden, len: u32) -> ColumnDef {
+pub(super) fn text(col: impl IntoIden, len: u32) -> ColumnDef {
     ColumnDef::new(col).string_len(len).not_null().to_owned()
 }
 
-fn ts(col: impl IntoIden) -> ColumnDef {
+pub(super) fn ts(col: impl IntoIden) -> ColumnDef {
     ColumnDef::new(col)
         .timestamp_with_time_zone()
         .not_null()
         .to_owned()
 }
 
-fn cascade(
+pub(super) fn cascade(
     name: &str,
     from: (impl IntoIden, impl IntoIden),
     to: (impl IntoIden, impl IntoIden),

@@ -8,6 +8,8 @@ mod m20261125_000003_pki;
 mod m20261128_000004_sso;
 mod m20261128_000005_marketplace;
 mod m20261128_000006_chains;
+mod m20261128_000007_installations;
+mod m20261128_000008_chain_blocks;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -22,6 +24,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000004_sso::Migration),
             Box::new(m20261128_000005_marketplace::Migration),
             Box::new(m20261128_000006_chains::Migration),
+            Box::new(m20261128_000007_installations::Migration),
+            Box::new(m20261128_000008_chain_blocks::Migration),
         ]
     }
 }

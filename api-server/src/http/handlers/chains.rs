@@ -18,7 +18,6 @@ use crate::store::chains as db;
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use consortia_engines::native::{self, Material};
-use consortia_node::genesis::Params;
 use sea_orm::TransactionTrait;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -35,21 +34,23 @@ pub struct CreateChain {
     pub tenant_id: Uuid,
     /// 1–64 letters, digits, spaces, `.`, `_` or `-`; unique in the alliance.
     pub name: String,
-    /// `native`, `fabric` or `quorum`.
-    pub engine: String,
+    /// `native`, `fabric` or `quorum` (default: the template's, else required).
+    #[serde(default)]
+    pub engine: Option<String>,
     /// Consensus: native `bft` (default); fabric `etcdraft` or `bft`; quorum `qbft` or `raft`.
+    /// Default: the template's, else the engine's first.
     #[serde(default)]
     pub consensus: Option<String>,
     /// Engine version; the runtime's default when omitted.
     #[serde(default)]
     pub version: Option<String>,
-    /// Validators each member tenant runs, 1–16 (default 1).
-    #[serde(default = "one")]
-    pub nodes_per_member: u32,
-}
-
-fn one() -> u32 {
-    1
+    /// Validators each member tenant runs, 1–16 (default: the template's, else 1).
+    #[serde(default)]
+    pub nodes_per_member: Option<u32>,
+    /// A marketplace template to install on the chain once it runs; its chain defaults
+    /// fill what the request leaves out.
+    #[serde(default)]
+    pub template: Option<super::installations::TemplateChoice>,
 }
 
 /// A node of a chain.
@@ -93,6 +94,8 @@ pub struct ChainView {
     pub nodes: Vec<NodeView>,
     /// REST API endpoints of the chain's nodes.
     pub endpoints: Vec<String>,
+    /// Marketplace templates installed on the chain.
+    pub installations: Vec<super::installations::InstallationView>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -228,6 +231,7 @@ async fn view(state: &AppState, c: chain::Model) -> ApiResult<ChainView> {
             })
             .collect(),
         endpoints,
+        installations: super::installations::of_chain(&state.db, c.id).await?,
         created_at: c.created_at,
     })
 }
@@ -277,16 +281,44 @@ pub async fn create(
         )));
     }
     check_name(&body.name)?;
-    let engine = Engine::parse(&body.engine).ok_or_else(|| {
+    // The template's chain defaults fill what the request leaves out.
+    let defaults = match &body.template {
+        Some(t) => Some(
+            super::templates::installable(&state, &t.slug, t.version.as_deref())
+                .await
+                .map_err(|e| e.under("/template"))?
+                .2
+                .chain,
+        ),
+        None => None,
+    };
+    let engine_name = match (&body.engine, &defaults) {
+        (Some(e), _) => e.clone(),
+        (None, Some(d)) => d.engine.clone(),
+        (None, None) => {
+            return Err(ApiError::field(
+                "/engine",
+                "engine is required (native, fabric or quorum) unless a template gives it",
+            ));
+        }
+    };
+    let engine = Engine::parse(&engine_name).ok_or_else(|| {
         ApiError::field(
             "/engine",
-            format!(
-                "unknown engine {:?}: use native, fabric or quorum",
-                body.engine
-            ),
+            format!("unknown engine {engine_name:?}: use native, fabric or quorum"),
         )
     })?;
-    let consensus = consensus_for(engine, body.consensus.as_deref())?;
+    let nodes_per_member = body
+        .nodes_per_member
+        .or(defaults.as_ref().map(|d| d.nodes_per_member))
+        .unwrap_or(1);
+    let asked_consensus = body.consensus.clone().or_else(|| {
+        defaults
+            .as_ref()
+            .filter(|d| d.engine == engine_name)
+            .map(|d| d.consensus.clone())
+    });
+    let consensus = consensus_for(engine, asked_consensus.as_deref())?;
     if let Some(v) = &body.version {
         let ok = (1..=64).contains(&v.len())
             && v.chars()
@@ -297,22 +329,36 @@ pub async fn create(
                 .ok_or_else(|| "version must be 1-64 letters, digits, '.', '_' or '-'".to_string()),
         )?;
     }
-    if !(1..=MAX_NODES_PER_MEMBER).contains(&body.nodes_per_member) {
+    if !(1..=MAX_NODES_PER_MEMBER).contains(&nodes_per_member) {
         return Err(ApiError::field(
             "/nodes_per_member",
             format!("nodes_per_member must be between 1 and {MAX_NODES_PER_MEMBER}"),
         ));
     }
     state.runtime.supports(engine).map_err(runtime_error)?;
+    let template = match &body.template {
+        Some(t) => Some(
+            super::installations::resolve(
+                &state,
+                engine.as_str(),
+                &t.slug,
+                t.version.as_deref(),
+                &t.parameters,
+                "/template",
+            )
+            .await?,
+        ),
+        None => None,
+    };
     let members = alliance_db::members(&state.db, alliance_id).await?;
-    let total = members.len() * body.nodes_per_member as usize;
+    let total = members.len() * nodes_per_member as usize;
     if total > native::MAX_VALIDATORS {
         return Err(ApiError::field(
             "/nodes_per_member",
             format!(
                 "{} members x {} nodes is {total} validators, more than the {} a chain may have",
                 members.len(),
-                body.nodes_per_member,
+                nodes_per_member,
                 native::MAX_VALIDATORS
             ),
         ));
@@ -332,12 +378,18 @@ pub async fn create(
     let labels = member_labels(&members.iter().map(|m| m.org_id.clone()).collect::<Vec<_>>());
     let counts: Vec<(&str, u32)> = labels
         .iter()
-        .map(|l| (l.as_str(), body.nodes_per_member))
+        .map(|l| (l.as_str(), nodes_per_member))
         .collect();
     let layout = native::layout_for(&resource_name, &counts)
         .map_err(|e| ApiError::field("/nodes_per_member", e.to_string()))?;
     let genesis_ms = state.clock.now().timestamp_millis().max(0) as u64;
-    let material = Material::generate(&resource_name, &layout, Params::default(), genesis_ms)
+    // A template's genesis parameters shape the chain (block size, metadata limits...).
+    let params = template
+        .as_ref()
+        .and_then(|t| t.rendered.genesis_params.clone())
+        .filter(|_| engine == Engine::Native)
+        .unwrap_or_default();
+    let material = Material::generate(&resource_name, &layout, params, genesis_ms)
         .map_err(|e| ApiError::Internal(format!("generating chain material: {e}")))?;
     let files = material.to_files();
     let ports = if state.runtime.kind() == "local" {
@@ -378,7 +430,7 @@ pub async fn create(
         consensus,
         version: body.version.clone(),
         runtime: state.runtime.kind().into(),
-        nodes_per_member: body.nodes_per_member as i32,
+        nodes_per_member: nodes_per_member as i32,
         chain_id: material.genesis.chain_id.clone(),
         genesis_hash: material.genesis_hash(),
         created_by_tenant: body.tenant_id,
@@ -388,14 +440,31 @@ pub async fn create(
     let plan = db::plan_of(&row, &node_rows, files.clone())
         .map_err(|e| ApiError::Internal(format!("{e:#}")))?;
     let sealed = db::seal_material(&state.kek, id, &files);
+    let installation = template.as_ref().map(|t| {
+        let mut i = super::installations::new_row(id, t, body.tenant_id, &who, "installing", now);
+        if engine != Engine::Native {
+            i.status = "recorded".into();
+            i.message = Some(format!(
+                "recorded; the {} engine does not anchor installations on chain",
+                engine.as_str()
+            ));
+        } else {
+            i.message = Some("waiting for the chain's first block".into());
+        }
+        i
+    });
     let txn = state.db.begin().await?;
     db::insert(&txn, row.clone(), node_rows, sealed).await?;
+    if let Some(i) = &installation {
+        super::installations::store(&txn, i.clone()).await?;
+    }
     alliance_db::event(
         &txn,
         alliance_id,
         "chain_created",
         (Some(body.tenant_id), Some(who.user.id)),
-        serde_json::json!({"chain_id": id, "name": body.name, "engine": engine.as_str(), "nodes": total}),
+        serde_json::json!({"chain_id": id, "name": body.name, "engine": engine.as_str(), "nodes": total,
+            "template": body.template.as_ref().map(|t| &t.slug)}),
         now,
     )
     .await?;
@@ -404,7 +473,16 @@ pub async fn create(
         // Nothing half-made stays behind: the chain is forgotten again.
         let _ = state.runtime.remove(id, &row.resource_name, false).await;
         db::delete(&state.db, id).await?;
+        if let Some(i) = &installation {
+            super::installations::uncount(&state.db, i.template_id).await?;
+        }
         return Err(runtime_error(e));
+    }
+    if let Some(i) = installation.filter(|i| i.status == "installing") {
+        state.tasks.spawn(super::installations::complete(
+            state.get_ref().clone(),
+            i.id,
+        ));
     }
     who.created(id);
     who.note(|n| n.tenant_id = Some(body.tenant_id));

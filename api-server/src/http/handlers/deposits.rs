@@ -3,7 +3,7 @@
 //! verifies offline (`consortia-node verify-receipt --genesis …`). A deposit is answered only
 //! after every chain committed it and it is stored, so an acknowledged deposit is never lost.
 
-use crate::db::entities::{chain, deposit, deposit_receipt};
+use crate::db::entities::{chain, chain_block, deposit, deposit_receipt};
 use crate::deposit::Prepared;
 use crate::domain::roles::Action;
 use crate::http::auth::Principal;
@@ -13,10 +13,13 @@ use crate::store::alliances as alliance_db;
 use crate::store::chains as db;
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, TimeZone, Utc};
+use consortia_node::hexser;
+use consortia_node::receipt::{BlockSeal, Receipt, TxProof};
 use consortia_node::tx::{HashAlg, Op};
 use sea_orm::TransactionTrait;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::collections::HashMap;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -139,14 +142,33 @@ fn depositing_tenant(who: &Principal, asked: Option<Uuid>) -> Result<Uuid, ApiEr
     }
 }
 
-fn receipt_view(r: deposit_receipt::Model, full: bool) -> ApiResult<ReceiptView> {
-    let receipt = if full {
-        Some(
-            serde_json::from_str(&r.receipt)
-                .map_err(|e| ApiError::Internal(format!("stored receipt: {e}")))?,
-        )
-    } else {
-        None
+/// Block seals (JSON) by (chain, height), to assemble whole receipts.
+type Seals = HashMap<(Uuid, i64), String>;
+
+/// A whole receipt from a stored row: its transaction's part and its block's seal (rows
+/// written before seals were kept apart hold the whole receipt).
+fn whole_receipt(r: &deposit_receipt::Model, seals: &Seals) -> ApiResult<Value> {
+    let stored = |e: serde_json::Error| ApiError::Internal(format!("stored receipt: {e}"));
+    if let Ok(whole) = serde_json::from_str::<Receipt>(&r.receipt) {
+        return serde_json::to_value(whole).map_err(stored);
+    }
+    let part: TxProof = serde_json::from_str(&r.receipt).map_err(stored)?;
+    let seal: BlockSeal = seals
+        .get(&(r.chain_id, r.height))
+        .ok_or_else(|| {
+            ApiError::Internal(format!(
+                "no stored seal for block {} of chain {}",
+                r.height, r.chain_id
+            ))
+        })
+        .and_then(|s| serde_json::from_str(s).map_err(stored))?;
+    serde_json::to_value(Receipt::assemble(part, seal)).map_err(stored)
+}
+
+fn receipt_view(r: deposit_receipt::Model, seals: Option<&Seals>) -> ApiResult<ReceiptView> {
+    let receipt = match seals {
+        Some(seals) => Some(whole_receipt(&r, seals)?),
+        None => None,
     };
     Ok(ReceiptView {
         chain_id: r.chain_id,
@@ -159,13 +181,16 @@ fn receipt_view(r: deposit_receipt::Model, full: bool) -> ApiResult<ReceiptView>
 
 async fn deposit_view(state: &AppState, d: deposit::Model) -> ApiResult<DepositView> {
     let receipts = db::receipts(&state.db, d.id).await?;
-    to_view(d, receipts, true)
+    let blocks: Vec<(Uuid, i64)> = receipts.iter().map(|r| (r.chain_id, r.height)).collect();
+    let seals = db::seals(&state.db, &blocks).await?;
+    to_view(d, receipts, Some(&seals))
 }
 
+/// A deposit's view; whole receipts when `seals` are given.
 fn to_view(
     d: deposit::Model,
     receipts: Vec<deposit_receipt::Model>,
-    full: bool,
+    seals: Option<&Seals>,
 ) -> ApiResult<DepositView> {
     Ok(DepositView {
         id: d.id,
@@ -176,7 +201,7 @@ fn to_view(
         created_at: d.created_at,
         receipts: receipts
             .into_iter()
-            .map(|r| receipt_view(r, full))
+            .map(|r| receipt_view(r, seals))
             .collect::<ApiResult<_>>()?,
     })
 }
@@ -236,7 +261,7 @@ fn check_item(
     hash: &str,
     metadata: &Option<Value>,
 ) -> Result<Checked, ApiError> {
-    let (alg, hash) = check_hash(alg, hash).map_err(|e| prefix(e, at))?;
+    let (alg, hash) = check_hash(alg, hash).map_err(|e| e.under(at))?;
     let metadata = match metadata {
         None | Some(Value::Null) => "{}".to_string(),
         Some(v @ Value::Object(_)) => v.to_string(),
@@ -261,23 +286,6 @@ fn check_item(
         hash,
         metadata,
     })
-}
-
-/// Moves a field error under `at` (an item of a batch).
-fn prefix(e: ApiError, at: &str) -> ApiError {
-    match e {
-        ApiError::Validation { detail, errors } => ApiError::Validation {
-            detail,
-            errors: errors
-                .into_iter()
-                .map(|mut f| {
-                    f.pointer = format!("{at}{}", f.pointer);
-                    f
-                })
-                .collect(),
-        },
-        other => other,
-    }
 }
 
 /// The named chains, each of an alliance the tenant belongs to (else 404) and native.
@@ -363,9 +371,30 @@ async fn deposit_all(
     });
     let committed = futures_util::future::try_join_all(work).await?;
     let now = state.clock.now();
-    let mut rows = Vec::new();
+    // Each block's header and certificate once; each receipt keeps its own part only.
+    let mut seals: Seals = HashMap::new();
+    let mut blocks = Vec::new();
+    for (chain, rs) in &committed {
+        for r in rs {
+            if let std::collections::hash_map::Entry::Vacant(e) =
+                seals.entry((*chain, r.height as i64))
+            {
+                let seal = serde_json::to_string(&r.seal()).expect("seals serialise");
+                blocks.push(chain_block::Model {
+                    chain_id: *chain,
+                    height: r.height as i64,
+                    block_hash: hexser::encode(&r.block_hash),
+                    seal: seal.clone(),
+                });
+                e.insert(seal);
+            }
+        }
+    }
+    let mut rows = Vec::with_capacity(items.len());
     for (i, item) in items.into_iter().enumerate() {
-        let id = Uuid::new_v4();
+        // Time-ordered ids: new rows land at the end of the primary-key indexes instead of
+        // splitting pages all over them.
+        let id = Uuid::now_v7();
         let receipts: Vec<deposit_receipt::Model> = committed
             .iter()
             .map(|(chain, rs)| {
@@ -373,13 +402,18 @@ async fn deposit_all(
                 deposit_receipt::Model {
                     deposit_id: id,
                     chain_id: *chain,
-                    tx_hash: hex::encode(r.tx_hash),
+                    tx_hash: hexser::encode(&r.tx_hash),
                     height: r.height as i64,
                     committed_at: Utc
                         .timestamp_millis_opt(r.header.time_ms as i64)
                         .single()
                         .unwrap_or(now),
-                    receipt: serde_json::to_string(r).expect("receipts serialise"),
+                    receipt: serde_json::to_string(&TxProof {
+                        tx: r.tx.clone(),
+                        index: r.index,
+                        proof: r.proof.clone(),
+                    })
+                    .expect("receipts serialise"),
                 }
             })
             .collect();
@@ -394,10 +428,15 @@ async fn deposit_all(
         };
         rows.push((row, receipts));
     }
+    let views = rows
+        .iter()
+        .cloned()
+        .map(|(d, r)| to_view(d, r, full.then_some(&seals)))
+        .collect::<ApiResult<Vec<_>>>()?;
     let txn = state.db.begin().await?;
-    db::insert_deposits(&txn, rows.clone()).await?;
+    db::insert_deposits(&txn, rows, blocks).await?;
     txn.commit().await?;
-    rows.into_iter().map(|(d, r)| to_view(d, r, full)).collect()
+    Ok(views)
 }
 
 /// Records a content hash on each named chain and answers with a receipt per chain.

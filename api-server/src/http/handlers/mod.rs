@@ -4,6 +4,7 @@ pub mod alliances;
 pub mod audit_events;
 pub mod chains;
 pub mod deposits;
+pub mod installations;
 pub mod me;
 pub mod members;
 pub mod ops;

@@ -79,15 +79,15 @@ pub struct TemplateView {
     pub updated_at: DateTime<Utc>,
 }
 
-fn requires(engines: &[String]) -> Option<String> {
-    if engines.iter().any(|e| e == "native") {
+fn requires(engines: &[String], runtime: &str) -> Option<String> {
+    if runtime == "kubernetes" || engines.iter().any(|e| e == "native") {
         None
     } else {
         Some("the Kubernetes runtime (Fabric and GoQuorum chains run only on Kubernetes)".into())
     }
 }
 
-fn template_view(t: &template::Model) -> TemplateView {
+fn template_view(t: &template::Model, runtime: &str) -> TemplateView {
     let engines: Vec<String> = t.engines.split(',').map(String::from).collect();
     TemplateView {
         id: t.id,
@@ -95,7 +95,7 @@ fn template_view(t: &template::Model) -> TemplateView {
         name: t.name.clone(),
         summary: t.summary.clone(),
         category: t.category.clone(),
-        requires: requires(&engines),
+        requires: requires(&engines, runtime),
         engines,
         publisher_tenant_id: t.publisher_tenant_id,
         builtin: t.builtin,
@@ -427,7 +427,7 @@ pub async fn upload(
     txn.commit().await?;
     who.created(t.id);
     let body = Uploaded {
-        template: template_view(&t),
+        template: template_view(&t, state.runtime.kind()),
         version: version_view(&v)?,
     };
     Ok(if replaced {
@@ -469,7 +469,7 @@ pub async fn list_own(
             .map(version_view)
             .collect::<Result<_, _>>()?;
         items.push(TemplateDetail {
-            template: template_view(&t),
+            template: template_view(&t, state.runtime.kind()),
             versions,
         });
     }
@@ -826,7 +826,7 @@ pub async fn review_queue(state: web::Data<AppState>, who: Principal) -> ApiResu
             .await?
         {
             items.push(Uploaded {
-                template: template_view(&t),
+                template: template_view(&t, state.runtime.kind()),
                 version: version_view(&v)?,
             });
         }
@@ -941,7 +941,7 @@ pub async fn catalog(
             continue;
         }
         items.push(CatalogEntry {
-            template: template_view(&t),
+            template: template_view(&t, state.runtime.kind()),
             latest_version: latest.version,
             publisher: m.publisher,
         });
@@ -988,7 +988,7 @@ pub async fn catalog_get(
 ) -> ApiResult<HttpResponse> {
     let (t, versions) = catalog_template(&state, &path.into_inner()).await?;
     Ok(HttpResponse::Ok().json(TemplateDetail {
-        template: template_view(&t),
+        template: template_view(&t, state.runtime.kind()),
         versions: versions
             .iter()
             .map(version_view)
@@ -1016,6 +1016,70 @@ pub struct ParametersOk {
     pub version: String,
 }
 
+/// A published version of a catalog template that may be installed: `want`, or the latest
+/// published one. Deprecated versions stay in the catalog but take no new installs.
+pub(crate) async fn installable(
+    state: &AppState,
+    slug: &str,
+    want: Option<&str>,
+) -> ApiResult<(template::Model, template_version::Model, Manifest)> {
+    let (t, versions) = catalog_template(state, slug).await?;
+    let v = match want {
+        Some(want) => {
+            let v = versions.iter().find(|v| v.version == want).ok_or_else(|| {
+                ApiError::field(
+                    "/version",
+                    format!("`{slug}` has no published version {want}"),
+                )
+            })?;
+            if v.status != "published" {
+                return Err(ApiError::field(
+                    "/version",
+                    format!(
+                        "`{slug}` {want} is deprecated{}: choose a newer version",
+                        v.reason
+                            .as_deref()
+                            .map(|r| format!(" ({r})"))
+                            .unwrap_or_default()
+                    ),
+                ));
+            }
+            v
+        }
+        None => versions
+            .iter()
+            .find(|v| v.status == "published")
+            .ok_or_else(|| {
+                ApiError::field(
+                    "/version",
+                    format!("every version of `{slug}` is deprecated"),
+                )
+            })?,
+    };
+    let m: Manifest =
+        serde_json::from_str(&v.manifest).map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok((t, v.clone(), m))
+}
+
+/// Checks install parameters against a manifest's schema: 422 with every error by JSON
+/// pointer, each under `at`.
+pub(crate) fn check_install_parameters(
+    m: &Manifest,
+    parameters: &serde_json::Value,
+    at: &str,
+) -> ApiResult<()> {
+    marketplace::check_parameters(&m.parameters, parameters).map_err(|p| {
+        let p = p
+            .into_iter()
+            .map(|p| Problem {
+                pointer: format!("{at}{}", p.pointer),
+                detail: p.detail,
+            })
+            .collect();
+        problems("the parameters do not satisfy the template's schema", p)
+    })
+}
+
 /// Checks install parameters against a published version's schema; every error is reported
 /// with its JSON pointer (422).
 #[utoipa::path(post, path = "/api/v1/catalog/{slug}/parameters/check", tag = "marketplace",
@@ -1030,38 +1094,12 @@ pub async fn check_parameters(
     body: web::Json<ParametersCheck>,
 ) -> ApiResult<HttpResponse> {
     let slug = path.into_inner();
-    let (_, versions) = catalog_template(&state, &slug).await?;
-    let v = match body.version.as_deref() {
-        Some(want) => versions
-            .iter()
-            .find(|v| v.version == want && v.status == "published")
-            .ok_or_else(|| {
-                ApiError::field(
-                    "/version",
-                    format!("`{slug}` has no published version {want}"),
-                )
-            })?,
-        None => versions
-            .iter()
-            .find(|v| v.status == "published")
-            .ok_or_else(|| ApiError::NotFound(format!("`{slug}` has no published version")))?,
-    };
-    let m: Manifest =
-        serde_json::from_str(&v.manifest).map_err(|e| ApiError::Internal(e.to_string()))?;
-    marketplace::check_parameters(
-        &m.parameters,
+    let (_, v, m) = installable(&state, &slug, body.version.as_deref()).await?;
+    check_install_parameters(
+        &m,
         &serde_json::Value::Object(body.parameters.clone()),
-    )
-    .map_err(|p| {
-        let p = p
-            .into_iter()
-            .map(|p| Problem {
-                pointer: format!("/parameters{}", p.pointer),
-                detail: p.detail,
-            })
-            .collect();
-        problems("the parameters do not satisfy the template's schema", p)
-    })?;
+        "/parameters",
+    )?;
     Ok(HttpResponse::Ok().json(ParametersOk {
         valid: true,
         version: v.version.clone(),
