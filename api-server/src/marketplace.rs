@@ -618,7 +618,21 @@ fn check_configs(m: &Manifest, files: &BTreeMap<String, Vec<u8>>, problems: &mut
         match doc.get("parameter_targets") {
             None => {}
             Some(Value::Object(targets)) => {
+                let pointers: Vec<&str> = targets.values().filter_map(Value::as_str).collect();
                 for (name, target) in targets {
+                    let t = target.as_str().unwrap_or_default();
+                    if t == "/genesis_params" || t.starts_with("/genesis_params/") {
+                        problems.push(at(format!(
+                            "/parameter_targets/{name}: install parameters may not set genesis_params"
+                        )));
+                    }
+                    if let Some(outer) = pointers.iter().find(|p| {
+                        t.len() > p.len() && t.starts_with(*p) && t.as_bytes()[p.len()] == b'/'
+                    }) {
+                        problems.push(at(format!(
+                            "/parameter_targets/{name}: {t} lies inside {outer}, another parameter's target"
+                        )));
+                    }
                     if !declared.is_some_and(|d| d.contains_key(name)) {
                         problems.push(at(format!(
                             "/parameter_targets/{name}: `{name}` is not a parameter in the manifest's schema"
@@ -715,10 +729,12 @@ pub fn render(pkg: &Package, parameters: &Value) -> Result<Rendered, String> {
         if out.genesis_params.is_none()
             && let Some(g) = doc.get("genesis_params")
         {
-            out.genesis_params = Some(
-                serde_json::from_value(g.clone())
-                    .map_err(|e| format!("{}: genesis_params: {e}", a.path))?,
-            );
+            let params: consortia_node::genesis::Params = serde_json::from_value(g.clone())
+                .map_err(|e| format!("{}: genesis_params: {e}", a.path))?;
+            params
+                .validate()
+                .map_err(|e| format!("{}: genesis_params: {e}", a.path))?;
+            out.genesis_params = Some(params);
         }
         out.configs.insert(a.path.clone(), doc);
     }

@@ -225,9 +225,21 @@ async fn templates_install_onto_chains(app: &TestApp) {
         installs_of(app, &token, "evidence-deposit").await,
         before + 1
     );
+    // Two installs of one template at once: one is made (and anchored), the other is a
+    // conflict that wrote nothing to the chain.
+    let trace = json!({"tenant_id": tenant, "slug": "product-traceability",
+        "parameters": {"product_id_scheme": "sku", "stages": ["made", "sold"], "require_stage_order": true}});
+    let (a, b) = futures_util::join!(
+        app.post(&installations, &token, trace.clone()),
+        app.post(&installations, &token, trace.clone())
+    );
+    let mut statuses = [a.status, b.status];
+    statuses.sort();
+    assert_eq!(statuses, [201, 409], "{} / {}", a.body, b.body);
+    assert_eq!(installs_of(app, &token, "product-traceability").await, 1);
     let list = app.get(&installations, &token).await;
     assert_eq!(list.status, 200, "{}", list.body);
-    assert_eq!(list.body.as_array().unwrap().len(), 2);
+    assert_eq!(list.body.as_array().unwrap().len(), 3);
 
     // Installing it again is a conflict; nothing changes.
     let snap = app.snapshot().await;

@@ -390,6 +390,9 @@ async fn deposit_all(
             }
         }
     }
+    // One order for every request: on PostgreSQL two requests naming the same chains in
+    // different orders would otherwise lock the same seal rows in opposite orders.
+    blocks.sort_by_key(|b| (b.chain_id, b.height));
     let mut rows = Vec::with_capacity(items.len());
     for (i, item) in items.into_iter().enumerate() {
         // Time-ordered ids: new rows land at the end of the primary-key indexes instead of

@@ -196,8 +196,12 @@ pub(crate) async fn resolve(
     let rendered = marketplace::read_package(&package.package, usize::MAX / 8)
         .map_err(|p| ApiError::Internal(format!("stored package of {slug}: {p:?}")))
         .and_then(|pkg| {
-            marketplace::render(&pkg, &parameters)
-                .map_err(|e| ApiError::Internal(format!("rendering {slug}: {e}")))
+            marketplace::render(&pkg, &parameters).map_err(|e| {
+                ApiError::field(
+                    &format!("{at}/parameters"),
+                    format!("the parameters do not fit `{slug}`'s configuration: {e}"),
+                )
+            })
         })?;
     Ok(Resolved {
         template,
@@ -341,6 +345,14 @@ pub(crate) async fn complete(state: AppState, installation: Uuid) {
     if let Err(e) = try_complete(&state, installation).await {
         tracing::warn!(%installation, error = %format!("{e:#}"), "template installation failed");
         let now = state.clock.now();
+        // A failed installation does not count; a new install of the template replaces it.
+        if let Ok(Some(row)) = template_installation::Entity::find_by_id(installation)
+            .one(&state.db)
+            .await
+            && row.status == "installing"
+        {
+            let _ = uncount(&state.db, row.template_id).await;
+        }
         let _ = template_installation::Entity::update_many()
             .col_expr(template_installation::Column::Status, Expr::value("failed"))
             .col_expr(
@@ -435,7 +447,7 @@ pub async fn install(
     body: web::Json<InstallTemplate>,
 ) -> ApiResult<HttpResponse> {
     let (alliance_id, chain_id) = path.into_inner();
-    acting(
+    let (alliance, _) = acting(
         &state,
         &who,
         alliance_id,
@@ -443,6 +455,11 @@ pub async fn install(
         Action::WriteWorkloads,
     )
     .await?;
+    if alliance.status == "closed" {
+        return Err(ApiError::Conflict(format!(
+            "alliance {alliance_id} is closed"
+        )));
+    }
     let chain = visible_chain(&state, &who, alliance_id, chain_id).await?;
     let r = resolve(
         &state,
@@ -459,49 +476,81 @@ pub async fn install(
             body.slug
         ))
     };
-    if template_installation::Entity::find()
-        .filter(template_installation::Column::ChainId.eq(chain_id))
-        .filter(template_installation::Column::TemplateId.eq(r.template.id))
-        .one(&state.db)
-        .await?
-        .is_some()
-    {
-        return Err(conflict());
-    }
+    // Claim the installation first (the unique index settles concurrent installs of the
+    // same template), then anchor it: two racing requests never both write to the chain.
+    // A failed installation gives way to a new one.
     let now = state.clock.now();
-    let mut row = if chain.engine == "native" {
-        let mut row = new_row(chain_id, &r, body.tenant_id, &who, "installed", now);
-        let a = anchor(&state, &chain, &row, &body.slug, &r.version.package_sha256)
-            .await
-            .map_err(|e| {
-                ApiError::Unavailable(format!(
-                    "chain {chain_id} could not anchor the installation: {e:#}"
-                ))
-            })?;
-        row.tx_hash = Some(a.tx_hash);
-        row.height = Some(a.height);
-        row.receipt = Some(a.receipt);
-        row
-    } else {
-        let mut row = new_row(chain_id, &r, body.tenant_id, &who, "recorded", now);
+    let native = chain.engine == "native";
+    let mut row = new_row(
+        chain_id,
+        &r,
+        body.tenant_id,
+        &who,
+        if native { "installing" } else { "recorded" },
+        now,
+    );
+    if !native {
         row.message = Some(format!(
             "recorded; the {} engine does not anchor installations on chain",
             chain.engine
         ));
-        row
-    };
-    row.updated_at = state.clock.now();
+    }
     let txn = state.db.begin().await?;
+    let failed = template_installation::Entity::find()
+        .filter(template_installation::Column::ChainId.eq(chain_id))
+        .filter(template_installation::Column::TemplateId.eq(r.template.id))
+        .filter(template_installation::Column::Status.eq("failed"))
+        .one(&txn)
+        .await?;
+    if let Some(f) = failed {
+        template_installation::Entity::delete_by_id(f.id)
+            .exec(&txn)
+            .await?;
+    }
     if let Err(e) = store(&txn, row.clone()).await {
-        // A concurrent install of the same template won the unique index.
         return Err(if crate::store::is_unique_violation(&e) {
             conflict()
         } else {
             e.into()
         });
     }
+    txn.commit().await?;
+    if native {
+        match anchor(&state, &chain, &row, &body.slug, &r.version.package_sha256).await {
+            Ok(a) => {
+                row.status = "installed".into();
+                row.tx_hash = Some(a.tx_hash);
+                row.height = Some(a.height);
+                row.receipt = Some(a.receipt);
+                row.updated_at = state.clock.now();
+                template_installation::ActiveModel {
+                    id: sea_orm::ActiveValue::Unchanged(row.id),
+                    status: Set(row.status.clone()),
+                    tx_hash: Set(row.tx_hash.clone()),
+                    height: Set(row.height),
+                    receipt: Set(row.receipt.clone()),
+                    updated_at: Set(row.updated_at),
+                    ..Default::default()
+                }
+                .update(&state.db)
+                .await?;
+            }
+            Err(e) => {
+                // Nothing stays behind: the claim and its count are taken back.
+                let txn = state.db.begin().await?;
+                template_installation::Entity::delete_by_id(row.id)
+                    .exec(&txn)
+                    .await?;
+                uncount(&txn, row.template_id).await?;
+                txn.commit().await?;
+                return Err(ApiError::Unavailable(format!(
+                    "chain {chain_id} could not anchor the installation: {e:#}"
+                )));
+            }
+        }
+    }
     crate::store::alliances::event(
-        &txn,
+        &state.db,
         alliance_id,
         "template_installed",
         (Some(body.tenant_id), Some(who.user.id)),
@@ -509,7 +558,6 @@ pub async fn install(
         now,
     )
     .await?;
-    txn.commit().await?;
     who.created(row.id);
     who.note(|n| n.tenant_id = Some(body.tenant_id));
     Ok(HttpResponse::Created().json(installation_view(row, &body.slug)))
