@@ -21,6 +21,8 @@ pub const DEFAULT_MAX_PACKAGE_BYTES: usize = 10 * 1024 * 1024;
 const MAX_MANIFEST_BYTES: usize = 256 * 1024;
 /// Largest description (Markdown).
 const MAX_DESCRIPTION: usize = 64 * 1024;
+/// Least deposit metadata a template's chain may allow.
+const MIN_DEPOSIT_METADATA: u32 = 1024;
 /// Most artifacts in one template.
 const MAX_ARTIFACTS: usize = 100;
 
@@ -658,6 +660,12 @@ fn check_configs(m: &Manifest, files: &BTreeMap<String, Vec<u8>>, problems: &mut
                 Ok(p) => {
                     if let Err(e) = p.validate() {
                         problems.push(at(format!("/genesis_params: {e}")));
+                    } else if p.max_metadata_bytes < MIN_DEPOSIT_METADATA {
+                        // The platform's own deposits (installation anchors) carry a few
+                        // hundred bytes of metadata; a chain that refuses them is broken.
+                        problems.push(at(format!(
+                            "/genesis_params/max_metadata_bytes: at least {MIN_DEPOSIT_METADATA} bytes"
+                        )));
                     }
                 }
             }

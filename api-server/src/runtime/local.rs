@@ -492,7 +492,12 @@ impl Runtime for LocalRuntime {
     async fn remove(&self, id: Uuid, name: &str, keep_data: bool) -> Result<(), RuntimeError> {
         let chain = self.chains.lock().unwrap().remove(&id);
         if let Some(chain) = chain {
-            stop_chain(&chain).await;
+            // On the server's runtime: a request dropped mid-way (client gone, shutdown
+            // timeout) must not leave the supervisors half-stopped and out of every map.
+            let stopping = self.tasks.spawn(async move { stop_chain(&chain).await });
+            if let Err(e) = stopping.await {
+                tracing::error!(chain = %name, error = %e, "stopping the chain did not finish");
+            }
         } else {
             // Not supervised by this server (e.g. removed before a restart): stop any
             // process still running from its homes.

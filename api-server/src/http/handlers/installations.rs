@@ -496,17 +496,14 @@ pub async fn install(
         ));
     }
     let txn = state.db.begin().await?;
-    let failed = template_installation::Entity::find()
+    // Write first (see `alliances::vote`): on SQLite a transaction that reads before it writes
+    // cannot wait for a concurrent writer and fails instead.
+    template_installation::Entity::delete_many()
         .filter(template_installation::Column::ChainId.eq(chain_id))
         .filter(template_installation::Column::TemplateId.eq(r.template.id))
         .filter(template_installation::Column::Status.eq("failed"))
-        .one(&txn)
+        .exec(&txn)
         .await?;
-    if let Some(f) = failed {
-        template_installation::Entity::delete_by_id(f.id)
-            .exec(&txn)
-            .await?;
-    }
     if let Err(e) = store(&txn, row.clone()).await {
         return Err(if crate::store::is_unique_violation(&e) {
             conflict()
