@@ -8,7 +8,7 @@ use crate::alliances::found;
 use crate::support::{Resp, TestApp};
 use actix_web::http::Method;
 use consortia_node::genesis::Genesis;
-use consortia_node::receipt::{Receipt, verify_receipt};
+use consortia_node::receipt::{AnchoredReceipt, Receipt, verify_anchored, verify_receipt};
 use serde_json::{Value, json};
 
 fn chains_path(alliance: &str) -> String {
@@ -141,6 +141,93 @@ async fn chain_lifecycle(app: &TestApp) {
         let r: Receipt = serde_json::from_value(d["receipts"][0]["receipt"].clone()).unwrap();
         verify_receipt(&genesis, &r).expect("every batch receipt verifies offline");
     }
+    // Anchored: five items, one transaction (the Merkle root); every item's receipt is its
+    // path plus that transaction's receipt, checked offline, also by the node's CLI.
+    let items: Vec<Value> = (0..5)
+        .map(|i| json!({"content_hash": format!("{:02x}", 0x30 + i).repeat(32), "metadata": {"n": i}}))
+        .collect();
+    let m = app
+        .post(
+            "/api/v1/deposits/batch?receipts=full",
+            &token,
+            json!({"tenant_id": tenant, "chain_ids": [id], "items": items, "anchor": "merkle"}),
+        )
+        .await;
+    assert_eq!(m.status, 201, "{}", m.body);
+    let anchored = m.body["deposits"].as_array().unwrap();
+    assert_eq!(anchored.len(), 5);
+    let anchor_tx = anchored[0]["receipts"][0]["tx_hash"].clone();
+    let dir = tempfile::tempdir().unwrap();
+    let genesis_file = dir.path().join("genesis.json");
+    std::fs::write(&genesis_file, serde_json::to_vec(&genesis).unwrap()).unwrap();
+    for (i, d) in anchored.iter().enumerate() {
+        assert_eq!(
+            d["receipts"][0]["tx_hash"], anchor_tx,
+            "one transaction for all"
+        );
+        let r: AnchoredReceipt =
+            serde_json::from_value(d["receipts"][0]["receipt"].clone()).unwrap();
+        assert_eq!(
+            hex::encode(&r.item.content_hash),
+            d["content_hash"].as_str().unwrap()
+        );
+        assert_eq!((r.index, r.size), (i as u64, 5));
+        verify_anchored(&genesis, &r).expect("an anchored receipt verifies offline");
+        let mut forged = r.clone();
+        forged.item.content_hash[0] ^= 1;
+        assert!(
+            verify_anchored(&genesis, &forged).is_err(),
+            "another hash does not"
+        );
+        let stored = app
+            .get(
+                &format!("/api/v1/deposits/{}", d["id"].as_str().unwrap()),
+                &token,
+            )
+            .await;
+        assert_eq!(
+            stored.body["receipts"][0]["receipt"],
+            d["receipts"][0]["receipt"]
+        );
+        if i == 0 {
+            let file = dir.path().join("anchored.json");
+            std::fs::write(&file, serde_json::to_vec(&r).unwrap()).unwrap();
+            let node = consortia_api::runtime::local::find_node_bin().unwrap();
+            let out = std::process::Command::new(node)
+                .args(["verify-receipt", "--genesis"])
+                .arg(&genesis_file)
+                .arg(&file)
+                .output()
+                .unwrap();
+            let said = String::from_utf8_lossy(&out.stdout);
+            assert!(
+                out.status.success() && said.contains("VALID:") && said.contains("item 0 of 5"),
+                "{said}"
+            );
+            std::fs::write(&file, serde_json::to_vec(&forged).unwrap()).unwrap();
+            let node = consortia_api::runtime::local::find_node_bin().unwrap();
+            let out = std::process::Command::new(node)
+                .args(["verify-receipt", "--genesis"])
+                .arg(&genesis_file)
+                .arg(&file)
+                .output()
+                .unwrap();
+            assert!(
+                !out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stdout)
+            );
+        }
+    }
+    let bad = app
+        .post(
+            "/api/v1/deposits/batch",
+            &token,
+            json!({"tenant_id": tenant, "chain_ids": [id], "items": [{"content_hash": "ef".repeat(32)}], "anchor": "tree"}),
+        )
+        .await;
+    assert_eq!(bad.status, 422, "{}", bad.body);
+
     // By default a batch answers with where and when, not the receipts themselves.
     let summary = app
         .post(

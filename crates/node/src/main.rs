@@ -491,8 +491,19 @@ async fn dispatch(cmd: Cmd) -> Result<ExitCode> {
             let g = Genesis::load(&genesis)?;
             let bytes =
                 std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-            let r: receipt::Receipt = match serde_json::from_slice(&bytes) {
-                Ok(r) => r,
+            // A plain receipt, or an anchored deposit's (it has an `anchor`).
+            let anchored = serde_json::from_slice::<serde_json::Value>(&bytes)
+                .ok()
+                .is_some_and(|v| v.get("anchor").is_some());
+            let checked = if anchored {
+                serde_json::from_slice::<receipt::AnchoredReceipt>(&bytes)
+                    .map(|r| receipt::verify_anchored(&g, &r).map(|v| (v, Some(r))))
+            } else {
+                serde_json::from_slice::<receipt::Receipt>(&bytes)
+                    .map(|r| receipt::verify_receipt(&g, &r).map(|v| (v, None)))
+            };
+            let verdict = match checked {
+                Ok(v) => v,
                 Err(e) => {
                     print(
                         json,
@@ -502,21 +513,40 @@ async fn dispatch(cmd: Cmd) -> Result<ExitCode> {
                     return Ok(ExitCode::FAILURE);
                 }
             };
-            match receipt::verify_receipt(&g, &r) {
-                Ok(v) => print(json, &json!({"valid": true, "receipt": v}), || {
-                    format!(
-                        "VALID: transaction {} ({} by {}) is in block {} (hash {}) at index {}, \
-                         signed by validators holding {}/{} of the voting power",
-                        hex::encode(v.tx_hash),
-                        v.kind,
-                        v.account,
-                        v.height,
-                        hex::encode(v.block_hash),
-                        v.index,
-                        v.signed_power,
-                        v.total_power
+            match verdict {
+                Ok((v, item)) => {
+                    let anchored_item = item.as_ref().map(|r| {
+                        json!({"content_hash": hex::encode(&r.item.content_hash),
+                            "hash_alg": r.item.hash_alg, "index": r.index, "size": r.size})
+                    });
+                    print(
+                        json,
+                        &json!({"valid": true, "receipt": v, "anchored_item": anchored_item}),
+                        || {
+                            let lead = match &item {
+                                Some(r) => format!(
+                                    "VALID: {} is item {} of {} anchored by transaction",
+                                    hex::encode(&r.item.content_hash),
+                                    r.index,
+                                    r.size
+                                ),
+                                None => "VALID: transaction".to_string(),
+                            };
+                            format!(
+                                "{lead} {} ({} by {}) is in block {} (hash {}) at index {}, \
+                                 signed by validators holding {}/{} of the voting power",
+                                hex::encode(v.tx_hash),
+                                v.kind,
+                                v.account,
+                                v.height,
+                                hex::encode(v.block_hash),
+                                v.index,
+                                v.signed_power,
+                                v.total_power
+                            )
+                        },
                     )
-                }),
+                }
                 Err(e) => {
                     print(
                         json,

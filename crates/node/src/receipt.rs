@@ -80,6 +80,94 @@ impl Receipt {
     }
 }
 
+/// A deposit anchored with others: the batch's items are the leaves of an RFC 6962 Merkle
+/// tree whose root one transaction deposited. One signature and one verification per
+/// validator serve the whole batch; each item's receipt is its inclusion path plus the
+/// anchoring transaction's receipt.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, borsh::BorshSerialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnchoredItem {
+    pub hash_alg: crate::tx::HashAlg,
+    #[serde(with = "hexser::bytes")]
+    pub content_hash: Vec<u8>,
+    #[serde(default)]
+    pub metadata: String,
+}
+
+/// Domain of an anchored item's leaf.
+pub const ANCHORED_ITEM_DOMAIN: &[u8] = b"consortia/anchored-deposit/v1";
+
+impl AnchoredItem {
+    /// Its leaf in the batch's tree: `leaf_hash(DOMAIN ‖ borsh(item))`.
+    pub fn leaf(&self) -> Hash {
+        let mut data = ANCHORED_ITEM_DOMAIN.to_vec();
+        data.extend(borsh::to_vec(self).expect("borsh to memory"));
+        merkle::leaf_hash(&data)
+    }
+}
+
+/// An anchored deposit's own part: the item, its place in the batch's tree, and the
+/// anchoring transaction's part (the block's seal is shared).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnchoredPart {
+    pub item: AnchoredItem,
+    pub index: u64,
+    pub size: u64,
+    #[serde(with = "proof_hex")]
+    pub path: Vec<Hash>,
+    pub anchor: TxProof,
+}
+
+/// The whole receipt of an anchored deposit; `consortia-node verify-receipt` checks it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnchoredReceipt {
+    pub item: AnchoredItem,
+    pub index: u64,
+    pub size: u64,
+    #[serde(with = "proof_hex")]
+    pub path: Vec<Hash>,
+    pub anchor: Receipt,
+}
+
+impl AnchoredReceipt {
+    pub fn assemble(p: AnchoredPart, seal: BlockSeal) -> AnchoredReceipt {
+        AnchoredReceipt {
+            item: p.item,
+            index: p.index,
+            size: p.size,
+            path: p.path,
+            anchor: Receipt::assemble(p.anchor, seal),
+        }
+    }
+}
+
+/// Verifies an anchored deposit: the anchoring transaction's receipt (as
+/// [`verify_receipt`]), that it deposited a SHA-256 root, and the item's path to that root.
+pub fn verify_anchored(
+    genesis: &Genesis,
+    r: &AnchoredReceipt,
+) -> Result<VerifiedReceipt, ReceiptError> {
+    let v = verify_receipt(genesis, &r.anchor)?;
+    let crate::tx::Op::Deposit {
+        hash_alg: crate::tx::HashAlg::Sha256,
+        content_hash,
+        ..
+    } = &r.anchor.tx.tx.op
+    else {
+        return Err(ReceiptError::NotAnAnchor);
+    };
+    let root: Hash = content_hash
+        .as_slice()
+        .try_into()
+        .map_err(|_| ReceiptError::NotAnAnchor)?;
+    if !merkle::verify(r.index, r.size, &r.item.leaf(), &r.path, &root) {
+        return Err(ReceiptError::AnchorPath);
+    }
+    Ok(v)
+}
+
 mod proof_hex {
     use consortia_bft::Hash;
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -132,6 +220,10 @@ pub enum ReceiptError {
     Validators,
     #[error("commit certificate: {0}")]
     Certificate(#[from] CertificateError),
+    #[error("the anchoring transaction is not a SHA-256 deposit of a Merkle root")]
+    NotAnAnchor,
+    #[error("the deposit's inclusion path does not lead to the anchored root")]
+    AnchorPath,
 }
 
 /// Verifies a receipt against a genesis: the transaction hashes to `tx_hash` and its

@@ -14,7 +14,9 @@ use crate::store::chains as db;
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, TimeZone, Utc};
 use consortia_node::hexser;
-use consortia_node::receipt::{BlockSeal, Receipt, TxProof};
+use consortia_node::receipt::{
+    AnchoredItem, AnchoredPart, AnchoredReceipt, BlockSeal, Receipt, TxProof,
+};
 use consortia_node::tx::{HashAlg, Op};
 use sea_orm::TransactionTrait;
 use serde::{Deserialize, Serialize};
@@ -152,6 +154,20 @@ fn whole_receipt(r: &deposit_receipt::Model, seals: &Seals) -> ApiResult<Value> 
     if let Ok(whole) = serde_json::from_str::<Receipt>(&r.receipt) {
         return serde_json::to_value(whole).map_err(stored);
     }
+    let seal = |r: &deposit_receipt::Model| -> ApiResult<BlockSeal> {
+        seals
+            .get(&(r.chain_id, r.height))
+            .ok_or_else(|| {
+                ApiError::Internal(format!(
+                    "no stored seal for block {} of chain {}",
+                    r.height, r.chain_id
+                ))
+            })
+            .and_then(|s| serde_json::from_str(s).map_err(stored))
+    };
+    if let Ok(part) = serde_json::from_str::<AnchoredPart>(&r.receipt) {
+        return serde_json::to_value(AnchoredReceipt::assemble(part, seal(r)?)).map_err(stored);
+    }
     let part: TxProof = serde_json::from_str(&r.receipt).map_err(stored)?;
     let seal: BlockSeal = seals
         .get(&(r.chain_id, r.height))
@@ -228,6 +244,13 @@ pub struct CreateDeposits {
     pub chain_ids: Vec<Uuid>,
     /// 1–1000 deposits.
     pub items: Vec<DepositItem>,
+    /// `each` (default): every item is its own transaction, indexed by the chain itself.
+    /// `merkle`: the items are the leaves of a Merkle tree and one transaction per chain
+    /// deposits its root; each receipt is the item's inclusion path plus that transaction's
+    /// receipt (`consortia-node verify-receipt` checks both). Far cheaper for the chain;
+    /// the chain's own content-hash index then knows the root, not each item.
+    #[serde(default)]
+    pub anchor: Option<String>,
 }
 
 /// Query of `POST /api/v1/deposits/batch`.
@@ -335,16 +358,43 @@ async fn deposit_all(
     chains: &[chain::Model],
     items: Vec<Checked>,
     full: bool,
+    merkle: bool,
 ) -> ApiResult<Vec<DepositView>> {
-    let ops: Vec<Op> = items
-        .iter()
-        .map(|c| Op::Deposit {
-            hash_alg: c.alg,
-            content_hash: hex::decode(&c.hash).expect("checked"),
-            metadata: c.metadata.clone(),
+    // Anchored: the items are the leaves of one Merkle tree and only its root goes on chain.
+    let anchored: Vec<AnchoredItem> = if merkle {
+        items
+            .iter()
+            .map(|c| AnchoredItem {
+                hash_alg: c.alg,
+                content_hash: hex::decode(&c.hash).expect("checked"),
+                metadata: c.metadata.clone(),
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let leaves: Vec<consortia_node::Hash> = anchored.iter().map(AnchoredItem::leaf).collect();
+    let paths = consortia_node::merkle::all_proofs(&leaves);
+    let ops: Vec<Op> = if merkle {
+        vec![Op::Deposit {
+            hash_alg: HashAlg::Sha256,
+            content_hash: consortia_node::merkle::root(&leaves).to_vec(),
+            metadata:
+                serde_json::json!({"kind": "consortia.merkle-anchor", "leaves": leaves.len()})
+                    .to_string(),
             external_id: None,
-        })
-        .collect();
+        }]
+    } else {
+        items
+            .iter()
+            .map(|c| Op::Deposit {
+                hash_alg: c.alg,
+                content_hash: hex::decode(&c.hash).expect("checked"),
+                metadata: c.metadata.clone(),
+                external_id: None,
+            })
+            .collect()
+    };
     let work = chains.iter().map(|c| {
         let ops = ops.clone();
         async move {
@@ -401,7 +451,24 @@ async fn deposit_all(
         let receipts: Vec<deposit_receipt::Model> = committed
             .iter()
             .map(|(chain, rs)| {
-                let r = &rs[i];
+                let r = if merkle { &rs[0] } else { &rs[i] };
+                let part = TxProof {
+                    tx: r.tx.clone(),
+                    index: r.index,
+                    proof: r.proof.clone(),
+                };
+                let receipt = if merkle {
+                    serde_json::to_string(&AnchoredPart {
+                        item: anchored[i].clone(),
+                        index: i as u64,
+                        size: anchored.len() as u64,
+                        path: paths[i].clone(),
+                        anchor: part,
+                    })
+                } else {
+                    serde_json::to_string(&part)
+                }
+                .expect("receipts serialise");
                 deposit_receipt::Model {
                     deposit_id: id,
                     chain_id: *chain,
@@ -411,12 +478,7 @@ async fn deposit_all(
                         .timestamp_millis_opt(r.header.time_ms as i64)
                         .single()
                         .unwrap_or(now),
-                    receipt: serde_json::to_string(&TxProof {
-                        tx: r.tx.clone(),
-                        index: r.index,
-                        proof: r.proof.clone(),
-                    })
-                    .expect("receipts serialise"),
+                    receipt,
                 }
             })
             .collect();
@@ -457,7 +519,7 @@ pub async fn create(
     who.access(&state, tenant, Action::WriteWorkloads).await?;
     let item = check_item("", &body.hash_alg, &body.content_hash, &body.metadata)?;
     let chains = chains_for(&state, tenant, &body.chain_ids).await?;
-    let mut views = deposit_all(&state, &who, tenant, &chains, vec![item], true).await?;
+    let mut views = deposit_all(&state, &who, tenant, &chains, vec![item], true, false).await?;
     let view = views.remove(0);
     who.created(view.id);
     who.note(|n| n.tenant_id = Some(tenant));
@@ -509,7 +571,17 @@ pub async fn create_batch(
             )));
         }
     };
-    let deposits = deposit_all(&state, &who, tenant, &chains, items, full).await?;
+    let merkle = match body.anchor.as_deref() {
+        None | Some("each") => false,
+        Some("merkle") => true,
+        Some(other) => {
+            return Err(ApiError::field(
+                "/anchor",
+                format!("anchor {other:?}: use each (the default) or merkle"),
+            ));
+        }
+    };
+    let deposits = deposit_all(&state, &who, tenant, &chains, items, full, merkle).await?;
     who.note(|n| n.tenant_id = Some(tenant));
     Ok(HttpResponse::Created().json(DepositBatch { deposits }))
 }
