@@ -164,7 +164,7 @@ pub fn account_id(tenant: Uuid) -> String {
 }
 
 /// Signed transactions ready to submit, and where to submit them.
-pub struct Prepared {
+struct Prepared {
     pub txs: Vec<SignedTx>,
     pub endpoint: String,
 }
@@ -225,7 +225,7 @@ impl Signer {
     }
 
     /// Submits signed transactions of one chain as one batch and waits for their receipts.
-    pub async fn submit_and_wait(
+    async fn submit_and_wait(
         &self,
         chain: Uuid,
         endpoint: &str,
@@ -260,14 +260,39 @@ impl Signer {
         }
     }
 
+    /// Signs `ops` as the tenant's service account on `chain`, submits them to one of the
+    /// chain's running nodes and answers with their receipts once committed. A failed
+    /// submission forgets the account's cached state (the next call reads the nonce again).
+    pub async fn commit(
+        &self,
+        state: &AppState,
+        chain: Uuid,
+        tenant: Uuid,
+        ops: Vec<Op>,
+    ) -> anyhow::Result<Vec<Receipt>> {
+        let endpoint = state
+            .runtime
+            .endpoints(chain)
+            .await
+            .into_iter()
+            .next()
+            .ok_or_else(|| anyhow!("the chain has no running node"))?;
+        let Prepared { txs, endpoint } = self.prepare(state, chain, tenant, ops, &endpoint).await?;
+        let committed = self.submit_and_wait(chain, &endpoint, &txs).await;
+        if committed.is_err() {
+            self.forget(chain, tenant).await;
+        }
+        committed
+    }
+
     /// Forgets what is cached for (chain, tenant); the next use reads the chain again.
-    pub async fn forget(&self, chain: Uuid, tenant: Uuid) {
+    async fn forget(&self, chain: Uuid, tenant: Uuid) {
         *self.slot(chain, tenant).lock().await = None;
     }
 
     /// Signs `ops` as the tenant's service account on `chain` (consecutive nonces), creating
     /// the account if needed.
-    pub async fn prepare(
+    async fn prepare(
         &self,
         state: &AppState,
         chain: Uuid,

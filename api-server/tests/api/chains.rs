@@ -121,6 +121,29 @@ async fn chain_lifecycle(app: &TestApp) {
         serde_json::from_value(stored.body["receipts"][0]["receipt"].clone()).unwrap();
     assert_eq!(again, receipt, "the stored receipt is the one answered");
     verify_receipt(&genesis, &again).expect("the stored receipt verifies offline");
+    // A row written before block seals were kept apart holds the whole receipt: it reads too.
+    {
+        use consortia_api::db::entities::deposit_receipt;
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+        deposit_receipt::Entity::update_many()
+            .col_expr(
+                deposit_receipt::Column::Receipt,
+                Expr::value(serde_json::to_string(&receipt).unwrap()),
+            )
+            .filter(
+                deposit_receipt::Column::DepositId.eq(uuid::Uuid::parse_str(&deposit_id).unwrap()),
+            )
+            .exec(&app.state.db)
+            .await
+            .unwrap();
+        let old = app
+            .get(&format!("/api/v1/deposits/{deposit_id}"), &token)
+            .await;
+        assert_eq!(
+            old.body["receipts"][0]["receipt"],
+            stored.body["receipts"][0]["receipt"]
+        );
+    }
 
     // A batch: one transaction batch on the chain, every item with its own receipt.
     let items: Vec<Value> = (0..3)

@@ -4,7 +4,6 @@
 //! after every chain committed it and it is stored, so an acknowledged deposit is never lost.
 
 use crate::db::entities::{chain, chain_block, deposit, deposit_receipt};
-use crate::deposit::Prepared;
 use crate::domain::roles::Action;
 use crate::http::auth::Principal;
 use crate::http::problem::{ApiError, ApiResult, Problem};
@@ -398,25 +397,12 @@ async fn deposit_all(
     let work = chains.iter().map(|c| {
         let ops = ops.clone();
         async move {
-            let endpoints = state.runtime.endpoints(c.id).await;
-            let Some(endpoint) = endpoints.first().cloned() else {
-                return Err(ApiError::Unavailable(format!(
-                    "chain {} has no running node to take the deposit",
-                    c.id
-                )));
-            };
-            let Prepared { txs, endpoint } = state
+            let receipts = state
                 .signer
-                .prepare(state, c.id, tenant, ops, &endpoint)
+                .commit(state, c.id, tenant, ops)
                 .await
                 .map_err(|e| ApiError::Unavailable(format!("chain {}: {e:#}", c.id)))?;
-            match state.signer.submit_and_wait(c.id, &endpoint, &txs).await {
-                Ok(receipts) => Ok((c.id, receipts)),
-                Err(e) => {
-                    state.signer.forget(c.id, tenant).await;
-                    Err(ApiError::Unavailable(format!("chain {}: {e:#}", c.id)))
-                }
-            }
+            Ok::<_, ApiError>((c.id, receipts))
         }
     });
     let committed = futures_util::future::try_join_all(work).await?;

@@ -143,16 +143,21 @@ pub(crate) async fn of_chain(
         .order_by_asc(template_installation::Column::CreatedAt)
         .all(db)
         .await?;
-    let mut out = Vec::with_capacity(rows.len());
-    for r in rows {
-        let slug = template::Entity::find_by_id(r.template_id)
-            .one(db)
-            .await?
-            .map(|t| t.slug)
-            .unwrap_or_default();
-        out.push(installation_view(r, &slug));
-    }
-    Ok(out)
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.template_id).collect();
+    let slugs: std::collections::HashMap<Uuid, String> = template::Entity::find()
+        .filter(template::Column::Id.is_in(ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|t| (t.id, t.slug))
+        .collect();
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let slug = slugs.get(&r.template_id).cloned().unwrap_or_default();
+            installation_view(r, &slug)
+        })
+        .collect())
 }
 
 /// A checked choice: the template, the version and its manifest.
@@ -291,13 +296,6 @@ async fn anchor(
     slug: &str,
     package_sha256: &str,
 ) -> anyhow::Result<Anchored> {
-    let endpoint = state
-        .runtime
-        .endpoints(chain.id)
-        .await
-        .into_iter()
-        .next()
-        .ok_or_else(|| anyhow::anyhow!("the chain has no running node"))?;
     let metadata = serde_json::json!({
         "kind": "consortia.template-install",
         "template": slug,
@@ -313,21 +311,10 @@ async fn anchor(
         metadata,
         external_id: Some(format!("install-{}", row.id.simple())),
     };
-    let prepared = state
+    let receipts = state
         .signer
-        .prepare(state, chain.id, row.tenant_id, vec![op], &endpoint)
+        .commit(state, chain.id, row.tenant_id, vec![op])
         .await?;
-    let receipts = match state
-        .signer
-        .submit_and_wait(chain.id, &prepared.endpoint, &prepared.txs)
-        .await
-    {
-        Ok(r) => r,
-        Err(e) => {
-            state.signer.forget(chain.id, row.tenant_id).await;
-            return Err(e);
-        }
-    };
     let r = receipts
         .into_iter()
         .next()

@@ -1281,3 +1281,21 @@ pub async fn load_builtins(state: &AppState) -> Result<usize, ApiError> {
     }
     Ok(added)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::requires;
+
+    #[test]
+    fn only_a_local_runtime_lacks_what_fabric_and_quorum_need() {
+        let quorum = vec!["quorum".to_string()];
+        let both = vec!["native".to_string(), "fabric".to_string()];
+        assert!(requires(&quorum, "local").is_some());
+        assert_eq!(requires(&quorum, "kubernetes"), None);
+        assert_eq!(
+            requires(&both, "local"),
+            None,
+            "the native engine runs anywhere"
+        );
+    }
+}
