@@ -41,14 +41,6 @@ fn node_bin() -> PathBuf {
     bin
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 struct Pods(Vec<Child>);
 
 impl Drop for Pods {
@@ -110,9 +102,11 @@ fn rendered_statefulsets_run_a_chain_that_takes_deposits_and_an_observer_follows
             })
         })
         .collect();
+    let free = consortia_node::free_ports(2 * pods.len()).unwrap();
     let ports: BTreeMap<String, (u16, u16)> = pods
         .iter()
-        .map(|(p, _)| (p.clone(), (free_port(), free_port())))
+        .zip(free.chunks(2))
+        .map(|((p, _), f)| (p.clone(), (f[0], f[1])))
         .collect();
     let local = |text: &str| -> String {
         let mut t = text.to_string();

@@ -5,14 +5,6 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 pub(crate) struct Server {
     pub(crate) child: Child,
     pub(crate) addr: SocketAddr,
@@ -26,7 +18,9 @@ impl Drop for Server {
 }
 
 pub(crate) fn start(data_dir: &std::path::Path, envs: &[(&str, String)]) -> Server {
-    let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let addr: SocketAddr = format!("127.0.0.1:{}", consortia_node::free_ports(1).unwrap()[0])
+        .parse()
+        .unwrap();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_consortia-api"));
     cmd.env("CONSORTIA_DATA_DIR", data_dir)
         .env("CONSORTIA_LISTEN", addr.to_string())

@@ -26,6 +26,15 @@ pub mod tx;
 
 pub use consortia_bft::{Hash, hexser};
 
+/// `n` distinct free TCP ports on 127.0.0.1. Every listener is held until all are bound:
+/// binding port 0 and dropping it at once lets the OS hand the same port out again.
+pub fn free_ports(n: usize) -> std::io::Result<Vec<u16>> {
+    let held = (0..n)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0"))
+        .collect::<std::io::Result<Vec<_>>>()?;
+    held.iter().map(|l| Ok(l.local_addr()?.port())).collect()
+}
+
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> u64 {
     std::time::SystemTime::now()

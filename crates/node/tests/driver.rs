@@ -154,15 +154,7 @@ async fn four_nodes_commit_and_a_restarted_node_catches_up() {
             .collect(),
     )
     .unwrap();
-    let ports: Vec<u16> = (0..4)
-        .map(|_| {
-            std::net::TcpListener::bind("127.0.0.1:0")
-                .unwrap()
-                .local_addr()
-                .unwrap()
-                .port()
-        })
-        .collect();
+    let ports = consortia_node::free_ports(4).unwrap();
     let chains: Vec<Chain> = (0..4).map(|_| Chain::default()).collect();
     let mut nodes = Vec::new();
     for (i, chain) in chains.iter().enumerate() {

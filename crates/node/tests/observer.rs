@@ -42,14 +42,6 @@ fn spawn(args: &[&str], log: &Path) -> Proc {
     )
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 async fn status(c: &Client) -> Option<Value> {
     c.status().await.ok()
 }
@@ -135,14 +127,17 @@ async fn an_observer_follows_four_validators_serves_receipts_refuses_txs_and_res
     // genesis, and three upstreams of which the first is down.
     let obs_home = dir.path().join("observer");
     std::fs::create_dir_all(&obs_home).unwrap();
-    let obs_api = format!("127.0.0.1:{}", free_port());
+    let [obs_port, dead_port] = consortia_node::free_ports(2).unwrap()[..] else {
+        unreachable!()
+    };
+    let obs_api = format!("127.0.0.1:{obs_port}");
     let obs_cfg = dir.path().join("observer.json");
     std::fs::write(
         &obs_cfg,
         format!(r#"{{"moniker": "observer-0", "api_listen": "{obs_api}"}}"#),
     )
     .unwrap();
-    let dead = format!("http://127.0.0.1:{}", free_port());
+    let dead = format!("http://127.0.0.1:{dead_port}");
     let genesis = net.join("genesis.json");
     let obs_args: Vec<String> = vec![
         "run".into(),

@@ -174,15 +174,9 @@ fn member_labels(org_ids: &[String]) -> Vec<String> {
     out
 }
 
-/// Two free ports on 127.0.0.1 per node (held together so none repeats).
+/// Two free ports on 127.0.0.1 per node, none repeated.
 fn free_ports(count: usize) -> std::io::Result<Vec<(u16, u16)>> {
-    let listeners: Vec<std::net::TcpListener> = (0..count * 2)
-        .map(|_| std::net::TcpListener::bind("127.0.0.1:0"))
-        .collect::<Result<_, _>>()?;
-    let ports: Vec<u16> = listeners
-        .iter()
-        .map(|l| l.local_addr().map(|a| a.port()))
-        .collect::<Result<_, _>>()?;
+    let ports = consortia_node::free_ports(count * 2)?;
     Ok(ports.chunks(2).map(|p| (p[0], p[1])).collect())
 }
 
