@@ -68,7 +68,22 @@ type Waiters = HashMap<[u8; 32], tokio::sync::oneshot::Sender<Receipt>>;
 /// waiting deposit, instead of each polling for its own receipt.
 pub struct Watcher {
     waiters: Mutex<Waiters>,
-    task: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    follower: Mutex<Follower>,
+}
+
+/// A watcher's block-following task. `closed` is set, under the same lock, when the chain is
+/// dropped: a watcher handed out just before the drop can then never start a follower
+/// that nobody would stop.
+#[derive(Default)]
+struct Follower {
+    task: Option<tokio::task::JoinHandle<()>>,
+    closed: bool,
+}
+
+impl Follower {
+    fn running(&self) -> bool {
+        self.task.as_ref().is_some_and(|t| !t.is_finished())
+    }
 }
 
 impl Watcher {
@@ -181,45 +196,57 @@ impl Signer {
 
     /// The chain's commit watcher, started (from the node's current height) on first use.
     async fn watcher(&self, chain: Uuid, endpoint: &str) -> anyhow::Result<Arc<Watcher>> {
-        let w = self
-            .watchers
+        let w = self.watcher_entry(chain);
+        if !w.follower.lock().unwrap().running() {
+            let height = Client::new(endpoint)?.status().await?["height"]
+                .as_u64()
+                .unwrap_or(0);
+            self.start(&w, endpoint, height + 1)?;
+        }
+        Ok(w)
+    }
+
+    fn watcher_entry(&self, chain: Uuid) -> Arc<Watcher> {
+        self.watchers
             .lock()
             .unwrap()
             .entry(chain)
             .or_insert_with(|| {
                 Arc::new(Watcher {
                     waiters: Mutex::new(HashMap::new()),
-                    task: Mutex::new(None),
+                    follower: Mutex::new(Follower::default()),
                 })
             })
-            .clone();
-        let running = w
-            .task
-            .lock()
-            .unwrap()
-            .as_ref()
-            .is_some_and(|t| !t.is_finished());
-        if !running {
-            let height = Client::new(endpoint)?.status().await?["height"]
-                .as_u64()
-                .unwrap_or(0);
-            let mut task = w.task.lock().unwrap();
-            if task.as_ref().is_none_or(|t| t.is_finished()) {
-                *task = Some(
-                    self.tasks
-                        .spawn(follow(w.clone(), endpoint.to_string(), height + 1)),
-                );
-            }
-        }
-        Ok(w)
+            .clone()
     }
 
-    /// Stops following a chain (it was deleted).
+    /// Starts `w` following blocks from `from`, unless it already does; refuses a watcher
+    /// whose chain was dropped meanwhile.
+    fn start(&self, w: &Arc<Watcher>, endpoint: &str, from: u64) -> anyhow::Result<()> {
+        let mut f = w.follower.lock().unwrap();
+        if f.closed {
+            return Err(anyhow!("the chain was deleted"));
+        }
+        if !f.running() {
+            f.task = Some(
+                self.tasks
+                    .spawn(follow(w.clone(), endpoint.to_string(), from)),
+            );
+        }
+        Ok(())
+    }
+
+    /// Stops following a chain (it was deleted): its follower ends, deposits still waiting
+    /// on it fail at once, and a watcher handed out before the drop never starts one.
     pub fn drop_chain(&self, chain: Uuid) {
-        if let Some(w) = self.watchers.lock().unwrap().remove(&chain)
-            && let Some(t) = w.task.lock().unwrap().take()
-        {
-            t.abort();
+        if let Some(w) = self.watchers.lock().unwrap().remove(&chain) {
+            let mut f = w.follower.lock().unwrap();
+            f.closed = true;
+            if let Some(t) = f.task.take() {
+                t.abort();
+            }
+            drop(f);
+            w.waiters.lock().unwrap().clear();
         }
         self.slots.lock().unwrap().retain(|(c, _), _| *c != chain);
     }
@@ -453,5 +480,40 @@ impl Signer {
         .await?;
         tracing::info!(%chain, %tenant, account = %id, "created a tenant service account");
         Ok((id, key))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A watcher handed out just before its chain is dropped must not start a follower:
+    /// nothing would ever stop it (it would poll a deleted chain's endpoint forever).
+    #[tokio::test]
+    async fn a_dropped_chain_never_gets_a_follower() {
+        let signer = Signer::new(tokio::runtime::Handle::current());
+        let (dropped, kept) = (Uuid::now_v7(), Uuid::now_v7());
+
+        let w = signer.watcher_entry(dropped);
+        let waiting = w.expect(&[[7; 32]]);
+        signer.drop_chain(dropped);
+        let err = signer.start(&w, "http://127.0.0.1:9", 1).unwrap_err();
+        assert_eq!(err.to_string(), "the chain was deleted");
+        assert!(w.follower.lock().unwrap().task.is_none());
+        // A deposit that was waiting on the dropped chain fails instead of timing out.
+        for r in waiting {
+            assert!(r.await.is_err());
+        }
+
+        // A live chain's watcher starts once, and its drop stops it.
+        let w = signer.watcher_entry(kept);
+        signer.start(&w, "http://127.0.0.1:9", 1).unwrap();
+        signer.start(&w, "http://127.0.0.1:9", 1).unwrap();
+        let task = w.follower.lock().unwrap().task.as_ref().map(|t| t.id());
+        assert!(task.is_some());
+        signer.drop_chain(kept);
+        tokio::task::yield_now().await;
+        assert!(!w.follower.lock().unwrap().running());
+        assert!(signer.watchers.lock().unwrap().is_empty());
     }
 }

@@ -182,11 +182,48 @@ async fn templates_install_onto_chains(app: &TestApp) {
     let inst = &c["installations"][0];
     assert_eq!(inst["status"], "installed", "{c}");
     let detail = app.get("/api/v1/catalog/cold-ledger", &token).await.body;
-    check_anchor(
-        &genesis,
-        inst,
-        &package_sha(&detail, "1.0.0"),
-        "cold-ledger",
+    let cold_package = package_sha(&detail, "1.0.0");
+    check_anchor(&genesis, inst, &cold_package, "cold-ledger");
+
+    // A server that stopped after the chain committed an installation's anchor, before the
+    // row said so, resumes the installation by adopting that anchor: never a second one.
+    let anchored_tx = inst["tx_hash"].as_str().unwrap().to_string();
+    let inst_id: uuid::Uuid = inst["id"].as_str().unwrap().parse().unwrap();
+    use consortia_api::db::entities::template_installation as ti;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+    ti::Entity::update_many()
+        .col_expr(ti::Column::Status, Expr::value("installing"))
+        .col_expr(ti::Column::TxHash, Expr::value(Option::<String>::None))
+        .col_expr(ti::Column::Height, Expr::value(Option::<i64>::None))
+        .col_expr(ti::Column::Receipt, Expr::value(Option::<String>::None))
+        .filter(ti::Column::Id.eq(inst_id))
+        .exec(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(
+        consortia_api::http::handlers::installations::resume(&app.state)
+            .await
+            .unwrap(),
+        1
+    );
+    let c = wait_chain(app, &token, &path, "the resumed installation", |c| {
+        c["installations"][0]["status"] != "installing"
+    })
+    .await;
+    let inst = &c["installations"][0];
+    assert_eq!(inst["status"], "installed", "{c}");
+    assert_eq!(
+        inst["tx_hash"],
+        anchored_tx.as_str(),
+        "the anchor is adopted"
+    );
+    check_anchor(&genesis, inst, &cold_package, "cold-ledger");
+    let node = consortia_node::client::Client::new(c["endpoints"][0].as_str().unwrap()).unwrap();
+    let on_chain = node.deposits(&cold_package).await.unwrap();
+    assert_eq!(
+        on_chain["deposits"].as_array().unwrap().len(),
+        1,
+        "one anchor on chain: {on_chain}"
     );
 
     // A built-in template onto the running chain: installed within the request.
@@ -436,6 +473,49 @@ async fn bad_installs_change_nothing(app: &TestApp) {
         }
         assert_eq!(app.snapshot().await, snap, "{what} changed something");
     }
+
+    // A version stored before a check was added that it fails (here: deposit metadata under
+    // the 1 KiB installation anchors need) is refused by name, not a 500, and nothing changes.
+    published_partner_template(app).await;
+    let stale_config = LEDGER_CONFIG.replace("2048", "512");
+    let manifest = ledger_manifest("1.0.0").replace(
+        &hex::encode(Sha256::digest(LEDGER_CONFIG.as_bytes())),
+        &hex::encode(Sha256::digest(stale_config.as_bytes())),
+    );
+    let files = BTreeMap::from([("config/ledger.json".to_string(), stale_config.into_bytes())]);
+    {
+        use consortia_api::db::entities::template_package as tp;
+        use sea_orm::{EntityTrait, IntoActiveModel, Set};
+        let mut row = tp::Entity::find()
+            .all(&app.state.db)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|p| {
+                consortia_api::marketplace::read_package(&p.package, usize::MAX / 8)
+                    .is_ok_and(|pkg| pkg.manifest.slug == "cold-ledger")
+            })
+            .expect("the partner's stored package")
+            .into_active_model();
+        row.package = Set(build_package(&manifest, &files));
+        tp::Entity::update(row).exec(&app.state.db).await.unwrap();
+    }
+    let snap = app.snapshot().await;
+    let r = app
+        .post(
+            &installations,
+            &token,
+            json!({"tenant_id": tenant, "slug": "cold-ledger", "parameters": {"site": "Oslo"}}),
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert_eq!(r.body["errors"][0]["pointer"], "/slug", "{}", r.body);
+    let detail = r.body["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("no longer passes") && detail.contains("max_metadata_bytes"),
+        "{detail}"
+    );
+    assert_eq!(app.snapshot().await, snap);
     let del = app
         .call(
             Method::DELETE,

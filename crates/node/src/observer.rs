@@ -326,10 +326,15 @@ impl Follower {
         let ledger = self.ledger.clone();
         let shared = self.shared.clone();
         let height_tx = self.height_tx.clone();
+        let status_tx = self.status_tx.clone();
         let work = tokio::task::spawn_blocking(move || {
             let page: BlockPage = serde_json::from_slice(&body).map_err(|e| {
                 format!("the upstream answered with something other than a block page: {e}")
             })?;
+            // The upstream's height is published before any of its blocks commit here, so
+            // no reader ever sees this observer ahead of the upstream it follows.
+            shared.metrics.upstream_height.set(page.height as i64);
+            status_tx.send_modify(|s| s.upstream_height = page.height);
             let mut ledger = ledger.lock().unwrap_or_else(|e| e.into_inner());
             let (n, r) = follow(&mut ledger, page.blocks, crate::now_ms(), |height, txs| {
                 shared.metrics.height.set(height as i64);
@@ -353,13 +358,8 @@ impl Follower {
                 return Step::Failed;
             }
         };
-        self.shared
-            .metrics
-            .upstream_height
-            .set(upstream_height as i64);
         self.status_tx.send_modify(|s| {
             s.upstream = Some(url.to_string());
-            s.upstream_height = upstream_height;
             s.blocks_followed += n;
         });
         if n > 0 {

@@ -198,8 +198,21 @@ pub(crate) async fn resolve(
         .one(&state.db)
         .await?
         .ok_or_else(|| ApiError::Internal(format!("no package for {slug} {}", version.version)))?;
+    // A package is read with today's checks: one stored before a rule was added may fail
+    // them, which makes the version uninstallable (the publisher ships a new one), not a 500.
     let rendered = marketplace::read_package(&package.package, usize::MAX / 8)
-        .map_err(|p| ApiError::Internal(format!("stored package of {slug}: {p:?}")))
+        .map_err(|problems| {
+            let list: Vec<String> = problems.iter().map(ToString::to_string).collect();
+            ApiError::field(
+                if at.is_empty() { "/slug" } else { at },
+                format!(
+                    "`{slug}` {} no longer passes the template checks ({}); its publisher \
+                     needs to publish a new version",
+                    version.version,
+                    list.join("; ")
+                ),
+            )
+        })
         .and_then(|pkg| {
             marketplace::render(&pkg, &parameters).map_err(|e| {
                 ApiError::field(
@@ -309,7 +322,7 @@ async fn anchor(
         hash_alg: HashAlg::Sha256,
         content_hash: hex::decode(package_sha256)?,
         metadata,
-        external_id: Some(format!("install-{}", row.id.simple())),
+        external_id: Some(install_external_id(row.id)),
     };
     let receipts = state
         .signer
@@ -326,8 +339,51 @@ async fn anchor(
     })
 }
 
-/// Finishes an installation recorded with a new chain: waits for the chain's first block,
-/// anchors it, and stores the outcome (`installed` or `failed`).
+/// The installation's anchor if the chain already holds it: a server stopped after the
+/// chain committed the anchor but before the row said so. Found through the chain's index of
+/// deposits by content hash (the package digest): a deposit by the tenant's service account
+/// whose external id names this installation.
+async fn anchored_before(
+    state: &AppState,
+    row: &template_installation::Model,
+    package_sha256: &str,
+) -> anyhow::Result<Option<Anchored>> {
+    let endpoint = state
+        .runtime
+        .endpoints(row.chain_id)
+        .await
+        .into_iter()
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("the chain has no running node"))?;
+    let client = consortia_node::client::Client::new(&endpoint)?;
+    let found = client.deposits(package_sha256).await?;
+    let account = crate::deposit::account_id(row.tenant_id);
+    let external_id = install_external_id(row.id);
+    for d in found["deposits"].as_array().into_iter().flatten() {
+        let Some(tx_hash) = d["tx_hash"].as_str() else {
+            continue;
+        };
+        let r = client.receipt(tx_hash).await?;
+        let ours = r.tx.tx.account == account
+            && matches!(&r.tx.tx.op, Op::Deposit { external_id: Some(x), .. } if *x == external_id);
+        if ours {
+            return Ok(Some(Anchored {
+                tx_hash: hex::encode(r.tx_hash),
+                height: r.height as i64,
+                receipt: serde_json::to_string(&r)?,
+            }));
+        }
+    }
+    Ok(None)
+}
+
+fn install_external_id(installation: Uuid) -> String {
+    format!("install-{}", installation.simple())
+}
+
+/// Finishes an installation left `installing` (recorded with a new chain, or by a server that
+/// stopped mid-install): waits for the chain's first block, anchors it unless the chain
+/// already holds its anchor, and stores the outcome (`installed` or `failed`).
 pub(crate) async fn complete(state: AppState, installation: Uuid) {
     if let Err(e) = try_complete(&state, installation).await {
         tracing::warn!(%installation, error = %format!("{e:#}"), "template installation failed");
@@ -371,7 +427,10 @@ async fn try_complete(state: &AppState, installation: Uuid) -> anyhow::Result<()
             && report.height.unwrap_or(0) >= 1
         {
             let (slug, package) = template_of(state, &row).await?;
-            let a = anchor(state, &chain, &row, &slug, &package).await?;
+            let a = match anchored_before(state, &row, &package).await? {
+                Some(a) => a,
+                None => anchor(state, &chain, &row, &slug, &package).await?,
+            };
             let mut active: template_installation::ActiveModel = row.into();
             active.status = Set("installed".into());
             active.message = Set(None);
