@@ -81,7 +81,7 @@ mod tests {
         let mut calls = 0;
         let err = until_every(
             "phase Running",
-            Duration::from_millis(30),
+            Duration::from_millis(300),
             Duration::from_millis(5),
             || -> Result<()> {
                 calls += 1;

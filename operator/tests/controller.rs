@@ -562,7 +562,8 @@ async fn only_one_replica_holds_the_lease_and_it_passes_on_expiry() {
     let client = api.client();
     let lock = |id: &str| {
         let mut s = LeaseSettings::new("consortia-operator", id);
-        s.duration = Duration::from_secs(1);
+        // Long enough that a stalled test thread cannot let it lapse between two steps.
+        s.duration = Duration::from_secs(3);
         LeaseLock::new(kube::Api::namespaced(client.clone(), "ops"), s)
     };
     let (a, b) = (lock("a"), lock("b"));
@@ -574,7 +575,7 @@ async fn only_one_replica_holds_the_lease_and_it_passes_on_expiry() {
         .unwrap();
     assert_eq!(lease["spec"]["holderIdentity"], "a");
     // a stops renewing; once the lease lapses b takes it and a cannot renew.
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    tokio::time::sleep(Duration::from_millis(3300)).await;
     assert!(b.try_acquire_or_renew().await.unwrap());
     assert!(!a.try_acquire_or_renew().await.unwrap());
     let lease = api

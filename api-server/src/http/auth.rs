@@ -9,7 +9,6 @@ use crate::state::AppState;
 use crate::store;
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
-use chrono::Utc;
 use futures_util::future::LocalBoxFuture;
 use uuid::Uuid;
 
@@ -93,7 +92,8 @@ pub async fn check_api_token(
             (t, u)
         }
     };
-    let live = token.revoked_at.is_none() && token.expires_at.is_none_or(|t| t > Utc::now());
+    let now = state.clock.now();
+    let live = token.revoked_at.is_none() && token.expires_at.is_none_or(|t| t > now);
     if !live || !state.token_key.verify(parsed.secret, &token.secret_hash) {
         return Err(ApiError::Unauthorized(NOT_AUTHENTICATED.into()));
     }

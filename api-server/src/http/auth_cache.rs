@@ -99,7 +99,8 @@ mod tests {
 
     #[test]
     fn entries_expire_and_can_be_forgotten() {
-        let cache = AuthCache::new(Duration::from_millis(50));
+        // Long enough that a stalled test thread does not see the entry expire early.
+        let cache = AuthCache::new(Duration::from_millis(1000));
         let (t, u) = rows();
         let id = t.id;
         cache.put(t.clone(), u.clone());
@@ -107,7 +108,7 @@ mod tests {
         cache.forget(id);
         assert!(cache.get(id).is_none());
         cache.put(t, u);
-        std::thread::sleep(Duration::from_millis(60));
+        std::thread::sleep(Duration::from_millis(1100));
         assert!(cache.get(id).is_none(), "stale entries are not served");
     }
 

@@ -282,7 +282,7 @@ async fn tokens_are_shown_once_and_stop_working_when_revoked_or_expired(app: &Te
     assert_eq!(past.status, 422);
     assert_eq!(past.body["errors"][0]["pointer"], "/expires_at");
 
-    let soon = chrono::Utc::now() + chrono::Duration::seconds(2);
+    let soon = app.state.clock.now() + chrono::Duration::seconds(2);
     let short = app
         .post(
             "/api/v1/tokens",
@@ -293,7 +293,7 @@ async fn tokens_are_shown_once_and_stop_working_when_revoked_or_expired(app: &Te
     assert_eq!(short.status, 201);
     let short = short.body["secret"].as_str().unwrap().to_string();
     assert_eq!(app.get("/api/v1/me", &short).await.status, 200);
-    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    app.clock.advance(chrono::Duration::milliseconds(2100));
     let expired = app.get("/api/v1/me", &short).await;
     assert_eq!(expired.status, 401);
     assert_eq!(

@@ -126,6 +126,29 @@ fn first_start_writes_a_private_bootstrap_token_once() {
     assert_eq!(status, 200, "the first token still works after a restart");
 }
 
+/// Reads one HTTP/1.1 response (headers and a Content-Length body) from a kept-alive
+/// connection.
+fn read_one_response(s: &mut TcpStream) -> String {
+    let mut buf = Vec::new();
+    let mut byte = [0u8; 1];
+    while !buf.ends_with(b"\r\n\r\n") {
+        s.read_exact(&mut byte).unwrap();
+        buf.push(byte[0]);
+    }
+    let head = String::from_utf8(buf).unwrap();
+    let len: usize = head
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("content-length")
+                .then(|| v.trim().parse().ok())?
+        })
+        .unwrap_or(0);
+    let mut body = vec![0u8; len];
+    s.read_exact(&mut body).unwrap();
+    head + &String::from_utf8_lossy(&body)
+}
+
 #[test]
 fn sigterm_lets_in_flight_requests_finish() {
     let dir = tempfile::tempdir().unwrap();
@@ -133,6 +156,11 @@ fn sigterm_lets_in_flight_requests_finish() {
     let token = std::fs::read_to_string(dir.path().join("bootstrap-token")).unwrap();
     let body = r#"{"name": "in-flight"}"#;
     let mut s = TcpStream::connect(server.addr).unwrap();
+    // A complete request first, answered on this connection: a worker owns it before SIGTERM
+    // (a connection still in the accept queue would be reset with the listener).
+    write!(s, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    let first = read_one_response(&mut s);
+    assert!(first.starts_with("HTTP/1.1 200"), "{first}");
     write!(
         s,
         "POST /api/v1/tokens HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{}",

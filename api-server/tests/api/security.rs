@@ -477,7 +477,7 @@ async fn fixture(app: &TestApp) -> Fixture {
         None,
     )
     .await;
-    let soon = chrono::Utc::now() + chrono::Duration::milliseconds(1500);
+    let soon = app.state.clock.now() + chrono::Duration::milliseconds(1500);
     let expired = app
         .post(
             "/api/v1/tokens",
@@ -522,7 +522,7 @@ async fn fixture(app: &TestApp) -> Fixture {
     crate::alliances::vote(app, &umbrella_owner, &umbrella, &other, &p, "yes", 201).await;
     let invitation = crate::alliances::invitation_for(app, &owner, &tenant).await;
     let (ca, certificate) = crate::pki::org_ca_and_cert(app, &owner, &tenant, &alliance).await;
-    tokio::time::sleep(std::time::Duration::from_millis(1600)).await;
+    app.clock.advance(chrono::Duration::milliseconds(1600));
     let tokens = [
         ("owner", owner),
         ("admin", admin),

@@ -382,6 +382,11 @@ async fn blocks(
             .await
             .map_err(ApiError::internal)?
             .map_err(ApiError::internal)?;
+    // A block stored after `height` was read may be in the page: the page never claims a
+    // height below its own blocks.
+    let height = blocks
+        .last()
+        .map_or(height, |b| height.max(b.block.header.height));
     Ok(Json(BlockPage { height, blocks }))
 }
 

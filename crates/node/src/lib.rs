@@ -26,13 +26,42 @@ pub mod tx;
 
 pub use consortia_bft::{Hash, hexser};
 
-/// `n` distinct free TCP ports on 127.0.0.1. Every listener is held until all are bound:
-/// binding port 0 and dropping it at once lets the OS hand the same port out again.
+/// `n` distinct free TCP ports on 127.0.0.1 for nodes to listen on.
+///
+/// - Every listener is held until all are bound, so none repeats.
+/// - They are drawn below the kernel's ephemeral range (`ip_local_port_range`, 32768 and up
+///   by default) where it leaves room: no outgoing connection is ever given one of them, so a
+///   node that restarts on its ports finds them free even on a busy machine. (Port 0 draws
+///   from the ephemeral range, and a client's connection can take a stopped node's port.)
 pub fn free_ports(n: usize) -> std::io::Result<Vec<u16>> {
-    let held = (0..n)
-        .map(|_| std::net::TcpListener::bind("127.0.0.1:0"))
-        .collect::<std::io::Result<Vec<_>>>()?;
+    use std::net::TcpListener;
+    const FLOOR: u16 = 10_000;
+    let low = ephemeral_low().unwrap_or(32_768);
+    let mut held: Vec<TcpListener> = Vec::with_capacity(n);
+    if low > FLOOR + 1_000 {
+        let mut tries = 0;
+        while held.len() < n && tries < 20 * n + 100 {
+            tries += 1;
+            let port = rand::random_range(FLOOR..low);
+            if let Ok(l) = TcpListener::bind(("127.0.0.1", port)) {
+                held.push(l);
+            }
+        }
+    }
+    while held.len() < n {
+        held.push(TcpListener::bind("127.0.0.1:0")?);
+    }
     held.iter().map(|l| Ok(l.local_addr()?.port())).collect()
+}
+
+/// The low end of Linux's ephemeral port range.
+fn ephemeral_low() -> Option<u16> {
+    std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }
 
 /// Milliseconds since the Unix epoch.

@@ -333,8 +333,13 @@ impl Follower {
             })?;
             // The upstream's height is published before any of its blocks commit here, so
             // no reader ever sees this observer ahead of the upstream it follows.
-            shared.metrics.upstream_height.set(page.height as i64);
-            status_tx.send_modify(|s| s.upstream_height = page.height);
+            // (An upstream of an older version may report a height below its page's blocks.)
+            let upstream = page
+                .blocks
+                .last()
+                .map_or(page.height, |b| page.height.max(b.block.header.height));
+            shared.metrics.upstream_height.set(upstream as i64);
+            status_tx.send_modify(|s| s.upstream_height = upstream);
             let mut ledger = ledger.lock().unwrap_or_else(|e| e.into_inner());
             let (n, r) = follow(&mut ledger, page.blocks, crate::now_ms(), |height, txs| {
                 shared.metrics.height.set(height as i64);
@@ -342,7 +347,7 @@ impl Follower {
                 shared.metrics.sync_blocks.inc();
                 let _ = height_tx.send(height);
             });
-            Ok::<_, String>((page.height, n, r))
+            Ok::<_, String>((upstream, n, r))
         })
         .await;
         let chain_id = &self.shared.genesis.chain_id;

@@ -42,9 +42,9 @@ pub struct CreateTenantToken {
     pub expires_at: Option<DateTime<Utc>>,
 }
 
-fn check_expiry(expires_at: Option<DateTime<Utc>>) -> Result<(), ApiError> {
+/// `now`: the app's clock (token expiry is judged by the same clock when the token is used).
+fn check_expiry(expires_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Result<(), ApiError> {
     if let Some(t) = expires_at {
-        let now = Utc::now();
         if t <= now {
             return Err(ApiError::field(
                 "/expires_at",
@@ -103,7 +103,7 @@ pub async fn create_own(
     body: web::Json<CreateToken>,
 ) -> ApiResult<HttpResponse> {
     check("/name", validation::display_name("name", &body.name))?;
-    check_expiry(body.expires_at)?;
+    check_expiry(body.expires_at, state.clock.now())?;
     // A tenant-scoped token can only mint tokens for the same tenant: no escalation.
     let tenant = match (who.token_tenant, body.tenant_id) {
         (Some(scope), None) => Some(scope),
@@ -208,7 +208,7 @@ pub async fn create_tenant(
     let tenant = path.into_inner();
     who.access(&state, tenant, Action::ManageTokens).await?;
     check("/name", validation::display_name("name", &body.name))?;
-    check_expiry(body.expires_at)?;
+    check_expiry(body.expires_at, state.clock.now())?;
     let user_id = match body.user_id {
         None => who.user.id,
         Some(u) if u == who.user.id => u,
