@@ -603,11 +603,11 @@ async fn bad_input_is_refused_and_changes_nothing(app: &TestApp) {
             400,
         ),
         (
-            "chain proposals are not available yet",
+            "a chain proposal without a chain name",
             &acme_t,
             proposals.clone(),
             json!({"tenant_id": acme, "action": {"create_chain": {}}}),
-            422,
+            400,
         ),
         (
             "unknown action",

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::alliances::found;
+use crate::alliances::{found, join, propose, vote};
 use crate::support::{Resp, TestApp};
 use actix_web::http::Method;
 use consortia_node::genesis::Genesis;
@@ -612,7 +612,232 @@ async fn bad_chain_and_deposit_requests_change_nothing(app: &TestApp) {
     );
 }
 
+/// An alliance decides a chain together: a `create_chain` proposal is checked when made,
+/// and the chain is created, as the proposer's, by the vote that approves it; one that can no
+/// longer be made when approved is recorded as such and makes nothing.
+async fn alliances_create_chains_by_vote(app: &TestApp) {
+    let (acme, acme_t) = app.tenant_with_owner("acme").await;
+    let (globex, globex_t) = app.tenant_with_owner("globex").await;
+    let alliance = found(app, &acme_t, &acme, "AcmeMSP").await;
+    join(
+        app,
+        &alliance,
+        (&acme_t, &acme),
+        (&globex_t, &globex),
+        "GlobexMSP",
+    )
+    .await;
+    let proposals = format!("/api/v1/alliances/{alliance}/proposals");
+    let chains = chains_path(&alliance);
+
+    // Bad chains are refused when proposed, by pointer, and nothing is stored.
+    let snap = app.snapshot().await;
+    let cases = [
+        (
+            json!({"name": "x", "engine": "cobol"}),
+            422,
+            "/action/create_chain/engine",
+        ),
+        (
+            json!({"name": "x", "engine": "fabric"}),
+            422,
+            "/action/create_chain/engine",
+        ),
+        (
+            json!({"name": "x", "engine": "native", "nodes_per_member": 0}),
+            422,
+            "/action/create_chain/nodes_per_member",
+        ),
+        (
+            json!({"name": "", "engine": "native"}),
+            422,
+            "/action/create_chain/name",
+        ),
+        (
+            json!({"name": "x", "engine": "native", "template": {"slug": "no-such"}}),
+            404,
+            "",
+        ),
+        (
+            json!({"name": "x", "engine": "native", "colour": "red"}),
+            400,
+            "",
+        ),
+        (json!({"engine": "native"}), 400, ""),
+    ];
+    for (spec, status, pointer) in cases {
+        let r = app
+            .post(
+                &proposals,
+                &acme_t,
+                json!({"tenant_id": acme, "action": {"create_chain": spec}}),
+            )
+            .await;
+        assert_eq!(r.status, status, "{spec}: {}", r.body);
+        if !pointer.is_empty() {
+            assert_eq!(
+                r.body["errors"][0]["pointer"], pointer,
+                "{spec}: {}",
+                r.body
+            );
+        }
+        assert_eq!(app.snapshot().await, snap, "{spec} changed something");
+    }
+    let r = app
+        .post(
+            &proposals,
+            &acme_t,
+            json!({"tenant_id": acme, "action": {"add_nodes": {}}}),
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(
+        r.body["detail"].as_str().unwrap().contains("validator set"),
+        "{}",
+        r.body
+    );
+
+    // Proposed: nothing runs until the alliance approves (> 50 %: both members).
+    let p = propose(
+        app,
+        &acme_t,
+        &acme,
+        &alliance,
+        json!({"create_chain": {"name": "shared", "engine": "native"}}),
+    )
+    .await;
+    let d = vote(app, &acme_t, &acme, &alliance, &p, "yes", 201).await;
+    assert_eq!(d["status"], "open");
+    assert_eq!(app.get(&chains, &acme_t).await.body, json!([]));
+    let d = vote(app, &globex_t, &globex, &alliance, &p, "yes", 201).await;
+    assert_eq!(d["status"], "approved", "{d}");
+    let list = app.get(&chains, &globex_t).await.body;
+    assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
+    let chain = &list[0];
+    assert_eq!(chain["name"], "shared");
+    assert_eq!(
+        chain["created_by_tenant_id"],
+        acme.as_str(),
+        "the proposer's chain"
+    );
+    let mut owners: Vec<&str> = chain["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["tenant_id"].as_str().unwrap())
+        .collect();
+    owners.sort();
+    let mut want = vec![acme.as_str(), globex.as_str()];
+    want.sort();
+    assert_eq!(owners, want, "one validator per member");
+    let path = format!("{chains}/{}", chain["id"].as_str().unwrap());
+    wait_chain(
+        app,
+        &globex_t,
+        &path,
+        "the voted chain's first block",
+        running,
+    )
+    .await;
+    let events = app
+        .get(
+            &format!("/api/v1/alliances/{alliance}/events?limit=200"),
+            &acme_t,
+        )
+        .await
+        .body;
+    let created = events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "chain_created")
+        .unwrap_or_else(|| panic!("{events}"));
+    assert_eq!(created["data"]["proposal_id"], p.as_str(), "{created}");
+
+    // A name already taken is refused when proposed...
+    let r = app
+        .post(
+            &proposals,
+            &acme_t,
+            json!({"tenant_id": acme,
+            "action": {"create_chain": {"name": "shared", "engine": "native"}}}),
+        )
+        .await;
+    assert_eq!(r.status, 409, "{}", r.body);
+    // ...and one taken while the vote ran fails at approval, making nothing.
+    let p = propose(
+        app,
+        &globex_t,
+        &globex,
+        &alliance,
+        json!({"create_chain": {"name": "later", "engine": "native"}}),
+    )
+    .await;
+    let direct = create_named(app, &acme_t, &acme, &alliance, "later").await;
+    vote(app, &acme_t, &acme, &alliance, &p, "yes", 201).await;
+    let d = vote(app, &globex_t, &globex, &alliance, &p, "yes", 201).await;
+    assert_eq!(d["status"], "approved");
+    let list = app.get(&chains, &acme_t).await.body;
+    assert_eq!(
+        list.as_array().unwrap().len(),
+        2,
+        "no second `later`: {list}"
+    );
+    let events = app
+        .get(
+            &format!("/api/v1/alliances/{alliance}/events?limit=200"),
+            &acme_t,
+        )
+        .await
+        .body;
+    let failed = events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "chain_creation_failed")
+        .unwrap_or_else(|| panic!("{events}"));
+    assert_eq!(failed["data"]["proposal_id"], p.as_str());
+    assert!(
+        failed["data"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("already has a chain named"),
+        "{failed}"
+    );
+
+    for c in [path, format!("{chains}/{direct}")] {
+        let del = app
+            .call(
+                Method::DELETE,
+                &format!("{c}?tenant_id={acme}"),
+                Some(&acme_t),
+                None,
+            )
+            .await;
+        assert_eq!(del.status, 204, "{}", del.body);
+    }
+}
+
+async fn create_named(
+    app: &TestApp,
+    token: &str,
+    tenant: &str,
+    alliance: &str,
+    name: &str,
+) -> String {
+    let r = app
+        .post(
+            &chains_path(alliance),
+            token,
+            json!({"tenant_id": tenant, "name": name, "engine": "native"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    r.body["id"].as_str().unwrap().to_string()
+}
+
 crate::both!(
     chain_lifecycle,
-    bad_chain_and_deposit_requests_change_nothing
+    bad_chain_and_deposit_requests_change_nothing,
+    alliances_create_chains_by_vote
 );

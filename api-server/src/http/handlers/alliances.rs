@@ -74,9 +74,11 @@ pub enum ProposalAction {
     RemoveMember { tenant_id: Uuid },
     /// Replace the voting policy.
     ChangePolicy { policy: Policy },
-    /// Create a chain (arrives with chain provisioning; refused until then).
-    CreateChain {},
-    /// Add nodes to a chain (arrives with chain provisioning; refused until then).
+    /// Create a chain for the alliance (the body of `POST …/chains` less `tenant_id`). It is
+    /// checked when proposed and again when approved, then created as the proposer's.
+    CreateChain(super::chains::ChainSpec),
+    /// Add validators to a running chain: refused, because the native engine cannot change
+    /// a chain's validator set yet.
     AddNodes {},
 }
 
@@ -86,7 +88,7 @@ impl ProposalAction {
             ProposalAction::InviteMember { .. } => "invite_member",
             ProposalAction::RemoveMember { .. } => "remove_member",
             ProposalAction::ChangePolicy { .. } => "change_policy",
-            ProposalAction::CreateChain {} => "create_chain",
+            ProposalAction::CreateChain(_) => "create_chain",
             ProposalAction::AddNodes {} => "add_nodes",
         }
     }
@@ -789,13 +791,16 @@ pub async fn propose(
         ProposalAction::ChangePolicy { policy } => {
             check_policy("/action/change_policy/policy", policy)?
         }
-        ProposalAction::CreateChain {} | ProposalAction::AddNodes {} => {
+        ProposalAction::CreateChain(spec) => {
+            // Checked now, so the alliance votes on a chain that can be made; checked again
+            // when approved, against the alliance as it is then.
+            super::chains::plan(&state, id, spec, "/action/create_chain").await?;
+        }
+        ProposalAction::AddNodes {} => {
             return Err(ApiError::field(
                 "/action",
-                format!(
-                    "{} proposals arrive with chain provisioning; not available yet",
-                    body.action.kind()
-                ),
+                "add_nodes proposals are refused: the native engine cannot change a chain's \
+                 validator set yet",
             ));
         }
     }
@@ -1006,12 +1011,47 @@ pub async fn vote(
                 now,
             )
             .await?;
-            carry_out(&txn, a, &p, now).await?;
+            carry_out(&txn, a.clone(), &p, now).await?;
         }
     }
     txn.commit().await?;
+    if outcome == Outcome::Approved && p.kind == "create_chain" {
+        create_proposed_chain(&state, &p).await?;
+    }
     who.created(pid);
     Ok(HttpResponse::Created().json(proposal_view(p, votes)?))
+}
+
+/// Creates the chain of an approved `create_chain` proposal, as the proposer's. If the
+/// alliance changed so that it can no longer be made (its name was taken meanwhile, the
+/// members now need too many validators...), the alliance's history says why
+/// (`chain_creation_failed`) and nothing is made.
+async fn create_proposed_chain(state: &AppState, p: &proposal::Model) -> Result<(), ApiError> {
+    let spec: super::chains::ChainSpec = serde_json::from_str(&p.payload)
+        .map_err(|e| ApiError::Internal(format!("create_chain payload: {e}")))?;
+    let actor = super::chains::Actor {
+        tenant: p.proposer_tenant_id,
+        user: Some(p.proposer_user_id),
+        proposal: Some(p.id),
+    };
+    let made = match super::chains::plan(state, p.alliance_id, &spec, "").await {
+        Ok(planned) => super::chains::provision(state, planned, actor).await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = made {
+        tracing::warn!(proposal = %p.id, error = %e, "an approved chain could not be created");
+        db::event(
+            &state.db,
+            p.alliance_id,
+            "chain_creation_failed",
+            (None, None),
+            json!({"proposal_id": p.id, "name": spec.name, "reason": e.to_string(),
+                "errors": match &e { ApiError::Validation { errors, .. } => json!(errors), _ => json!([]) }}),
+            state.clock.now(),
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// Carries out an approved proposal inside the deciding vote's transaction.
@@ -1079,6 +1119,9 @@ async fn carry_out(
             )
             .await?;
         }
+        // Made once the vote is committed (see `create_proposed_chain`): starting nodes is no
+        // part of a database transaction.
+        "create_chain" => {}
         other => return Err(ApiError::Internal(format!("cannot carry out {other}"))),
     }
     Ok(())

@@ -26,12 +26,37 @@ use uuid::Uuid;
 /// Most validators each member may run.
 pub const MAX_NODES_PER_MEMBER: u32 = 16;
 
-/// Body of `POST /api/v1/alliances/{alliance_id}/chains`.
+/// Body of `POST /api/v1/alliances/{alliance_id}/chains`: the acting tenant and the chain.
 #[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "serde_json::Map<String, serde_json::Value>")]
 pub struct CreateChain {
     /// The member tenant acting (the caller must be one of its admins).
     pub tenant_id: Uuid,
+    #[serde(flatten)]
+    pub chain: ChainSpec,
+}
+
+/// Reads `tenant_id`, then the rest as a [`ChainSpec`] that refuses unknown fields (serde's
+/// `flatten` would silently drop them).
+impl TryFrom<serde_json::Map<String, serde_json::Value>> for CreateChain {
+    type Error = String;
+
+    fn try_from(mut m: serde_json::Map<String, serde_json::Value>) -> Result<Self, String> {
+        let tenant_id = m
+            .remove("tenant_id")
+            .ok_or_else(|| "missing field `tenant_id`".to_string())?;
+        let tenant_id = serde_json::from_value(tenant_id).map_err(|e| format!("tenant_id: {e}"))?;
+        let chain =
+            serde_json::from_value(serde_json::Value::Object(m)).map_err(|e| e.to_string())?;
+        Ok(CreateChain { tenant_id, chain })
+    }
+}
+
+/// What a chain is to be: the body of `POST …/chains` (less the acting tenant) and the action
+/// of a `create_chain` proposal.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChainSpec {
     /// 1–64 letters, digits, spaces, `.`, `_` or `-`; unique in the alliance.
     pub name: String,
     /// `native`, `fabric` or `quorum` (default: the template's, else required).
@@ -49,7 +74,7 @@ pub struct CreateChain {
     pub nodes_per_member: Option<u32>,
     /// A marketplace template to install on the chain once it runs; its chain defaults
     /// fill what the request leaves out.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template: Option<super::installations::TemplateChoice>,
 }
 
@@ -96,6 +121,8 @@ pub struct ChainView {
     pub endpoints: Vec<String>,
     /// Marketplace templates installed on the chain.
     pub installations: Vec<super::installations::InstallationView>,
+    /// The member tenant that asked for the chain (directly, or by a `create_chain` proposal).
+    pub created_by_tenant_id: Uuid,
     pub created_at: DateTime<Utc>,
 }
 
@@ -226,6 +253,7 @@ async fn view(state: &AppState, c: chain::Model) -> ApiResult<ChainView> {
             .collect(),
         endpoints,
         installations: super::installations::of_chain(&state.db, c.id).await?,
+        created_by_tenant_id: c.created_by_tenant,
         created_at: c.created_at,
     })
 }
@@ -274,11 +302,55 @@ pub async fn create(
             "alliance {alliance_id} is closed"
         )));
     }
-    check_name(&body.name)?;
+    let planned = plan(&state, alliance_id, &body.chain, "").await?;
+    let actor = Actor {
+        tenant: body.tenant_id,
+        user: Some(who.user.id),
+        proposal: None,
+    };
+    let row = provision(&state, planned, actor).await?;
+    who.created(row.id);
+    who.note(|n| n.tenant_id = Some(body.tenant_id));
+    Ok(HttpResponse::Created().json(view(&state, row).await?))
+}
+
+/// Who asked for a chain: a member admin's request, or an approved `create_chain` proposal.
+pub(crate) struct Actor {
+    pub tenant: Uuid,
+    pub user: Option<Uuid>,
+    pub proposal: Option<Uuid>,
+}
+
+/// A chain request that passed every check, ready to provision.
+pub(crate) struct Planned {
+    alliance_id: Uuid,
+    spec: ChainSpec,
+    engine: Engine,
+    consensus: String,
+    nodes_per_member: u32,
+    template: Option<super::installations::Resolved>,
+    members: Vec<crate::db::entities::alliance_member::Model>,
+}
+
+/// Checks a chain request against the alliance as it is now: name, engine, consensus,
+/// node counts, the runtime, and the template with its parameters. Pointers are under `at`.
+pub(crate) async fn plan(
+    state: &AppState,
+    alliance_id: Uuid,
+    spec: &ChainSpec,
+    at: &str,
+) -> ApiResult<Planned> {
+    plan_here(state, alliance_id, spec)
+        .await
+        .map_err(|e| e.under(at))
+}
+
+async fn plan_here(state: &AppState, alliance_id: Uuid, spec: &ChainSpec) -> ApiResult<Planned> {
+    check_name(&spec.name)?;
     // The template's chain defaults fill what the request leaves out.
-    let defaults = match &body.template {
+    let defaults = match &spec.template {
         Some(t) => Some(
-            super::templates::installable(&state, &t.slug, t.version.as_deref())
+            super::templates::installable(state, &t.slug, t.version.as_deref())
                 .await
                 .map_err(|e| e.under("/template"))?
                 .2
@@ -286,7 +358,7 @@ pub async fn create(
         ),
         None => None,
     };
-    let engine_name = match (&body.engine, &defaults) {
+    let engine_name = match (&spec.engine, &defaults) {
         (Some(e), _) => e.clone(),
         (None, Some(d)) => d.engine.clone(),
         (None, None) => {
@@ -302,18 +374,18 @@ pub async fn create(
             format!("unknown engine {engine_name:?}: use native, fabric or quorum"),
         )
     })?;
-    let nodes_per_member = body
+    let nodes_per_member = spec
         .nodes_per_member
         .or(defaults.as_ref().map(|d| d.nodes_per_member))
         .unwrap_or(1);
-    let asked_consensus = body.consensus.clone().or_else(|| {
+    let asked_consensus = spec.consensus.clone().or_else(|| {
         defaults
             .as_ref()
             .filter(|d| d.engine == engine_name)
             .map(|d| d.consensus.clone())
     });
     let consensus = consensus_for(engine, asked_consensus.as_deref())?;
-    if let Some(v) = &body.version {
+    if let Some(v) = &spec.version {
         let ok = (1..=64).contains(&v.len())
             && v.chars()
                 .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
@@ -330,10 +402,10 @@ pub async fn create(
         ));
     }
     state.runtime.supports(engine).map_err(runtime_error)?;
-    let template = match &body.template {
+    let template = match &spec.template {
         Some(t) => Some(
             super::installations::resolve(
-                &state,
+                state,
                 engine.as_str(),
                 &t.slug,
                 t.version.as_deref(),
@@ -357,16 +429,44 @@ pub async fn create(
             ),
         ));
     }
-    if db::by_name(&state.db, alliance_id, &body.name)
+    if db::by_name(&state.db, alliance_id, &spec.name)
         .await?
         .is_some()
     {
         return Err(ApiError::Conflict(format!(
             "alliance {alliance_id} already has a chain named {:?}",
-            body.name
+            spec.name
         )));
     }
 
+    Ok(Planned {
+        alliance_id,
+        spec: spec.clone(),
+        engine,
+        consensus,
+        nodes_per_member,
+        template,
+        members,
+    })
+}
+
+/// Records a planned chain (keys and genesis sealed) and hands it to the runtime; if the
+/// runtime refuses, nothing stays behind.
+pub(crate) async fn provision(
+    state: &AppState,
+    planned: Planned,
+    actor: Actor,
+) -> ApiResult<chain::Model> {
+    let Planned {
+        alliance_id,
+        spec,
+        engine,
+        consensus,
+        nodes_per_member,
+        template,
+        members,
+    } = planned;
+    let total = members.len() * nodes_per_member as usize;
     let id = Uuid::new_v4();
     let resource_name = format!("ch-{}", &id.simple().to_string()[..12]);
     let labels = member_labels(&members.iter().map(|m| m.org_id.clone()).collect::<Vec<_>>());
@@ -418,24 +518,25 @@ pub async fn create(
     let row = chain::Model {
         id,
         alliance_id,
-        name: body.name.clone(),
+        name: spec.name.clone(),
         resource_name: resource_name.clone(),
         engine: engine.as_str().into(),
         consensus,
-        version: body.version.clone(),
+        version: spec.version.clone(),
         runtime: state.runtime.kind().into(),
         nodes_per_member: nodes_per_member as i32,
         chain_id: material.genesis.chain_id.clone(),
         genesis_hash: material.genesis_hash(),
-        created_by_tenant: body.tenant_id,
-        created_by_user: Some(who.user.id),
+        created_by_tenant: actor.tenant,
+        created_by_user: actor.user,
         created_at: now,
     };
     let plan = db::plan_of(&row, &node_rows, files.clone())
         .map_err(|e| ApiError::Internal(format!("{e:#}")))?;
     let sealed = db::seal_material(&state.kek, id, &files);
     let installation = template.as_ref().map(|t| {
-        let mut i = super::installations::new_row(id, t, body.tenant_id, &who, "installing", now);
+        let mut i =
+            super::installations::new_row(id, t, actor.tenant, actor.user, "installing", now);
         if engine != Engine::Native {
             i.status = "recorded".into();
             i.message = Some(format!(
@@ -456,9 +557,9 @@ pub async fn create(
         &txn,
         alliance_id,
         "chain_created",
-        (Some(body.tenant_id), Some(who.user.id)),
-        serde_json::json!({"chain_id": id, "name": body.name, "engine": engine.as_str(), "nodes": total,
-            "template": body.template.as_ref().map(|t| &t.slug)}),
+        (Some(actor.tenant), actor.user),
+        serde_json::json!({"chain_id": id, "name": spec.name, "engine": engine.as_str(), "nodes": total,
+            "template": spec.template.as_ref().map(|t| &t.slug), "proposal_id": actor.proposal}),
         now,
     )
     .await?;
@@ -473,14 +574,11 @@ pub async fn create(
         return Err(runtime_error(e));
     }
     if let Some(i) = installation.filter(|i| i.status == "installing") {
-        state.tasks.spawn(super::installations::complete(
-            state.get_ref().clone(),
-            i.id,
-        ));
+        state
+            .tasks
+            .spawn(super::installations::complete(state.clone(), i.id));
     }
-    who.created(id);
-    who.note(|n| n.tenant_id = Some(body.tenant_id));
-    Ok(HttpResponse::Created().json(view(&state, row).await?))
+    Ok(row)
 }
 
 /// Lists the alliance's chains.

@@ -47,7 +47,7 @@ use uuid::Uuid;
 const FIRST_BLOCK_WAIT: Duration = Duration::from_secs(120);
 
 /// A template to install: which one, which version, with what parameters.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TemplateChoice {
     /// The template's slug in the catalog.
@@ -234,7 +234,7 @@ pub(crate) fn new_row(
     chain: Uuid,
     r: &Resolved,
     tenant: Uuid,
-    who: &Principal,
+    created_by: Option<Uuid>,
     status: &str,
     now: DateTime<Utc>,
 ) -> template_installation::Model {
@@ -252,7 +252,7 @@ pub(crate) fn new_row(
         tx_hash: None,
         height: None,
         receipt: None,
-        created_by: Some(who.user.id),
+        created_by,
         created_at: now,
         updated_at: now,
     }
@@ -531,7 +531,7 @@ pub async fn install(
         chain_id,
         &r,
         body.tenant_id,
-        &who,
+        Some(who.user.id),
         if native { "installing" } else { "recorded" },
         now,
     );
