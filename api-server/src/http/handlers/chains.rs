@@ -36,18 +36,11 @@ pub struct CreateChain {
     pub chain: ChainSpec,
 }
 
-/// Reads `tenant_id`, then the rest as a [`ChainSpec`] that refuses unknown fields (serde's
-/// `flatten` would silently drop them).
 impl TryFrom<serde_json::Map<String, serde_json::Value>> for CreateChain {
     type Error = String;
 
-    fn try_from(mut m: serde_json::Map<String, serde_json::Value>) -> Result<Self, String> {
-        let tenant_id = m
-            .remove("tenant_id")
-            .ok_or_else(|| "missing field `tenant_id`".to_string())?;
-        let tenant_id = serde_json::from_value(tenant_id).map_err(|e| format!("tenant_id: {e}"))?;
-        let chain =
-            serde_json::from_value(serde_json::Value::Object(m)).map_err(|e| e.to_string())?;
+    fn try_from(m: serde_json::Map<String, serde_json::Value>) -> Result<Self, String> {
+        let (tenant_id, chain) = super::tenant_and(m)?;
         Ok(CreateChain { tenant_id, chain })
     }
 }

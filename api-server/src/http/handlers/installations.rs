@@ -61,21 +61,26 @@ pub struct TemplateChoice {
     pub parameters: Map<String, Value>,
 }
 
-/// Body of `POST …/chains/{chain_id}/installations`.
+/// Body of `POST …/chains/{chain_id}/installations`: the acting tenant and the template.
 #[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "Map<String, Value>")]
 pub struct InstallTemplate {
     /// The member tenant installing (a developer of it or more).
     pub tenant_id: Uuid,
-    /// The template's slug in the catalog.
-    pub slug: String,
-    /// A published version (default: the latest published).
-    #[serde(default)]
-    pub version: Option<String>,
-    /// Install parameters, checked against the version's JSON Schema.
-    #[serde(default)]
-    #[schema(value_type = Object)]
-    pub parameters: Map<String, Value>,
+    #[serde(flatten)]
+    pub template: TemplateChoice,
+}
+
+impl TryFrom<Map<String, Value>> for InstallTemplate {
+    type Error = String;
+
+    fn try_from(m: Map<String, Value>) -> Result<Self, String> {
+        let (tenant_id, template) = super::tenant_and(m)?;
+        Ok(InstallTemplate {
+            tenant_id,
+            template,
+        })
+    }
 }
 
 /// A template installed on a chain.
@@ -510,16 +515,16 @@ pub async fn install(
     let r = resolve(
         &state,
         &chain.engine,
-        &body.slug,
-        body.version.as_deref(),
-        &body.parameters,
+        &body.template.slug,
+        body.template.version.as_deref(),
+        &body.template.parameters,
         "",
     )
     .await?;
     let conflict = || {
         ApiError::Conflict(format!(
             "`{}` is already installed on chain {chain_id}",
-            body.slug
+            body.template.slug
         ))
     };
     // Claim the installation first (the unique index settles concurrent installs of the
@@ -559,7 +564,15 @@ pub async fn install(
     }
     txn.commit().await?;
     if native {
-        match anchor(&state, &chain, &row, &body.slug, &r.version.package_sha256).await {
+        match anchor(
+            &state,
+            &chain,
+            &row,
+            &body.template.slug,
+            &r.version.package_sha256,
+        )
+        .await
+        {
             Ok(a) => {
                 row.status = "installed".into();
                 row.tx_hash = Some(a.tx_hash);
@@ -597,13 +610,13 @@ pub async fn install(
         alliance_id,
         "template_installed",
         (Some(body.tenant_id), Some(who.user.id)),
-        serde_json::json!({"chain_id": chain_id, "template": body.slug, "version": row.version}),
+        serde_json::json!({"chain_id": chain_id, "template": body.template.slug, "version": row.version}),
         now,
     )
     .await?;
     who.created(row.id);
     who.note(|n| n.tenant_id = Some(body.tenant_id));
-    Ok(HttpResponse::Created().json(installation_view(row, &body.slug)))
+    Ok(HttpResponse::Created().json(installation_view(row, &body.template.slug)))
 }
 
 /// Templates installed on a chain.

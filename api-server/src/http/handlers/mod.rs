@@ -20,3 +20,18 @@ use crate::http::problem::ApiError;
 pub fn check(pointer: &str, r: Result<(), String>) -> Result<(), ApiError> {
     r.map_err(|m| ApiError::field(pointer, m))
 }
+
+/// Splits a request body into its `tenant_id` and the rest, read as `T` (which refuses unknown
+/// fields). Bodies that are "the acting tenant plus a reusable part" deserialize through this:
+/// serde's `flatten` would silently drop unknown fields.
+pub(crate) fn tenant_and<T: serde::de::DeserializeOwned>(
+    mut body: serde_json::Map<String, serde_json::Value>,
+) -> Result<(uuid::Uuid, T), String> {
+    let tenant = body
+        .remove("tenant_id")
+        .ok_or_else(|| "missing field `tenant_id`".to_string())?;
+    let tenant = serde_json::from_value(tenant).map_err(|e| format!("tenant_id: {e}"))?;
+    let rest =
+        serde_json::from_value(serde_json::Value::Object(body)).map_err(|e| e.to_string())?;
+    Ok((tenant, rest))
+}
