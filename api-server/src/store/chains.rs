@@ -50,6 +50,25 @@ pub async fn by_name(
         .await
 }
 
+/// Every port recorded for a node (of any chain).
+pub async fn recorded_ports(
+    db: &impl ConnectionTrait,
+) -> Result<std::collections::HashSet<u16>, DbErr> {
+    use sea_orm::QuerySelect;
+    let rows: Vec<(i32, i32)> = chain_node::Entity::find()
+        .select_only()
+        .column(chain_node::Column::P2pPort)
+        .column(chain_node::Column::ApiPort)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .flat_map(|(a, b)| [a, b])
+        .filter_map(|p| u16::try_from(p).ok())
+        .collect())
+}
+
 pub async fn nodes(
     db: &impl ConnectionTrait,
     chain: Uuid,

@@ -34,6 +34,15 @@ pub use consortia_bft::{Hash, hexser};
 ///   node that restarts on its ports finds them free even on a busy machine. (Port 0 draws
 ///   from the ephemeral range, and a client's connection can take a stopped node's port.)
 pub fn free_ports(n: usize) -> std::io::Result<Vec<u16>> {
+    free_ports_avoiding(n, &Default::default())
+}
+
+/// [`free_ports`], never one of `avoid` (ports that belong to something not running right now,
+/// such as a node waiting to be restarted).
+pub fn free_ports_avoiding(
+    n: usize,
+    avoid: &std::collections::HashSet<u16>,
+) -> std::io::Result<Vec<u16>> {
     use std::net::TcpListener;
     const FLOOR: u16 = 10_000;
     let low = ephemeral_low().unwrap_or(32_768);
@@ -43,13 +52,23 @@ pub fn free_ports(n: usize) -> std::io::Result<Vec<u16>> {
         while held.len() < n && tries < 20 * n + 100 {
             tries += 1;
             let port = rand::random_range(FLOOR..low);
+            if avoid.contains(&port) {
+                continue;
+            }
             if let Ok(l) = TcpListener::bind(("127.0.0.1", port)) {
                 held.push(l);
             }
         }
     }
+    // Avoided ports the OS hands out stay bound until the end, so it cannot repeat them.
+    let mut skipped = Vec::new();
     while held.len() < n {
-        held.push(TcpListener::bind("127.0.0.1:0")?);
+        let l = TcpListener::bind("127.0.0.1:0")?;
+        if avoid.contains(&l.local_addr()?.port()) {
+            skipped.push(l);
+        } else {
+            held.push(l);
+        }
     }
     held.iter().map(|l| Ok(l.local_addr()?.port())).collect()
 }

@@ -194,10 +194,36 @@ fn member_labels(org_ids: &[String]) -> Vec<String> {
     out
 }
 
-/// Two free ports on 127.0.0.1 per node, none repeated.
-fn free_ports(count: usize) -> std::io::Result<Vec<(u16, u16)>> {
-    let ports = consortia_node::free_ports(count * 2)?;
-    Ok(ports.chunks(2).map(|p| (p[0], p[1])).collect())
+/// Ports handed to chains that are being created and not yet recorded.
+static RESERVED: std::sync::Mutex<std::collections::BTreeSet<u16>> =
+    std::sync::Mutex::new(std::collections::BTreeSet::new());
+
+/// A reservation in [`RESERVED`], given back when dropped (once the ports are recorded, or
+/// the creation failed).
+struct Reserved(Vec<u16>);
+
+impl Drop for Reserved {
+    fn drop(&mut self) {
+        let mut r = RESERVED.lock().unwrap_or_else(|e| e.into_inner());
+        for p in &self.0 {
+            r.remove(p);
+        }
+    }
+}
+
+/// Two free ports on 127.0.0.1 per node: none repeated, none recorded for another chain's
+/// node (a node waiting to be restarted has its ports unbound), none handed to a chain still
+/// being created.
+async fn allocate_ports(state: &AppState, count: usize) -> ApiResult<(Vec<(u16, u16)>, Reserved)> {
+    let mut avoid = db::recorded_ports(&state.db).await?;
+    let mut reserved = RESERVED.lock().unwrap_or_else(|e| e.into_inner());
+    avoid.extend(reserved.iter().copied());
+    let ports = consortia_node::free_ports_avoiding(count * 2, &avoid)
+        .map_err(|e| ApiError::Internal(format!("allocating ports: {e}")))?;
+    reserved.extend(ports.iter().copied());
+    drop(reserved);
+    let pairs = ports.chunks(2).map(|p| (p[0], p[1])).collect();
+    Ok((pairs, Reserved(ports)))
 }
 
 fn runtime_error(e: RuntimeError) -> ApiError {
@@ -479,10 +505,14 @@ pub(crate) async fn provision(
     let material = Material::generate(&resource_name, &layout, params, genesis_ms)
         .map_err(|e| ApiError::Internal(format!("generating chain material: {e}")))?;
     let files = material.to_files();
-    let ports = if state.runtime.kind() == "local" {
-        free_ports(total).map_err(|e| ApiError::Internal(format!("allocating ports: {e}")))?
+    // Held until the chain's nodes are recorded (the end of this function).
+    let (ports, _reserved) = if state.runtime.kind() == "local" {
+        allocate_ports(state, total).await?
     } else {
-        vec![(native::P2P_PORT, native::API_PORT); total]
+        (
+            vec![(native::P2P_PORT, native::API_PORT); total],
+            Reserved(Vec::new()),
+        )
     };
     let now = state.clock.now();
     let tenant_of = |label: &str| {
