@@ -61,6 +61,18 @@ fn node_pids(dir: &Path) -> Vec<u32> {
     pids
 }
 
+/// Kills the node processes under a data directory when dropped: the nodes outlive the API
+/// server by design, so a failing test would otherwise leave them running.
+struct Reaper(PathBuf);
+
+impl Drop for Reaper {
+    fn drop(&mut self) {
+        for pid in node_pids(&self.0) {
+            let _ = Command::new("kill").arg("-9").arg(pid.to_string()).status();
+        }
+    }
+}
+
 fn json(body: &str) -> Value {
     serde_json::from_str(body).unwrap_or(Value::Null)
 }
@@ -91,6 +103,7 @@ fn run_readme(addr: std::net::SocketAddr, data: &Path) {
 #[test]
 fn a_graceful_stop_stops_the_nodes_of_chains_created_by_requests() {
     let data = tempfile::tempdir().unwrap();
+    let _reaper = Reaper(data.path().to_path_buf());
     let mut server = start(data.path(), &[]);
     run_readme(server.addr, data.path());
     let chain_dir = data.path().join("chains");
@@ -112,6 +125,7 @@ fn a_graceful_stop_stops_the_nodes_of_chains_created_by_requests() {
 #[test]
 fn the_readme_sequence_reaches_a_verified_receipt_and_survives_an_api_server_crash() {
     let data = tempfile::tempdir().unwrap();
+    let _reaper = Reaper(data.path().to_path_buf());
     let mut server = start(data.path(), &[]);
     run_readme(server.addr, data.path());
 
