@@ -102,6 +102,13 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         ),
         Err(e) => tracing::error!(error = %format!("{e:#}"), "could not resume chains"),
     }
+    match http::handlers::alliances::resume_chain_proposals(&state).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(proposals = n, "approved chain proposals carried out"),
+        Err(e) => {
+            tracing::error!(error = %format!("{e:#}"), "could not carry out approved chain proposals")
+        }
+    }
     match http::handlers::installations::resume(&state).await {
         Ok(0) => {}
         Ok(n) => tracing::info!(

@@ -739,19 +739,7 @@ async fn alliances_create_chains_by_vote(app: &TestApp) {
         running,
     )
     .await;
-    let events = app
-        .get(
-            &format!("/api/v1/alliances/{alliance}/events?limit=200"),
-            &acme_t,
-        )
-        .await
-        .body;
-    let created = events["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["kind"] == "chain_created")
-        .unwrap_or_else(|| panic!("{events}"));
+    let created = event(app, &acme_t, &alliance, "chain_created").await;
     assert_eq!(created["data"]["proposal_id"], p.as_str(), "{created}");
 
     // A name already taken is refused when proposed...
@@ -783,19 +771,7 @@ async fn alliances_create_chains_by_vote(app: &TestApp) {
         2,
         "no second `later`: {list}"
     );
-    let events = app
-        .get(
-            &format!("/api/v1/alliances/{alliance}/events?limit=200"),
-            &acme_t,
-        )
-        .await
-        .body;
-    let failed = events["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["kind"] == "chain_creation_failed")
-        .unwrap_or_else(|| panic!("{events}"));
+    let failed = event(app, &acme_t, &alliance, "chain_creation_failed").await;
     assert_eq!(failed["data"]["proposal_id"], p.as_str());
     assert!(
         failed["data"]["reason"]
@@ -805,7 +781,38 @@ async fn alliances_create_chains_by_vote(app: &TestApp) {
         "{failed}"
     );
 
-    for c in [path, format!("{chains}/{direct}")] {
+    // Approved, but the server stopped before it made the chain: carried out at start, once.
+    let p = propose(
+        app,
+        &acme_t,
+        &acme,
+        &alliance,
+        json!({"create_chain": {"name": "resumed", "engine": "native"}}),
+    )
+    .await;
+    {
+        use consortia_api::db::entities::proposal as pr;
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+        pr::Entity::update_many()
+            .col_expr(pr::Column::Status, Expr::value("approved"))
+            .filter(pr::Column::Id.eq(p.parse::<uuid::Uuid>().unwrap()))
+            .exec(&app.state.db)
+            .await
+            .unwrap();
+    }
+    use consortia_api::http::handlers::alliances::resume_chain_proposals;
+    assert_eq!(resume_chain_proposals(&app.state).await.unwrap(), 1);
+    assert_eq!(resume_chain_proposals(&app.state).await.unwrap(), 0, "once");
+    let list = app.get(&chains, &acme_t).await.body;
+    let resumed = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "resumed")
+        .unwrap_or_else(|| panic!("{list}"));
+    let resumed = format!("{chains}/{}", resumed["id"].as_str().unwrap());
+
+    for c in [path, format!("{chains}/{direct}"), resumed] {
         let del = app
             .call(
                 Method::DELETE,
@@ -816,6 +823,24 @@ async fn alliances_create_chains_by_vote(app: &TestApp) {
             .await;
         assert_eq!(del.status, 204, "{}", del.body);
     }
+}
+
+/// The alliance's latest event of `kind`.
+async fn event(app: &TestApp, token: &str, alliance: &str, kind: &str) -> Value {
+    let events = app
+        .get(
+            &format!("/api/v1/alliances/{alliance}/events?limit=200"),
+            token,
+        )
+        .await
+        .body;
+    events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == kind)
+        .cloned()
+        .unwrap_or_else(|| panic!("no {kind} in {events}"))
 }
 
 async fn create_named(

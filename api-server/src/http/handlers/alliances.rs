@@ -1054,6 +1054,38 @@ async fn create_proposed_chain(state: &AppState, p: &proposal::Model) -> Result<
     Ok(())
 }
 
+/// Carries out approved `create_chain` proposals that a stopped server never got to (it
+/// stopped between the deciding vote's commit and the chain's creation): those whose alliance
+/// feed has neither `chain_created` nor `chain_creation_failed` naming them. Runs at start,
+/// before requests are served. Returns how many it carried out.
+pub async fn resume_chain_proposals(state: &AppState) -> anyhow::Result<usize> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let approved = proposal::Entity::find()
+        .filter(proposal::Column::Kind.eq("create_chain"))
+        .filter(proposal::Column::Status.eq("approved"))
+        .all(&state.db)
+        .await?;
+    let mut n = 0;
+    for p in approved {
+        let outcomes = alliance_event::Entity::find()
+            .filter(alliance_event::Column::AllianceId.eq(p.alliance_id))
+            .filter(alliance_event::Column::Kind.is_in(["chain_created", "chain_creation_failed"]))
+            .all(&state.db)
+            .await?;
+        let done = outcomes.iter().any(|e| {
+            serde_json::from_str::<serde_json::Value>(&e.data)
+                .is_ok_and(|d| d["proposal_id"] == p.id.to_string())
+        });
+        if !done {
+            create_proposed_chain(state, &p)
+                .await
+                .map_err(|e| anyhow::anyhow!("proposal {}: {e:?}", p.id))?;
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
 /// Carries out an approved proposal inside the deciding vote's transaction.
 async fn carry_out(
     txn: &DatabaseTransaction,
