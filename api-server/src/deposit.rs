@@ -173,6 +173,17 @@ async fn follow(watcher: Arc<Watcher>, endpoint: String, mut from: u64) {
     }
 }
 
+/// The REST endpoint of one of the chain's running nodes.
+pub(crate) async fn running_endpoint(state: &AppState, chain: Uuid) -> anyhow::Result<String> {
+    state
+        .runtime
+        .endpoints(chain)
+        .await
+        .into_iter()
+        .next()
+        .ok_or_else(|| anyhow!("the chain has no running node"))
+}
+
 /// The id of a tenant's service account on every chain.
 pub fn account_id(tenant: Uuid) -> String {
     format!("t-{}", &tenant.simple().to_string()[..16])
@@ -297,13 +308,7 @@ impl Signer {
         tenant: Uuid,
         ops: Vec<Op>,
     ) -> anyhow::Result<Vec<Receipt>> {
-        let endpoint = state
-            .runtime
-            .endpoints(chain)
-            .await
-            .into_iter()
-            .next()
-            .ok_or_else(|| anyhow!("the chain has no running node"))?;
+        let endpoint = running_endpoint(state, chain).await?;
         let Prepared { txs, endpoint } = self.prepare(state, chain, tenant, ops, &endpoint).await?;
         let committed = self.submit_and_wait(chain, &endpoint, &txs).await;
         if committed.is_err() {

@@ -102,13 +102,6 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         ),
         Err(e) => tracing::error!(error = %format!("{e:#}"), "could not resume chains"),
     }
-    match http::handlers::alliances::resume_chain_proposals(&state).await {
-        Ok(0) => {}
-        Ok(n) => tracing::info!(proposals = n, "approved chain proposals carried out"),
-        Err(e) => {
-            tracing::error!(error = %format!("{e:#}"), "could not carry out approved chain proposals")
-        }
-    }
     match http::handlers::installations::resume(&state).await {
         Ok(0) => {}
         Ok(n) => tracing::info!(
@@ -117,6 +110,14 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         ),
         Err(e) => {
             tracing::error!(error = %format!("{e:#}"), "could not resume template installations")
+        }
+    }
+    // After the installations: a chain made here starts its own installation's task.
+    match http::handlers::alliances::resume_chain_proposals(&state).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(proposals = n, "approved chain proposals carried out"),
+        Err(e) => {
+            tracing::error!(error = %format!("{e:#}"), "could not carry out approved chain proposals")
         }
     }
     match http::handlers::templates::load_builtins(&state).await {

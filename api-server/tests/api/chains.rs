@@ -214,27 +214,23 @@ async fn chain_lifecycle(app: &TestApp) {
         );
         if i == 0 {
             let file = dir.path().join("anchored.json");
-            std::fs::write(&file, serde_json::to_vec(&r).unwrap()).unwrap();
-            let node = consortia_api::runtime::local::find_node_bin().unwrap();
-            let out = std::process::Command::new(node)
-                .args(["verify-receipt", "--genesis"])
-                .arg(&genesis_file)
-                .arg(&file)
-                .output()
-                .unwrap();
+            // `consortia-node verify-receipt` on a receipt written to a file.
+            let verify = |receipt: &AnchoredReceipt| {
+                std::fs::write(&file, serde_json::to_vec(receipt).unwrap()).unwrap();
+                std::process::Command::new(consortia_api::runtime::local::find_node_bin().unwrap())
+                    .args(["verify-receipt", "--genesis"])
+                    .arg(&genesis_file)
+                    .arg(&file)
+                    .output()
+                    .unwrap()
+            };
+            let out = verify(&r);
             let said = String::from_utf8_lossy(&out.stdout);
             assert!(
                 out.status.success() && said.contains("VALID:") && said.contains("item 0 of 5"),
                 "{said}"
             );
-            std::fs::write(&file, serde_json::to_vec(&forged).unwrap()).unwrap();
-            let node = consortia_api::runtime::local::find_node_bin().unwrap();
-            let out = std::process::Command::new(node)
-                .args(["verify-receipt", "--genesis"])
-                .arg(&genesis_file)
-                .arg(&file)
-                .output()
-                .unwrap();
+            let out = verify(&forged);
             assert!(
                 !out.status.success(),
                 "{}",

@@ -27,8 +27,15 @@ pub(crate) fn start(data_dir: &std::path::Path, envs: &[(&str, String)]) -> Serv
         .env("CONSORTIA_WORKERS", "2")
         .env_remove("DATABASE_URL")
         .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+        // The server's log, kept with its data (see `log_tail`); every start appends.
         .stdout(Stdio::null())
-        .stderr(Stdio::null());
+        .stderr(Stdio::from(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(data_dir.join("server.log"))
+                .unwrap(),
+        ));
     for (k, v) in envs {
         cmd.env(k, v);
     }
@@ -39,6 +46,13 @@ pub(crate) fn start(data_dir: &std::path::Path, envs: &[(&str, String)]) -> Serv
         std::thread::sleep(Duration::from_millis(50));
     }
     Server { child, addr }
+}
+
+/// The last lines of the server log under `data_dir`, for failure messages.
+pub(crate) fn log_tail(data_dir: &std::path::Path) -> String {
+    let log = std::fs::read_to_string(data_dir.join("server.log")).unwrap_or_default();
+    let lines: Vec<&str> = log.lines().collect();
+    lines[lines.len().saturating_sub(30)..].join("\n")
 }
 
 /// A minimal HTTP/1.1 exchange; returns (status, body).

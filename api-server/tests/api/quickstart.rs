@@ -228,7 +228,12 @@ fn the_readme_sequence_reaches_a_verified_receipt_and_survives_an_api_server_cra
         Some(&token),
         Some(&body.replace("5a", "5b")),
     );
-    assert_eq!(status, 201, "deposits work after adoption: {again}");
+    assert_eq!(
+        status,
+        201,
+        "deposits work after adoption: {again}\nserver log:\n{}",
+        crate::process::log_tail(data.path())
+    );
 
     // A graceful stop stops the nodes too.
     sigterm(&server.child);

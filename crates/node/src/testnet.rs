@@ -150,25 +150,3 @@ pub fn generate(dir: &Path, spec: &TestnetSpec) -> Result<TestnetSummary> {
         accounts: account_keys.into_iter().map(|(id, _)| id).collect(),
     })
 }
-
-#[cfg(test)]
-mod tests {
-    /// Ports for nodes never repeat (binding port 0 and dropping the listener repeats ~8 in
-    /// 600 here) and lie below the ephemeral range, where no outgoing connection takes them.
-    #[test]
-    fn free_ports_never_repeat_and_avoid_the_ephemeral_range() {
-        let ports = crate::free_ports(300).unwrap();
-        let distinct: std::collections::HashSet<_> = ports.iter().collect();
-        assert_eq!(distinct.len(), ports.len());
-        if let Ok(range) = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range") {
-            let low: u16 = range.split_whitespace().next().unwrap().parse().unwrap();
-            if low > 11_000 {
-                assert!(ports.iter().all(|p| (10_000..low).contains(p)), "{ports:?}");
-                // Ports to avoid are never drawn, even when they are nearly all there is.
-                let avoid: std::collections::HashSet<u16> = (10_000..low).skip(40).collect();
-                let ports = crate::free_ports_avoiding(16, &avoid).unwrap();
-                assert!(ports.iter().all(|p| !avoid.contains(p)), "{ports:?}");
-            }
-        }
-    }
-}

@@ -794,7 +794,7 @@ pub async fn propose(
         ProposalAction::CreateChain(spec) => {
             // Checked now, so the alliance votes on a chain that can be made; checked again
             // when approved, against the alliance as it is then.
-            super::chains::plan(&state, id, spec, "/action/create_chain").await?;
+            super::chains::plan(&state, &a, spec, "/action/create_chain").await?;
         }
         ProposalAction::AddNodes {} => {
             return Err(ApiError::field(
@@ -1011,12 +1011,17 @@ pub async fn vote(
                 now,
             )
             .await?;
-            carry_out(&txn, a.clone(), &p, now).await?;
+            carry_out(&txn, a, &p, now).await?;
         }
     }
     txn.commit().await?;
-    if outcome == Outcome::Approved && p.kind == "create_chain" {
-        create_proposed_chain(&state, &p).await?;
+    // The vote stands whatever happens here; one whose outcome went unrecorded is carried out
+    // again at the next start (`resume_chain_proposals`).
+    if outcome == Outcome::Approved
+        && p.kind == "create_chain"
+        && let Err(e) = create_proposed_chain(&state, &p).await
+    {
+        tracing::error!(proposal = %pid, error = ?e, "could not carry out an approved chain proposal");
     }
     who.created(pid);
     Ok(HttpResponse::Created().json(proposal_view(p, votes)?))
@@ -1034,12 +1039,15 @@ async fn create_proposed_chain(state: &AppState, p: &proposal::Model) -> Result<
         user: Some(p.proposer_user_id),
         proposal: Some(p.id),
     };
-    let made = match super::chains::plan(state, p.alliance_id, &spec, "").await {
+    let alliance = db::get(&state.db, p.alliance_id)
+        .await?
+        .ok_or_else(|| ApiError::Internal(format!("alliance {} is gone", p.alliance_id)))?;
+    let made = match super::chains::plan(state, &alliance, &spec, "").await {
         Ok(planned) => super::chains::provision(state, planned, actor).await,
         Err(e) => Err(e),
     };
     if let Err(e) = made {
-        tracing::warn!(proposal = %p.id, error = %e, "an approved chain could not be created");
+        tracing::warn!(proposal = %p.id, error = ?e, "an approved chain could not be created");
         db::event(
             &state.db,
             p.alliance_id,
@@ -1065,22 +1073,29 @@ pub async fn resume_chain_proposals(state: &AppState) -> anyhow::Result<usize> {
         .filter(proposal::Column::Status.eq("approved"))
         .all(&state.db)
         .await?;
+    if approved.is_empty() {
+        return Ok(0);
+    }
+    let settled: std::collections::HashSet<String> = alliance_event::Entity::find()
+        .filter(alliance_event::Column::Kind.is_in(["chain_created", "chain_creation_failed"]))
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .filter_map(|e| {
+            let data: serde_json::Value = serde_json::from_str(&e.data).ok()?;
+            Some(data["proposal_id"].as_str()?.to_string())
+        })
+        .collect();
     let mut n = 0;
     for p in approved {
-        let outcomes = alliance_event::Entity::find()
-            .filter(alliance_event::Column::AllianceId.eq(p.alliance_id))
-            .filter(alliance_event::Column::Kind.is_in(["chain_created", "chain_creation_failed"]))
-            .all(&state.db)
-            .await?;
-        let done = outcomes.iter().any(|e| {
-            serde_json::from_str::<serde_json::Value>(&e.data)
-                .is_ok_and(|d| d["proposal_id"] == p.id.to_string())
-        });
-        if !done {
-            create_proposed_chain(state, &p)
-                .await
-                .map_err(|e| anyhow::anyhow!("proposal {}: {e:?}", p.id))?;
-            n += 1;
+        if settled.contains(&p.id.to_string()) {
+            continue;
+        }
+        match create_proposed_chain(state, &p).await {
+            Ok(()) => n += 1,
+            Err(e) => {
+                tracing::error!(proposal = %p.id, error = ?e, "could not carry out an approved chain proposal")
+            }
         }
     }
     Ok(n)

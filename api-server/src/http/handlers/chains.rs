@@ -215,15 +215,25 @@ impl Drop for Reserved {
 /// node (a node waiting to be restarted has its ports unbound), none handed to a chain still
 /// being created.
 async fn allocate_ports(state: &AppState, count: usize) -> ApiResult<(Vec<(u16, u16)>, Reserved)> {
-    let mut avoid = db::recorded_ports(&state.db).await?;
-    let mut reserved = RESERVED.lock().unwrap_or_else(|e| e.into_inner());
-    avoid.extend(reserved.iter().copied());
-    let ports = consortia_node::free_ports_avoiding(count * 2, &avoid)
-        .map_err(|e| ApiError::Internal(format!("allocating ports: {e}")))?;
-    reserved.extend(ports.iter().copied());
-    drop(reserved);
-    let pairs = ports.chunks(2).map(|p| (p[0], p[1])).collect();
-    Ok((pairs, Reserved(ports)))
+    loop {
+        let mut avoid = db::recorded_ports(&state.db).await?;
+        let reserved = {
+            let mut r = RESERVED.lock().unwrap_or_else(|e| e.into_inner());
+            avoid.extend(r.iter().copied());
+            let ports = consortia_node::free_ports_avoiding(count * 2, &avoid)
+                .map_err(|e| ApiError::Internal(format!("allocating ports: {e}")))?;
+            r.extend(ports.iter().copied());
+            Reserved(ports)
+        };
+        // A creation that recorded its ports and gave back its reservation between the read
+        // above and the lock: draw again.
+        let recorded = db::recorded_ports(&state.db).await?;
+        if reserved.0.iter().any(|p| recorded.contains(p)) {
+            continue;
+        }
+        let pairs = reserved.0.chunks(2).map(|p| (p[0], p[1])).collect();
+        return Ok((pairs, reserved));
+    }
 }
 
 fn runtime_error(e: RuntimeError) -> ApiError {
@@ -316,12 +326,7 @@ pub async fn create(
         Action::ManageMembers,
     )
     .await?;
-    if alliance.status == "closed" {
-        return Err(ApiError::Conflict(format!(
-            "alliance {alliance_id} is closed"
-        )));
-    }
-    let planned = plan(&state, alliance_id, &body.chain, "").await?;
+    let planned = plan(&state, &alliance, &body.chain, "").await?;
     let actor = Actor {
         tenant: body.tenant_id,
         user: Some(who.user.id),
@@ -351,15 +356,21 @@ pub(crate) struct Planned {
     members: Vec<crate::db::entities::alliance_member::Model>,
 }
 
-/// Checks a chain request against the alliance as it is now: name, engine, consensus,
+/// Checks a chain request against the alliance as it is now: open, name, engine, consensus,
 /// node counts, the runtime, and the template with its parameters. Pointers are under `at`.
 pub(crate) async fn plan(
     state: &AppState,
-    alliance_id: Uuid,
+    alliance: &crate::db::entities::alliance::Model,
     spec: &ChainSpec,
     at: &str,
 ) -> ApiResult<Planned> {
-    plan_here(state, alliance_id, spec)
+    if alliance.status == "closed" {
+        return Err(ApiError::Conflict(format!(
+            "alliance {} is closed",
+            alliance.id
+        )));
+    }
+    plan_here(state, alliance.id, spec)
         .await
         .map_err(|e| e.under(at))
 }

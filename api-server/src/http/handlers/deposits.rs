@@ -143,41 +143,30 @@ fn depositing_tenant(who: &Principal, asked: Option<Uuid>) -> Result<Uuid, ApiEr
     }
 }
 
-/// Block seals (JSON) by (chain, height), to assemble whole receipts.
-type Seals = HashMap<(Uuid, i64), String>;
+/// Block seals by (chain, height), to assemble whole receipts (each decoded once).
+type Seals = HashMap<(Uuid, i64), BlockSeal>;
 
-/// A whole receipt from a stored row: its transaction's part and its block's seal (rows
-/// written before seals were kept apart hold the whole receipt).
+/// A whole receipt from a stored row: its transaction's part and its block's seal.
 fn whole_receipt(r: &deposit_receipt::Model, seals: &Seals) -> ApiResult<Value> {
     let stored = |e: serde_json::Error| ApiError::Internal(format!("stored receipt: {e}"));
-    if let Ok(whole) = serde_json::from_str::<Receipt>(&r.receipt) {
-        return serde_json::to_value(whole).map_err(stored);
-    }
-    let seal = |r: &deposit_receipt::Model| -> ApiResult<BlockSeal> {
-        seals
-            .get(&(r.chain_id, r.height))
-            .ok_or_else(|| {
-                ApiError::Internal(format!(
-                    "no stored seal for block {} of chain {}",
-                    r.height, r.chain_id
-                ))
-            })
-            .and_then(|s| serde_json::from_str(s).map_err(stored))
-    };
-    if let Ok(part) = serde_json::from_str::<AnchoredPart>(&r.receipt) {
-        return serde_json::to_value(AnchoredReceipt::assemble(part, seal(r)?)).map_err(stored);
-    }
-    let part: TxProof = serde_json::from_str(&r.receipt).map_err(stored)?;
-    let seal: BlockSeal = seals
-        .get(&(r.chain_id, r.height))
-        .ok_or_else(|| {
+    let seal = || {
+        seals.get(&(r.chain_id, r.height)).cloned().ok_or_else(|| {
             ApiError::Internal(format!(
                 "no stored seal for block {} of chain {}",
                 r.height, r.chain_id
             ))
         })
-        .and_then(|s| serde_json::from_str(s).map_err(stored))?;
-    serde_json::to_value(Receipt::assemble(part, seal)).map_err(stored)
+    };
+    // The formats refuse each other's fields, so at most one parse succeeds.
+    if let Ok(part) = serde_json::from_str::<TxProof>(&r.receipt) {
+        return serde_json::to_value(Receipt::assemble(part, seal()?)).map_err(stored);
+    }
+    if let Ok(part) = serde_json::from_str::<AnchoredPart>(&r.receipt) {
+        return serde_json::to_value(AnchoredReceipt::assemble(part, seal()?)).map_err(stored);
+    }
+    // Rows written before seals were kept apart hold the whole receipt.
+    let whole: Receipt = serde_json::from_str(&r.receipt).map_err(stored)?;
+    serde_json::to_value(whole).map_err(stored)
 }
 
 fn receipt_view(r: deposit_receipt::Model, seals: Option<&Seals>) -> ApiResult<ReceiptView> {
@@ -197,7 +186,12 @@ fn receipt_view(r: deposit_receipt::Model, seals: Option<&Seals>) -> ApiResult<R
 async fn deposit_view(state: &AppState, d: deposit::Model) -> ApiResult<DepositView> {
     let receipts = db::receipts(&state.db, d.id).await?;
     let blocks: Vec<(Uuid, i64)> = receipts.iter().map(|r| (r.chain_id, r.height)).collect();
-    let seals = db::seals(&state.db, &blocks).await?;
+    let seals = db::seals(&state.db, &blocks)
+        .await?
+        .into_iter()
+        .map(|(block, seal)| Ok((block, serde_json::from_str(&seal)?)))
+        .collect::<Result<Seals, serde_json::Error>>()
+        .map_err(|e| ApiError::Internal(format!("stored seal: {e}")))?;
     to_view(d, receipts, Some(&seals))
 }
 
@@ -415,12 +409,12 @@ async fn deposit_all(
             if let std::collections::hash_map::Entry::Vacant(e) =
                 seals.entry((*chain, r.height as i64))
             {
-                let seal = serde_json::to_string(&r.seal()).expect("seals serialise");
+                let seal = r.seal();
                 blocks.push(chain_block::Model {
                     chain_id: *chain,
                     height: r.height as i64,
                     block_hash: hexser::encode(&r.block_hash),
-                    seal: seal.clone(),
+                    seal: serde_json::to_string(&seal).expect("seals serialise"),
                 });
                 e.insert(seal);
             }
@@ -438,11 +432,7 @@ async fn deposit_all(
             .iter()
             .map(|(chain, rs)| {
                 let r = if merkle { &rs[0] } else { &rs[i] };
-                let part = TxProof {
-                    tx: r.tx.clone(),
-                    index: r.index,
-                    proof: r.proof.clone(),
-                };
+                let part = r.tx_proof();
                 let receipt = if merkle {
                     serde_json::to_string(&AnchoredPart {
                         item: anchored[i].clone(),

@@ -148,6 +148,9 @@ pub(crate) async fn of_chain(
         .order_by_asc(template_installation::Column::CreatedAt)
         .all(db)
         .await?;
+    if rows.is_empty() {
+        return Ok(Vec::new()); // most chains: no second query
+    }
     let ids: Vec<Uuid> = rows.iter().map(|r| r.template_id).collect();
     let slugs: std::collections::HashMap<Uuid, String> = template::Entity::find()
         .filter(template::Column::Id.is_in(ids))
@@ -305,6 +308,16 @@ struct Anchored {
     receipt: String,
 }
 
+impl Anchored {
+    fn of(r: &consortia_node::receipt::Receipt) -> anyhow::Result<Anchored> {
+        Ok(Anchored {
+            tx_hash: hex::encode(r.tx_hash),
+            height: r.height as i64,
+            receipt: serde_json::to_string(r)?,
+        })
+    }
+}
+
 /// Anchors an installation on a native chain: one deposit of the package's digest by the
 /// tenant's service account, answered once committed.
 async fn anchor(
@@ -337,11 +350,7 @@ async fn anchor(
         .into_iter()
         .next()
         .ok_or_else(|| anyhow::anyhow!("no receipt"))?;
-    Ok(Anchored {
-        tx_hash: hex::encode(r.tx_hash),
-        height: r.height as i64,
-        receipt: serde_json::to_string(&r)?,
-    })
+    Anchored::of(&r)
 }
 
 /// The installation's anchor if the chain already holds it: a server stopped after the
@@ -353,13 +362,7 @@ async fn anchored_before(
     row: &template_installation::Model,
     package_sha256: &str,
 ) -> anyhow::Result<Option<Anchored>> {
-    let endpoint = state
-        .runtime
-        .endpoints(row.chain_id)
-        .await
-        .into_iter()
-        .next()
-        .ok_or_else(|| anyhow::anyhow!("the chain has no running node"))?;
+    let endpoint = crate::deposit::running_endpoint(state, row.chain_id).await?;
     let client = consortia_node::client::Client::new(&endpoint)?;
     let found = client.deposits(package_sha256).await?;
     let account = crate::deposit::account_id(row.tenant_id);
@@ -372,11 +375,7 @@ async fn anchored_before(
         let ours = r.tx.tx.account == account
             && matches!(&r.tx.tx.op, Op::Deposit { external_id: Some(x), .. } if *x == external_id);
         if ours {
-            return Ok(Some(Anchored {
-                tx_hash: hex::encode(r.tx_hash),
-                height: r.height as i64,
-                receipt: serde_json::to_string(&r)?,
-            }));
+            return Anchored::of(&r).map(Some);
         }
     }
     Ok(None)
@@ -384,6 +383,23 @@ async fn anchored_before(
 
 fn install_external_id(installation: Uuid) -> String {
     format!("install-{}", installation.simple())
+}
+
+/// Records an installation's anchor: `installed`, with the transaction and its receipt.
+async fn mark_installed(
+    db: &impl ConnectionTrait,
+    row: template_installation::Model,
+    a: Anchored,
+    now: DateTime<Utc>,
+) -> Result<template_installation::Model, sea_orm::DbErr> {
+    let mut active: template_installation::ActiveModel = row.into();
+    active.status = Set("installed".into());
+    active.message = Set(None);
+    active.tx_hash = Set(Some(a.tx_hash));
+    active.height = Set(Some(a.height));
+    active.receipt = Set(Some(a.receipt));
+    active.updated_at = Set(now);
+    active.update(db).await
 }
 
 /// Finishes an installation left `installing` (recorded with a new chain, or by a server that
@@ -436,14 +452,7 @@ async fn try_complete(state: &AppState, installation: Uuid) -> anyhow::Result<()
                 Some(a) => a,
                 None => anchor(state, &chain, &row, &slug, &package).await?,
             };
-            let mut active: template_installation::ActiveModel = row.into();
-            active.status = Set("installed".into());
-            active.message = Set(None);
-            active.tx_hash = Set(Some(a.tx_hash));
-            active.height = Set(Some(a.height));
-            active.receipt = Set(Some(a.receipt));
-            active.updated_at = Set(state.clock.now());
-            active.update(&state.db).await?;
+            mark_installed(&state.db, row, a, state.clock.now()).await?;
             return Ok(());
         }
         if tokio::time::Instant::now() >= deadline {
@@ -573,24 +582,7 @@ pub async fn install(
         )
         .await
         {
-            Ok(a) => {
-                row.status = "installed".into();
-                row.tx_hash = Some(a.tx_hash);
-                row.height = Some(a.height);
-                row.receipt = Some(a.receipt);
-                row.updated_at = state.clock.now();
-                template_installation::ActiveModel {
-                    id: sea_orm::ActiveValue::Unchanged(row.id),
-                    status: Set(row.status.clone()),
-                    tx_hash: Set(row.tx_hash.clone()),
-                    height: Set(row.height),
-                    receipt: Set(row.receipt.clone()),
-                    updated_at: Set(row.updated_at),
-                    ..Default::default()
-                }
-                .update(&state.db)
-                .await?;
-            }
+            Ok(a) => row = mark_installed(&state.db, row, a, state.clock.now()).await?,
             Err(e) => {
                 // Nothing stays behind: the claim and its count are taken back.
                 let txn = state.db.begin().await?;
