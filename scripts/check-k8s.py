@@ -36,8 +36,8 @@ try:
 except ImportError as e:  # the message is the point
     sys.exit(
         f"check-k8s: {e}. Install the pinned tools first:\n"
-        "  python3 -m venv .venv-k8s && .venv-k8s/bin/pip install -r scripts/k8s-requirements.txt\n"
-        "  .venv-k8s/bin/python scripts/check-k8s.py\n"
+        "  python3 -m venv .venv-test && .venv-test/bin/pip install -r scripts/test-requirements.txt\n"
+        "  .venv-test/bin/python scripts/check-k8s.py\n"
         "(scripts/test does this for you)"
     )
 
@@ -46,7 +46,7 @@ from k8scheck.common import CHART, KUBE_VERSION, ROOT, Report, load_yaml, rel
 from k8scheck.rendered import check_rendered
 from k8scheck.schemas import check_crd_copy, crd_validators, validate_objects
 
-REQUIREMENTS = ROOT / "scripts" / "k8s-requirements.txt"
+REQUIREMENTS = ROOT / "scripts" / "test-requirements.txt"
 GOLDEN = ROOT / "operator" / "tests" / "golden"
 
 
@@ -65,7 +65,7 @@ def check_pins(report: Report) -> None:
             report.fail(
                 rel(REQUIREMENTS),
                 f"{name} {have} is installed but {want} is pinned; reinstall the venv "
-                "(rm -rf .venv-k8s and run scripts/test)",
+                "(rm -rf .venv-test and run scripts/test)",
             )
     if kv.major_minor(KUBE_VERSION) not in {kv.major_minor(v) for v in kv.all_versions()}:
         report.fail("kubernetes-validate", f"has no schemas for Kubernetes {KUBE_VERSION}")

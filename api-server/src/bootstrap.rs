@@ -52,7 +52,7 @@ pub async fn run(
         store::users::NewUser {
             email: None,
             display_name: "Platform administrator",
-            kind: "human",
+            kind: crate::domain::tenants::UserKind::Human,
             is_platform_admin: true,
         },
     )

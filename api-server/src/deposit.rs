@@ -19,8 +19,8 @@ use consortia_node::tx::{Op, SignedTx, Tx, WeightedKey};
 use ed25519_dalek::SigningKey;
 use uuid::Uuid;
 
+use crate::app::AppState;
 use crate::db::entities::chain_account;
-use crate::state::AppState;
 use crate::store::chains as db;
 
 /// Blocks a deposit stays valid for.

@@ -1,12 +1,10 @@
 //! Starting and stopping the HTTP server.
 
+use crate::app::{AppState, Infra};
 use crate::bootstrap::{self, Outcome};
 use crate::config::ServeArgs;
 use crate::db;
 use crate::http;
-use crate::http::auth_cache::AuthCache;
-use crate::http::metrics::Metrics;
-use crate::state::AppState;
 use actix_web::{App, HttpServer, middleware};
 use anyhow::Context;
 use std::net::TcpListener;
@@ -60,7 +58,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         }
         None => None,
     };
-    let sessions = crate::state::SessionSettings {
+    let sessions = crate::service::access::SessionSettings {
         ttl: Duration::from_secs(args.session_ttl),
         idle_timeout: Duration::from_secs(args.session_idle_timeout),
         secure_cookies: public_url.starts_with("https://"),
@@ -77,11 +75,10 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         ),
     };
     tracing::info!(runtime = runtime.kind(), "chain runtime ready");
-    let state = AppState {
+    let state = AppState::new(Infra {
         db: conn,
         token_key,
-        metrics: Arc::new(Metrics::default()),
-        auth_cache: Arc::new(AuthCache::new(Duration::from_secs(args.auth_cache_ttl))),
+        auth_cache_ttl: Duration::from_secs(args.auth_cache_ttl),
         clock: Arc::new(crate::clock::SystemClock),
         kek: Arc::new(kek),
         public_url,
@@ -89,11 +86,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         sessions,
         template_max_bytes: args.template_max_bytes,
         runtime: runtime.clone(),
-        signer: Arc::new(crate::deposit::Signer::new(
-            tokio::runtime::Handle::current(),
-        )),
         tasks: tokio::runtime::Handle::current(),
-    };
+    });
     match http::handlers::chains::resume_all(&state).await {
         Ok(0) => {}
         Ok(n) => tracing::info!(

@@ -1,7 +1,11 @@
-//! Pure product rules: roles, tokens, pagination and input validation. No I/O here.
+//! Pure product rules and types: errors, audit notes, roles, tokens, governance, pagination
+//! and input validation. No I/O here.
 
+pub mod audit;
+pub mod error;
 pub mod governance;
 pub mod pagination;
 pub mod roles;
+pub mod tenants;
 pub mod tokens;
 pub mod validation;

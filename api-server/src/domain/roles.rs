@@ -1,5 +1,7 @@
 //! Tenant roles and what each may do.
 
+use sea_orm::sea_query::StringLen;
+use sea_orm::{DeriveActiveEnum, EnumIter};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
@@ -7,17 +9,34 @@ use utoipa::ToSchema;
 
 /// A member's role inside one tenant, from least to most privileged.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    ToSchema,
+    EnumIter,
+    DeriveActiveEnum,
 )]
 #[serde(rename_all = "snake_case")]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
 pub enum Role {
     /// Reads everything in the tenant.
+    #[sea_orm(string_value = "viewer")]
     Viewer,
     /// Also creates and changes workloads (chains, deposits, installations).
+    #[sea_orm(string_value = "developer")]
     Developer,
     /// Also manages members, tokens and reads the audit log.
+    #[sea_orm(string_value = "admin")]
     Admin,
     /// Everything in the tenant, including its settings and other owners.
+    #[sea_orm(string_value = "owner")]
     Owner,
 }
 

@@ -4,8 +4,10 @@
 //! checked against an HMAC-SHA256 of it under the server's token key, so a stolen database
 //! copy does not yield working tokens and checking costs microseconds (no bcrypt per request).
 
+use crate::domain::error;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use rand::RngCore;
 use sha2::Sha256;
@@ -127,6 +129,61 @@ pub fn parse(bearer: &str) -> Option<ParsedToken<'_>> {
 /// The short, non-secret form shown in listings: `cst_<first 8 of id>`.
 pub fn display_prefix(id: Uuid) -> String {
     format!("{PREFIX}{}", &id.simple().to_string()[..8])
+}
+
+/// Longest lifetime a token may be given.
+pub const MAX_LIFETIME_DAYS: i64 = 3650;
+
+/// Body of `POST /api/v1/tokens`.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateToken {
+    /// Label, 1–100 characters.
+    pub name: String,
+    /// Limit the token to this tenant (you must be a member).
+    pub tenant_id: Option<Uuid>,
+    /// Expiry time (RFC 3339), in the future and within ten years; none means no expiry.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// Body of `POST /api/v1/tenants/{tenant_id}/tokens`.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTenantToken {
+    /// Label, 1–100 characters.
+    pub name: String,
+    /// A service-account member to mint for; yourself when absent.
+    pub user_id: Option<Uuid>,
+    /// Expiry time (RFC 3339); none means no expiry.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// Checks a new token's label and expiry; `now` is the app's clock (expiry is judged by the
+/// same clock when the token is used).
+pub fn check_new(
+    name: &str,
+    expires_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> error::Result<()> {
+    error::check(
+        "/name",
+        crate::domain::validation::display_name("name", name),
+    )?;
+    if let Some(t) = expires_at {
+        if t <= now {
+            return Err(error::Error::field(
+                "/expires_at",
+                "expires_at must be in the future",
+            ));
+        }
+        if t > now + chrono::Duration::days(MAX_LIFETIME_DAYS) {
+            return Err(error::Error::field(
+                "/expires_at",
+                "expires_at must be within ten years",
+            ));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,9 +1,9 @@
 //! One middleware for every request: request id, tracing span, metrics and audit.
 
-use crate::http::audit::{self, AuditNote};
+use crate::app::AppState;
+use crate::domain::audit::{Trail, outcome};
+use crate::http::audit;
 use crate::http::problem::REQUEST_ID;
-use crate::state::AppState;
-use crate::store;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
@@ -39,7 +39,8 @@ pub async fn observe(
     let id = request_id(&req);
     let method = req.method().clone();
     let state = req.app_data::<web::Data<AppState>>().cloned();
-    req.extensions_mut().insert(AuditNote::default());
+    let trail = Trail::default();
+    req.extensions_mut().insert(trail.clone());
     let span = tracing::info_span!("request", request_id = %id, method = %method, path = %req.path(), route = tracing::field::Empty, status = tracing::field::Empty);
     let mut res = REQUEST_ID
         .scope(id.clone(), next.call(req))
@@ -67,31 +68,23 @@ pub async fn observe(
             && (route.starts_with("/api/") || route.starts_with("/auth/")))
             || route == "/auth/callback"
         {
-            let note = res
-                .request()
-                .extensions()
-                .get::<AuditNote>()
-                .cloned()
-                .unwrap_or_default();
+            let note = trail.snapshot();
             let path = res.request().path().to_owned();
             let target = match note.created {
                 Some(c) => format!("{path}/{c}"),
                 None => path,
             };
-            let event = store::audit::NewEvent {
+            let event = crate::service::audit::NewEvent {
                 request_id: id,
                 actor_user_id: note.actor_user_id,
                 actor_token_id: note.actor_token_id,
                 tenant_id: note.tenant_id,
                 action: format!("{method} {route}"),
                 target: Some(target.chars().take(256).collect()),
-                outcome: audit::outcome(status),
+                outcome: outcome(status),
                 status,
             };
-            if let Err(e) = store::audit::record(&state.db, event)
-                .instrument(span.clone())
-                .await
-            {
+            if let Err(e) = state.audit.record(event).instrument(span.clone()).await {
                 tracing::error!(parent: &span, error = %e, "could not record audit event");
             }
         }

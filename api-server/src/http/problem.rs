@@ -1,5 +1,6 @@
 //! Errors as RFC 9457 `application/problem+json`, one stable `type` per kind.
 
+use crate::domain::error::Error;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
@@ -54,14 +55,7 @@ pub enum ApiError {
     Internal(String),
 }
 
-/// One field's problem inside a validation error.
-#[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
-pub struct FieldError {
-    /// JSON pointer to the field, e.g. `/name`.
-    pub pointer: String,
-    /// What is wrong and what is expected.
-    pub detail: String,
-}
+pub use crate::domain::error::FieldError;
 
 /// The body of every error response.
 #[derive(Debug, Serialize, ToSchema)]
@@ -155,14 +149,25 @@ impl ApiError {
     }
 }
 
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::Unauthenticated(m) => ApiError::Unauthorized(m),
+            Error::Forbidden(m) => ApiError::Forbidden(m),
+            Error::NotFound(m) => ApiError::NotFound(m),
+            Error::Malformed(m) => ApiError::BadRequest(m),
+            Error::Invalid { detail, errors } => ApiError::Validation { detail, errors },
+            Error::Conflict(m) => ApiError::Conflict(m),
+            Error::TooLarge(m) => ApiError::PayloadTooLarge(m),
+            Error::Unavailable(m) => ApiError::Unavailable(m),
+            Error::Internal(m) => ApiError::Internal(m),
+        }
+    }
+}
+
 impl From<sea_orm::DbErr> for ApiError {
     fn from(e: sea_orm::DbErr) -> Self {
-        match e {
-            sea_orm::DbErr::ConnectionAcquire(_) | sea_orm::DbErr::Conn(_) => {
-                ApiError::Unavailable("the database is not reachable; try again shortly".into())
-            }
-            other => ApiError::Internal(other.to_string()),
-        }
+        Error::from(e).into()
     }
 }
 
@@ -210,3 +215,54 @@ impl ResponseError for ApiError {
 
 /// Result type of handlers.
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// A response documented as an RFC 9457 problem, with `description`.
+pub fn problem_response(description: &str) -> utoipa::openapi::response::Response {
+    utoipa::openapi::ResponseBuilder::new()
+        .description(description)
+        .content(
+            PROBLEM_JSON,
+            utoipa::openapi::Content::new(Some(utoipa::openapi::Ref::from_schema_name("Problem"))),
+        )
+        .build()
+}
+
+/// Error responses a route documents by name in `responses(...)`, each declared once here.
+/// Those that follow from a route's shape (401, 400, 404 on path ids, 413, 415, 422 on
+/// bodies, 500, 503) are added to every route by `http::openapi`; name these only where a
+/// route can return them for other reasons.
+macro_rules! documented_problems {
+    ($($(#[$doc:meta])* $name:ident => $status:literal, $description:literal;)*) => {
+        $(
+            $(#[$doc])*
+            pub struct $name;
+
+            impl utoipa::IntoResponses for $name {
+                fn responses() -> std::collections::BTreeMap<
+                    String,
+                    utoipa::openapi::RefOr<utoipa::openapi::response::Response>,
+                > {
+                    [($status.to_string(), problem_response($description).into())].into()
+                }
+            }
+        )*
+    };
+}
+
+documented_problems! {
+    /// 400: a request that cannot be read as asked (beyond malformed JSON and ids).
+    BadRequestProblem => "400", "The request cannot be read as asked";
+    /// 403: authenticated, but the role (or the credential's scope) does not allow it.
+    ForbiddenProblem => "403", "The caller's role does not allow this";
+    /// 404: something the request names (beyond the path's ids) does not exist for the caller.
+    NotFoundProblem => "404", "No such resource for this caller (also another tenant's)";
+    /// 409: the change conflicts with the current state.
+    ConflictProblem => "409", "The change conflicts with the current state";
+    /// 413: an upload larger than its limit.
+    TooLargeProblem => "413", "The upload is larger than the limit";
+    /// 422: a field (of a body or query) is not acceptable.
+    InvalidProblem => "422", "A field is not acceptable; `errors` points at each one";
+    /// 503: a dependency other than the database (a runtime, a node, the identity provider)
+    /// is not reachable or not ready.
+    UnavailableProblem => "503", "A dependency is not reachable or not ready; try again shortly";
+}

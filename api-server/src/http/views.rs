@@ -3,6 +3,7 @@
 use crate::db::entities::{api_token, audit_event, membership, tenant, user};
 use crate::domain::pagination::{self, PageRequest};
 use crate::domain::roles::Role;
+use crate::domain::tenants::{TenantKind, UserKind};
 use crate::domain::tokens;
 use crate::http::problem::ApiError;
 use chrono::{DateTime, Utc};
@@ -52,26 +53,6 @@ pub fn page<R, T: ToSchema>(
     }
 }
 
-/// Tenant kind.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum TenantKind {
-    /// A cloud customer that runs chains.
-    Customer,
-    /// A partner that publishes marketplace templates.
-    Partner,
-}
-
-impl TenantKind {
-    /// Stored form.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TenantKind::Customer => "customer",
-            TenantKind::Partner => "partner",
-        }
-    }
-}
-
 /// A tenant.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TenantView {
@@ -81,8 +62,8 @@ pub struct TenantView {
     pub slug: String,
     /// Display name.
     pub name: String,
-    /// `customer` or `partner`.
-    pub kind: String,
+    /// Customer or partner.
+    pub kind: TenantKind,
     /// Creation time.
     pub created_at: DateTime<Utc>,
     /// Last change.
@@ -112,8 +93,8 @@ pub struct UserView {
     pub email: Option<String>,
     /// Display name.
     pub display_name: String,
-    /// `human` or `service`.
-    pub kind: String,
+    /// A person or a service account.
+    pub kind: UserKind,
     /// Whether the user administers the whole platform.
     pub is_platform_admin: bool,
     /// Creation time.
@@ -144,14 +125,13 @@ pub struct MemberView {
     pub joined_at: DateTime<Utc>,
 }
 
-impl MemberView {
-    /// Joins a membership and its user.
-    pub fn new(m: membership::Model, u: user::Model) -> Result<Self, ApiError> {
-        Ok(MemberView {
+impl From<(membership::Model, user::Model)> for MemberView {
+    fn from((m, u): (membership::Model, user::Model)) -> Self {
+        MemberView {
             user: u.into(),
-            role: m.role.parse().map_err(ApiError::Internal)?,
+            role: m.role,
             joined_at: m.created_at,
-        })
+        }
     }
 }
 

@@ -73,11 +73,7 @@ pub async fn list_for_tenants(
             .filter(alliance_member::Column::TenantId.is_in(tenants.iter().copied()));
         q = q.filter(alliance::Column::Id.in_subquery(sea_orm::QueryTrait::into_query(ids)));
     }
-    if let Some(after) = page.after.as_deref().and_then(|a| Uuid::try_parse(a).ok()) {
-        q = q.filter(alliance::Column::Id.gt(after));
-    }
-    q.order_by_asc(alliance::Column::Id)
-        .limit(page.fetch())
+    super::page_by_id(q, alliance::Column::Id, page)
         .all(db)
         .await
 }
@@ -198,13 +194,8 @@ pub async fn events(
     alliance: Uuid,
     page: &PageRequest,
 ) -> Result<Vec<alliance_event::Model>, DbErr> {
-    let mut q =
-        alliance_event::Entity::find().filter(alliance_event::Column::AllianceId.eq(alliance));
-    if let Some(after) = page.after.as_deref().and_then(|a| Uuid::try_parse(a).ok()) {
-        q = q.filter(alliance_event::Column::Id.gt(after));
-    }
-    q.order_by_asc(alliance_event::Column::Id)
-        .limit(page.fetch())
+    let q = alliance_event::Entity::find().filter(alliance_event::Column::AllianceId.eq(alliance));
+    super::page_by_id(q, alliance_event::Column::Id, page)
         .all(db)
         .await
 }
@@ -269,11 +260,7 @@ pub async fn proposals(
     if let Some(s) = status {
         q = q.filter(proposal::Column::Status.eq(s));
     }
-    if let Some(after) = page.after.as_deref().and_then(|a| Uuid::try_parse(a).ok()) {
-        q = q.filter(proposal::Column::Id.gt(after));
-    }
-    q.order_by_asc(proposal::Column::Id)
-        .limit(page.fetch())
+    super::page_by_id(q, proposal::Column::Id, page)
         .all(db)
         .await
 }
@@ -442,13 +429,9 @@ pub async fn invitations_for(
     tenants: &[Uuid],
     page: &PageRequest,
 ) -> Result<Vec<invitation::Model>, DbErr> {
-    let mut q = invitation::Entity::find()
+    let q = invitation::Entity::find()
         .filter(invitation::Column::TenantId.is_in(tenants.iter().copied()));
-    if let Some(after) = page.after.as_deref().and_then(|a| Uuid::try_parse(a).ok()) {
-        q = q.filter(invitation::Column::Id.gt(after));
-    }
-    q.order_by_asc(invitation::Column::Id)
-        .limit(page.fetch())
+    super::page_by_id(q, invitation::Column::Id, page)
         .all(db)
         .await
 }

@@ -9,6 +9,7 @@ pub mod tenants;
 pub mod tokens;
 pub mod users;
 
+use crate::domain::pagination::PageRequest;
 use sea_orm::{DbErr, RuntimeErr, SqlErr};
 
 /// Whether an error is a unique-constraint violation (a duplicate).
@@ -16,4 +17,35 @@ pub fn is_unique_violation(e: &DbErr) -> bool {
     matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
         || matches!(e, DbErr::Exec(RuntimeErr::SqlxError(s)) | DbErr::Query(RuntimeErr::SqlxError(s))
             if s.to_string().contains("UNIQUE constraint failed"))
+}
+
+impl From<DbErr> for crate::domain::error::Error {
+    fn from(e: DbErr) -> Self {
+        use crate::domain::error::Error;
+        match e {
+            DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => {
+                Error::Unavailable("the database is not reachable; try again shortly".into())
+            }
+            other => Error::Internal(other.to_string()),
+        }
+    }
+}
+
+/// One page of a query ordered by a UUID key (v7 ids: creation order): the rows after the
+/// cursor, ascending, one more than the page so the caller learns whether another follows.
+pub fn page_by_id<E, C>(q: sea_orm::Select<E>, key: C, page: &PageRequest) -> sea_orm::Select<E>
+where
+    E: sea_orm::EntityTrait,
+    C: sea_orm::ColumnTrait,
+{
+    use sea_orm::{QueryFilter, QueryOrder, QuerySelect};
+    let q = match page
+        .after
+        .as_deref()
+        .and_then(|a| uuid::Uuid::try_parse(a).ok())
+    {
+        Some(after) => q.filter(key.gt(after)),
+        None => q,
+    };
+    q.order_by_asc(key).limit(page.fetch())
 }

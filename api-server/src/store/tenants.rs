@@ -2,10 +2,11 @@
 
 use crate::db::entities::{membership, tenant};
 use crate::domain::pagination::PageRequest;
+use crate::domain::tenants::TenantKind;
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect,
+    Set,
 };
 use uuid::Uuid;
 
@@ -15,8 +16,8 @@ pub struct NewTenant<'a> {
     pub slug: &'a str,
     /// Display name.
     pub name: &'a str,
-    /// `customer` or `partner`.
-    pub kind: &'a str,
+    /// Customer or partner.
+    pub kind: TenantKind,
 }
 
 /// Inserts a tenant.
@@ -26,7 +27,7 @@ pub async fn insert(db: &impl ConnectionTrait, t: NewTenant<'_>) -> Result<tenan
         id: Set(Uuid::now_v7()),
         slug: Set(t.slug.into()),
         name: Set(t.name.into()),
-        kind: Set(t.kind.into()),
+        kind: Set(t.kind),
         created_at: Set(now),
         updated_at: Set(now),
     }
@@ -53,7 +54,7 @@ pub enum Visible {
 pub async fn list(
     db: &impl ConnectionTrait,
     visible: Visible,
-    kind: Option<&str>,
+    kind: Option<TenantKind>,
     page: &PageRequest,
 ) -> Result<Vec<tenant::Model>, DbErr> {
     let mut q = tenant::Entity::find();
@@ -80,13 +81,7 @@ pub async fn list(
     if let Some(kind) = kind {
         q = q.filter(tenant::Column::Kind.eq(kind));
     }
-    if let Some(after) = page.after.as_deref().and_then(|a| Uuid::try_parse(a).ok()) {
-        q = q.filter(tenant::Column::Id.gt(after));
-    }
-    q.order_by_asc(tenant::Column::Id)
-        .limit(page.fetch())
-        .all(db)
-        .await
+    super::page_by_id(q, tenant::Column::Id, page).all(db).await
 }
 
 /// Renames a tenant.

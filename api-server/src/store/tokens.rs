@@ -4,8 +4,8 @@ use crate::db::entities::{api_token, user};
 use crate::domain::pagination::PageRequest;
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect,
+    Set,
 };
 use uuid::Uuid;
 
@@ -75,11 +75,7 @@ pub async fn list(
         Owner::User(u) => q.filter(api_token::Column::UserId.eq(u)),
         Owner::Tenant(t) => q.filter(api_token::Column::TenantId.eq(t)),
     };
-    if let Some(after) = page.after.as_deref().and_then(|a| Uuid::try_parse(a).ok()) {
-        q = q.filter(api_token::Column::Id.gt(after));
-    }
-    q.order_by_asc(api_token::Column::Id)
-        .limit(page.fetch())
+    super::page_by_id(q, api_token::Column::Id, page)
         .all(db)
         .await
 }

@@ -2,6 +2,8 @@
 
 use crate::db::entities::{membership, tenant, user};
 use crate::domain::pagination::PageRequest;
+use crate::domain::roles::Role;
+use crate::domain::tenants::UserKind;
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
@@ -15,8 +17,8 @@ pub struct NewUser<'a> {
     pub email: Option<&'a str>,
     /// Display name.
     pub display_name: &'a str,
-    /// `human` or `service`.
-    pub kind: &'a str,
+    /// A person or a service account.
+    pub kind: UserKind,
     /// Platform administrator flag.
     pub is_platform_admin: bool,
 }
@@ -27,7 +29,7 @@ pub async fn insert(db: &impl ConnectionTrait, u: NewUser<'_>) -> Result<user::M
         id: Set(Uuid::now_v7()),
         email: Set(u.email.map(str::to_lowercase)),
         display_name: Set(u.display_name.into()),
-        kind: Set(u.kind.into()),
+        kind: Set(u.kind),
         is_platform_admin: Set(u.is_platform_admin),
         created_at: Set(Utc::now()),
     }
@@ -106,13 +108,13 @@ pub async fn add_member(
     db: &impl ConnectionTrait,
     tenant: Uuid,
     user: Uuid,
-    role: &str,
+    role: Role,
 ) -> Result<membership::Model, DbErr> {
     membership::ActiveModel {
         id: Set(Uuid::now_v7()),
         tenant_id: Set(tenant),
         user_id: Set(user),
-        role: Set(role.into()),
+        role: Set(role),
         created_at: Set(Utc::now()),
     }
     .insert(db)
@@ -140,7 +142,7 @@ pub async fn members(
 pub async fn owner_count(db: &impl ConnectionTrait, tenant: Uuid) -> Result<u64, DbErr> {
     membership::Entity::find()
         .filter(membership::Column::TenantId.eq(tenant))
-        .filter(membership::Column::Role.eq("owner"))
+        .filter(membership::Column::Role.eq(Role::Owner))
         .count(db)
         .await
 }
@@ -149,10 +151,10 @@ pub async fn owner_count(db: &impl ConnectionTrait, tenant: Uuid) -> Result<u64,
 pub async fn set_role(
     db: &impl ConnectionTrait,
     m: membership::Model,
-    role: &str,
+    role: Role,
 ) -> Result<membership::Model, DbErr> {
     let mut am: membership::ActiveModel = m.into();
-    am.role = Set(role.into());
+    am.role = Set(role);
     am.update(db).await
 }
 

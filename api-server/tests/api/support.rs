@@ -3,11 +3,10 @@
 
 use actix_web::http::Method;
 use actix_web::{App, test};
+use consortia_api::app::{AppState, Infra};
 use consortia_api::bootstrap;
 use consortia_api::domain::tokens::TokenKey;
 use consortia_api::http;
-use consortia_api::http::metrics::Metrics;
-use consortia_api::state::AppState;
 use sea_orm::{ConnectionTrait, DatabaseBackend, Statement};
 use serde_json::Value;
 use std::sync::Arc;
@@ -105,18 +104,15 @@ impl TestApp {
         let clock = consortia_api::clock::ManualClock::new(chrono::Utc::now());
         TestApp {
             clock: clock.clone(),
-            state: AppState {
+            state: AppState::new(Infra {
                 db,
                 token_key: key,
-                metrics: Arc::new(Metrics::default()),
-                auth_cache: Arc::new(consortia_api::http::auth_cache::AuthCache::new(
-                    std::time::Duration::from_secs(5),
-                )),
+                auth_cache_ttl: std::time::Duration::from_secs(5),
                 clock: Arc::new(clock.clone()),
                 kek: Arc::new(consortia_pki::seal::Kek::generate()),
                 public_url: "https://baas.example.test".into(),
                 sso: None,
-                sessions: consortia_api::state::SessionSettings::for_url(
+                sessions: consortia_api::service::access::SessionSettings::for_url(
                     "https://baas.example.test",
                 ),
                 template_max_bytes: 256 * 1024,
@@ -124,11 +120,8 @@ impl TestApp {
                     data_dir.path(),
                     consortia_api::runtime::local::find_node_bin(),
                 )),
-                signer: Arc::new(consortia_api::deposit::Signer::new(
-                    tokio::runtime::Handle::current(),
-                )),
                 tasks: tokio::runtime::Handle::current(),
-            },
+            }),
             admin_token,
             _data_dir: data_dir,
             pg_cleanup,
@@ -166,6 +159,12 @@ impl TestApp {
         let res = test::call_service(&app, req.to_request()).await;
         let status = res.status().as_u16();
         let headers = res.headers().clone();
+        documented(
+            res.request().method().as_str(),
+            res.request().match_pattern().as_deref(),
+            status,
+            &headers,
+        );
         let bytes = test::read_body(res).await;
         let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
         Resp {
@@ -356,5 +355,42 @@ impl Drop for TestApp {
             })
             .join();
         }
+    }
+}
+
+/// Every answer the tests receive must be one the API document promises: its status listed
+/// for the route, and errors served as problem+json. (A route the app does not know, and
+/// Swagger UI, are not in the document.)
+fn documented(
+    method: &str,
+    route: Option<&str>,
+    status: u16,
+    headers: &actix_web::http::header::HeaderMap,
+) {
+    static DOC: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
+    let doc = DOC.get_or_init(|| serde_json::to_value(http::openapi::document()).unwrap());
+    let Some(route) = route else { return };
+    let Some(op) = doc["paths"][route].get(method.to_lowercase()) else {
+        return;
+    };
+    let responses = &op["responses"];
+    assert!(
+        responses.get(status.to_string()).is_some(),
+        "{method} {route} answered {status}, which its OpenAPI operation does not document (it lists {:?})",
+        responses.as_object().map(|r| r.keys().collect::<Vec<_>>())
+    );
+    if status >= 400 {
+        let ct = headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        let promised = responses[status.to_string()]["content"]
+            .as_object()
+            .map(|c| c.keys().cloned().collect::<Vec<_>>())
+            .unwrap_or_default();
+        assert!(
+            promised.iter().any(|p| ct.starts_with(p.as_str())),
+            "{method} {route} answered {status} as `{ct}`, but the document promises {promised:?}"
+        );
     }
 }

@@ -10,8 +10,7 @@ pub struct Model {
     pub id: Uuid,
     pub tenant_id: Uuid,
     pub user_id: Uuid,
-    /// `owner`, `admin`, `developer` or `viewer`.
-    pub role: String,
+    pub role: crate::domain::roles::Role,
     pub created_at: DateTimeUtc,
 }
 

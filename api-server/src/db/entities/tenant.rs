@@ -11,8 +11,7 @@ pub struct Model {
     #[sea_orm(unique)]
     pub slug: String,
     pub name: String,
-    /// `customer` or `partner`.
-    pub kind: String,
+    pub kind: crate::domain::tenants::TenantKind,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

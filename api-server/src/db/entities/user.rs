@@ -12,8 +12,7 @@ pub struct Model {
     #[sea_orm(unique)]
     pub email: Option<String>,
     pub display_name: String,
-    /// `human` or `service`.
-    pub kind: String,
+    pub kind: crate::domain::tenants::UserKind,
     pub is_platform_admin: bool,
     pub created_at: DateTimeUtc,
 }

@@ -1,5 +1,6 @@
 //! Tenants, users, identities, memberships, API tokens, audit events, bootstrap marker.
 
+use super::columns::{fk, ts, uuid_pk};
 use sea_orm_migration::prelude::*;
 
 #[derive(DeriveMigrationName)]
@@ -81,34 +82,6 @@ enum Bootstrap {
     Table,
     Id,
     CreatedAt,
-}
-
-fn uuid_pk<T: IntoIden>(col: T) -> ColumnDef {
-    ColumnDef::new(col)
-        .uuid()
-        .not_null()
-        .primary_key()
-        .to_owned()
-}
-
-fn ts<T: IntoIden>(col: T) -> ColumnDef {
-    ColumnDef::new(col)
-        .timestamp_with_time_zone()
-        .not_null()
-        .to_owned()
-}
-
-fn fk(
-    name: &str,
-    from: (impl IntoIden, impl IntoIden),
-    to: (impl IntoIden, impl IntoIden),
-) -> ForeignKeyCreateStatement {
-    ForeignKey::create()
-        .name(name)
-        .from(from.0, from.1)
-        .to(to.0, to.1)
-        .on_delete(ForeignKeyAction::Cascade)
-        .to_owned()
 }
 
 #[async_trait::async_trait]

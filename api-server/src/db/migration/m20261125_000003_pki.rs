@@ -1,5 +1,6 @@
 //! Certificate authorities and certificates.
 
+use super::columns::ts;
 use sea_orm_migration::prelude::*;
 
 #[derive(DeriveMigrationName)]
@@ -50,13 +51,6 @@ enum Certificates {
     RenewedFrom,
     CreatedBy,
     CreatedAt,
-}
-
-fn ts<T: IntoIden>(col: T) -> ColumnDef {
-    ColumnDef::new(col)
-        .timestamp_with_time_zone()
-        .not_null()
-        .to_owned()
 }
 
 #[async_trait::async_trait]

@@ -1,5 +1,6 @@
 //! Single sign-on: pending logins, browser sessions, tenant invitations for people.
 
+use super::columns::{ts, ts_null};
 use sea_orm_migration::prelude::*;
 
 #[derive(DeriveMigrationName)]
@@ -61,20 +62,6 @@ enum TenantInvites {
     UsedAt,
     UsedBy,
     RevokedAt,
-}
-
-fn ts<T: IntoIden>(col: T) -> ColumnDef {
-    ColumnDef::new(col)
-        .timestamp_with_time_zone()
-        .not_null()
-        .to_owned()
-}
-
-fn ts_null<T: IntoIden>(col: T) -> ColumnDef {
-    ColumnDef::new(col)
-        .timestamp_with_time_zone()
-        .null()
-        .to_owned()
 }
 
 #[async_trait::async_trait]

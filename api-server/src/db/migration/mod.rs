@@ -2,6 +2,8 @@
 
 use sea_orm_migration::prelude::*;
 
+mod columns;
+
 mod m20261125_000001_core;
 mod m20261125_000002_alliances;
 mod m20261125_000003_pki;

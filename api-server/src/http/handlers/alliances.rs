@@ -6,14 +6,14 @@
 //! `tenant_id` (the member acting).
 
 use super::check;
+use crate::app::AppState;
 use crate::db::entities::{alliance, alliance_event, alliance_member, invitation, proposal, vote};
 use crate::domain::governance::{self, Comparator, Outcome, Policy};
 use crate::domain::roles::{Action, Role};
 use crate::domain::validation;
-use crate::http::auth::Principal;
 use crate::http::problem::{ApiError, ApiResult, Problem};
 use crate::http::views::{Page, PageQuery, page};
-use crate::state::AppState;
+use crate::service::access::Caller;
 use crate::store;
 use crate::store::alliances as db;
 use actix_web::{HttpResponse, web};
@@ -393,7 +393,7 @@ fn check_text(pointer: &str, field: &str, s: &str, max: usize) -> Result<(), Api
 /// Member tenants of `alliance` through which the caller sees it.
 async fn viewer_tenants(
     state: &AppState,
-    who: &Principal,
+    who: &Caller,
     members: &[alliance_member::Model],
 ) -> Result<Vec<Uuid>, ApiError> {
     if who.is_platform_admin() {
@@ -411,7 +411,7 @@ async fn viewer_tenants(
 /// The alliance, if the caller may see it (else 404).
 pub(crate) async fn visible(
     state: &AppState,
-    who: &Principal,
+    who: &Caller,
     id: Uuid,
 ) -> Result<(alliance::Model, Vec<alliance_member::Model>), ApiError> {
     let a = db::get(&state.db, id)
@@ -423,12 +423,7 @@ pub(crate) async fn visible(
         return Err(alliance_not_found(id));
     }
     if let [t, ..] = through.as_slice() {
-        let t = *t;
-        who.note(|n| {
-            if n.tenant_id.is_none() {
-                n.tenant_id = Some(t);
-            }
-        });
+        who.noted_tenant_if_none(*t);
     }
     Ok((a, members))
 }
@@ -437,7 +432,7 @@ pub(crate) async fn visible(
 /// `action` needs. Not a member (or not the caller's tenant): 404; role too low: 403.
 pub(crate) async fn acting(
     state: &AppState,
-    who: &Principal,
+    who: &Caller,
     id: Uuid,
     tenant: Uuid,
     action: Action,
@@ -448,9 +443,11 @@ pub(crate) async fn acting(
     if db::member(&state.db, id, tenant).await?.is_none() {
         return Err(alliance_not_found(id));
     }
-    let role = who
-        .access(state, tenant, action)
+    let role = state
+        .access
+        .role_in(who, tenant, action)
         .await
+        .map_err(ApiError::from)
         .map_err(|e| match e {
             ApiError::NotFound(_) => alliance_not_found(id),
             other => other,
@@ -533,10 +530,12 @@ pub struct AllianceQuery {
     security(("bearer" = [])))]
 pub async fn create(
     state: web::Data<AppState>,
-    who: Principal,
+    who: Caller,
     body: web::Json<CreateAlliance>,
 ) -> ApiResult<HttpResponse> {
-    who.access(&state, body.tenant_id, Action::ManageMembers)
+    state
+        .access
+        .role_in(&who, body.tenant_id, Action::ManageMembers)
         .await?;
     check("/name", validation::display_name("name", &body.name))?;
     check_text("/description", "description", &body.description, 2000)?;
@@ -596,7 +595,7 @@ pub async fn create(
     security(("bearer" = [])))]
 pub async fn list(
     state: web::Data<AppState>,
-    who: Principal,
+    who: Caller,
     q: web::Query<AllianceQuery>,
 ) -> ApiResult<HttpResponse> {
     let page_req = PageQuery {
@@ -606,7 +605,7 @@ pub async fn list(
     .page()?;
     let tenants: Option<Vec<Uuid>> = match q.tenant_id {
         Some(t) => {
-            who.access(&state, t, Action::Read).await?;
+            state.access.role_in(&who, t, Action::Read).await?;
             Some(vec![t])
         }
         None if who.is_platform_admin() => None,
@@ -637,7 +636,7 @@ pub async fn list(
     security(("bearer" = [])))]
 pub async fn get(
     state: web::Data<AppState>,
-    who: Principal,
+    who: Caller,
     path: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
     let (a, members) = visible(&state, &who, path.into_inner()).await?;
@@ -652,7 +651,7 @@ pub async fn get(
     security(("bearer" = [])))]
 pub async fn leave(
     state: web::Data<AppState>,
-    who: Principal,
+    who: Caller,
     path: web::Path<Uuid>,
     body: web::Json<Acting>,
 ) -> ApiResult<HttpResponse> {
@@ -700,7 +699,7 @@ async fn close_if_empty(
     security(("bearer" = [])))]
 pub async fn events(
     state: web::Data<AppState>,
-    who: Principal,
+    who: Caller,
     path: web::Path<Uuid>,
     q: web::Query<PageQuery>,
 ) -> ApiResult<HttpResponse> {
@@ -738,7 +737,7 @@ pub struct ProposalQuery {
     security(("bearer" = [])))]
 pub async fn propose(
     state: web::Data<AppState>,
-    who: Principal,
+    who: Caller,
     path: web::Path<Uuid>,
     body: web::Json<CreateProposal>,
 ) -> ApiResult<HttpResponse> {
@@ -845,7 +844,7 @@ pub async fn propose(
     security(("bearer" = [])))]
 pub async fn list_proposals(
     state: web::Data<AppState>,
-    who: Principal,
+    who: Caller,
     path: web::Path<Uuid>,
     q: web::Query<ProposalQuery>,
 ) -> ApiResult<HttpResponse> {
@@ -882,7 +881,7 @@ pub async fn list_proposals(
     security(("bearer" = [])))]
 pub async fn get_proposal(
     state: web::Data<AppState>,
-    who: Principal,
+    who: Caller,
     path: web::Path<(Uuid, Uuid)>,
 ) -> ApiResult<HttpResponse> {
     let (id, pid) = path.into_inner();
@@ -904,7 +903,7 @@ pub async fn get_proposal(
     security(("bearer" = [])))]
 pub async fn vote(
     state: web::Data<AppState>,
-    who: Principal,
+    who: Caller,
     path: web::Path<(Uuid, Uuid)>,
     body: web::Json<CastVote>,
 ) -> ApiResult<HttpResponse> {
@@ -1197,7 +1196,7 @@ async fn alliance_name(conn: &impl ConnectionTrait, id: Uuid) -> Result<String, 
     security(("bearer" = [])))]
 pub async fn list_invitations(
     state: web::Data<AppState>,
-    who: Principal,
+    who: Caller,
     q: web::Query<InvitationQuery>,
 ) -> ApiResult<HttpResponse> {
     let page_req = PageQuery {
@@ -1207,7 +1206,7 @@ pub async fn list_invitations(
     .page()?;
     let tenants: Vec<Uuid> = match q.tenant_id {
         Some(t) => {
-            who.access(&state, t, Action::Read).await?;
+            state.access.role_in(&who, t, Action::Read).await?;
             vec![t]
         }
         None => db::user_tenants(&state.db, who.user.id)
@@ -1231,14 +1230,17 @@ pub async fn list_invitations(
 
 async fn invited(
     state: &AppState,
-    who: &Principal,
+    who: &Caller,
     id: Uuid,
     action: Action,
 ) -> Result<invitation::Model, ApiError> {
     let nf = || ApiError::NotFound(format!("invitation {id} not found"));
     let i = db::invitation(&state.db, id).await?.ok_or_else(nf)?;
-    who.access(state, i.tenant_id, action)
+    state
+        .access
+        .role_in(who, i.tenant_id, action)
         .await
+        .map_err(ApiError::from)
         .map_err(|e| match e {
             ApiError::NotFound(_) => nf(),
             other => other,
@@ -1253,7 +1255,7 @@ async fn invited(
     security(("bearer" = [])))]
 pub async fn get_invitation(
     state: web::Data<AppState>,
-    who: Principal,
+    who: Caller,
     path: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
     let id = path.into_inner();
@@ -1275,7 +1277,7 @@ pub async fn get_invitation(
     security(("bearer" = [])))]
 pub async fn accept_invitation(
     state: web::Data<AppState>,
-    who: Principal,
+    who: Caller,
     path: web::Path<Uuid>,
     body: web::Json<AcceptInvitation>,
 ) -> ApiResult<HttpResponse> {
@@ -1351,7 +1353,7 @@ pub async fn accept_invitation(
     security(("bearer" = [])))]
 pub async fn reject_invitation(
     state: web::Data<AppState>,
-    who: Principal,
+    who: Caller,
     path: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
     let id = path.into_inner();
@@ -1382,3 +1384,41 @@ pub async fn reject_invitation(
     txn.commit().await?;
     Ok(HttpResponse::Ok().json(invitation_view(i, name)))
 }
+
+/// This module's routes.
+pub fn routes(r: &mut crate::http::Routes<'_>) {
+    crate::http::routes!(r;
+        POST "/api/v1/alliances" => create,
+        GET "/api/v1/alliances" => list,
+        GET "/api/v1/alliances/{alliance_id}" => get,
+        POST "/api/v1/alliances/{alliance_id}/leave" => leave,
+        GET "/api/v1/alliances/{alliance_id}/events" => events,
+        POST "/api/v1/alliances/{alliance_id}/proposals" => propose,
+        GET "/api/v1/alliances/{alliance_id}/proposals" => list_proposals,
+        GET "/api/v1/alliances/{alliance_id}/proposals/{proposal_id}" => get_proposal,
+        POST "/api/v1/alliances/{alliance_id}/proposals/{proposal_id}/votes" => vote,
+        GET "/api/v1/invitations" => list_invitations,
+        GET "/api/v1/invitations/{invitation_id}" => get_invitation,
+        POST "/api/v1/invitations/{invitation_id}/accept" => accept_invitation,
+        POST "/api/v1/invitations/{invitation_id}/reject" => reject_invitation,
+    );
+}
+
+/// This module's part of the API document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    create,
+    list,
+    get,
+    leave,
+    events,
+    propose,
+    list_proposals,
+    get_proposal,
+    vote,
+    list_invitations,
+    get_invitation,
+    accept_invitation,
+    reject_invitation
+))]
+pub struct Doc;

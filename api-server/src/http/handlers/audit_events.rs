@@ -1,11 +1,9 @@
 //! `GET /api/v1/audit-events`: what happened, newest first.
 
-use crate::domain::roles::Action;
-use crate::http::auth::Principal;
-use crate::http::problem::{ApiError, ApiResult, Problem};
+use crate::app::AppState;
+use crate::http::problem::{ApiResult, ForbiddenProblem};
 use crate::http::views::{self, AuditEventView, Page, PageQuery};
-use crate::state::AppState;
-use crate::store;
+use crate::service::access::Caller;
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -20,30 +18,19 @@ pub struct AuditFilter {
 }
 
 /// A tenant's audit events for its admins; every event for the platform administrator.
-#[utoipa::path(get, path = "/api/v1/audit-events", tag = "audit", params(AuditFilter, PageQuery),
-    responses((status = 200, body = Page<AuditEventView>), (status = 400, body = Problem), (status = 401, body = Problem),
-        (status = 403, body = Problem), (status = 404, body = Problem)),
+#[utoipa::path(get, path = "/api/v1/audit-events", tag = "audit", operation_id = "listAuditEvents",
+    params(AuditFilter, PageQuery),
+    responses((status = 200, description = "A page of events, newest first", body = Page<AuditEventView>),
+        ForbiddenProblem, crate::http::problem::NotFoundProblem),
     security(("bearer" = [])))]
 pub async fn list(
     state: web::Data<AppState>,
-    who: Principal,
+    who: Caller,
     f: web::Query<AuditFilter>,
     q: web::Query<PageQuery>,
 ) -> ApiResult<HttpResponse> {
     let page = q.page()?;
-    let tenant = match f.tenant_id.or(who.token_tenant) {
-        Some(t) => {
-            who.access(&state, t, Action::ReadAudit).await?;
-            Some(t)
-        }
-        None if who.is_platform_admin() => None,
-        None => {
-            return Err(ApiError::BadRequest(
-                "tenant_id is required: name the tenant whose events to list".into(),
-            ));
-        }
-    };
-    let rows = store::audit::list(&state.db, tenant, &page).await?;
+    let rows = state.audit.list(&who, f.tenant_id, &page).await?;
     Ok(HttpResponse::Ok().json(views::page(
         rows,
         &page,
@@ -51,3 +38,15 @@ pub async fn list(
         AuditEventView::from,
     )))
 }
+
+/// This module's routes.
+pub fn routes(r: &mut crate::http::Routes<'_>) {
+    crate::http::routes!(r;
+        GET "/api/v1/audit-events" => list,
+    );
+}
+
+/// This module's part of the API document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(list))]
+pub struct Doc;

@@ -7,12 +7,12 @@
 
 use super::alliances::{acting, alliance_not_found, visible};
 use super::check;
+use crate::app::AppState;
 use crate::db::entities::{chain, chain_node};
 use crate::domain::roles::Action;
-use crate::http::auth::Principal;
 use crate::http::problem::{ApiError, ApiResult, Problem};
 use crate::runtime::{ChainReport, Engine, NodeReport, Phase, RuntimeError};
-use crate::state::AppState;
+use crate::service::access::Caller;
 use crate::store::alliances as alliance_db;
 use crate::store::chains as db;
 use actix_web::{HttpResponse, web};
@@ -290,7 +290,7 @@ async fn view(state: &AppState, c: chain::Model) -> ApiResult<ChainView> {
 /// The chain, if it belongs to the alliance and the caller may see the alliance (else 404).
 pub async fn visible_chain(
     state: &AppState,
-    who: &Principal,
+    who: &Caller,
     alliance: Uuid,
     id: Uuid,
 ) -> ApiResult<chain::Model> {
@@ -313,7 +313,7 @@ pub async fn visible_chain(
     security(("bearer" = [])))]
 pub async fn create(
     state: web::Data<AppState>,
-    who: Principal,
+    who: Caller,
     path: web::Path<Uuid>,
     body: web::Json<CreateChain>,
 ) -> ApiResult<HttpResponse> {
@@ -334,7 +334,7 @@ pub async fn create(
     };
     let row = provision(&state, planned, actor).await?;
     who.created(row.id);
-    who.note(|n| n.tenant_id = Some(body.tenant_id));
+    who.noted_tenant(body.tenant_id);
     Ok(HttpResponse::Created().json(view(&state, row).await?))
 }
 
@@ -622,7 +622,7 @@ pub(crate) async fn provision(
     security(("bearer" = [])))]
 pub async fn list(
     state: web::Data<AppState>,
-    who: Principal,
+    who: Caller,
     path: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
     let alliance_id = path.into_inner();
@@ -646,7 +646,7 @@ pub async fn list(
     security(("bearer" = [])))]
 pub async fn get(
     state: web::Data<AppState>,
-    who: Principal,
+    who: Caller,
     path: web::Path<(Uuid, Uuid)>,
 ) -> ApiResult<HttpResponse> {
     let (alliance_id, id) = path.into_inner();
@@ -662,7 +662,7 @@ pub async fn get(
     security(("bearer" = [])))]
 pub async fn genesis(
     state: web::Data<AppState>,
-    who: Principal,
+    who: Caller,
     path: web::Path<(Uuid, Uuid)>,
 ) -> ApiResult<HttpResponse> {
     let (alliance_id, id) = path.into_inner();
@@ -687,7 +687,7 @@ pub async fn genesis(
     security(("bearer" = [])))]
 pub async fn delete(
     state: web::Data<AppState>,
-    who: Principal,
+    who: Caller,
     path: web::Path<(Uuid, Uuid)>,
     q: web::Query<DeleteQuery>,
 ) -> ApiResult<HttpResponse> {
@@ -727,7 +727,7 @@ pub async fn delete(
     )
     .await?;
     txn.commit().await?;
-    who.note(|n| n.tenant_id = Some(q.tenant_id));
+    who.noted_tenant(q.tenant_id);
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -760,3 +760,19 @@ mod tests {
         assert_eq!(l, ["org1msp", "org1msp2", "a-b-c", "org"]);
     }
 }
+
+/// This module's routes.
+pub fn routes(r: &mut crate::http::Routes<'_>) {
+    crate::http::routes!(r;
+        POST "/api/v1/alliances/{alliance_id}/chains" => create,
+        GET "/api/v1/alliances/{alliance_id}/chains" => list,
+        GET "/api/v1/alliances/{alliance_id}/chains/{chain_id}" => get,
+        GET "/api/v1/alliances/{alliance_id}/chains/{chain_id}/genesis" => genesis,
+        DELETE "/api/v1/alliances/{alliance_id}/chains/{chain_id}" => delete,
+    );
+}
+
+/// This module's part of the API document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(create, list, get, genesis, delete))]
+pub struct Doc;

@@ -3,11 +3,11 @@
 //! verifies offline (`consortia-node verify-receipt --genesis …`). A deposit is answered only
 //! after every chain committed it and it is stored, so an acknowledged deposit is never lost.
 
+use crate::app::AppState;
 use crate::db::entities::{chain, chain_block, deposit, deposit_receipt};
 use crate::domain::roles::Action;
-use crate::http::auth::Principal;
 use crate::http::problem::{ApiError, ApiResult, Problem};
-use crate::state::AppState;
+use crate::service::access::Caller;
 use crate::store::alliances as alliance_db;
 use crate::store::chains as db;
 use actix_web::{HttpResponse, web};
@@ -132,7 +132,7 @@ fn check_hash(alg: &str, hash: &str) -> Result<(HashAlg, String), ApiError> {
 }
 
 /// The tenant a deposit is made for.
-fn depositing_tenant(who: &Principal, asked: Option<Uuid>) -> Result<Uuid, ApiError> {
+fn depositing_tenant(who: &Caller, asked: Option<Uuid>) -> Result<Uuid, ApiError> {
     match (asked, who.token_tenant) {
         (Some(t), _) => Ok(t),
         (None, Some(t)) => Ok(t),
@@ -346,7 +346,7 @@ async fn chains_for(state: &AppState, tenant: Uuid, ids: &[Uuid]) -> ApiResult<V
 /// Deposits `items` on every chain at once; answers only when all are committed and stored.
 async fn deposit_all(
     state: &AppState,
-    who: &Principal,
+    who: &Caller,
     tenant: Uuid,
     chains: &[chain::Model],
     items: Vec<Checked>,
@@ -488,17 +488,20 @@ async fn deposit_all(
     security(("bearer" = [])))]
 pub async fn create(
     state: web::Data<AppState>,
-    who: Principal,
+    who: Caller,
     body: web::Json<CreateDeposit>,
 ) -> ApiResult<HttpResponse> {
     let tenant = depositing_tenant(&who, body.tenant_id)?;
-    who.access(&state, tenant, Action::WriteWorkloads).await?;
+    state
+        .access
+        .role_in(&who, tenant, Action::WriteWorkloads)
+        .await?;
     let item = check_item("", &body.hash_alg, &body.content_hash, &body.metadata)?;
     let chains = chains_for(&state, tenant, &body.chain_ids).await?;
     let mut views = deposit_all(&state, &who, tenant, &chains, vec![item], true, false).await?;
     let view = views.remove(0);
     who.created(view.id);
-    who.note(|n| n.tenant_id = Some(tenant));
+    who.noted_tenant(tenant);
     Ok(HttpResponse::Created().json(view))
 }
 
@@ -512,12 +515,15 @@ pub async fn create(
     security(("bearer" = [])))]
 pub async fn create_batch(
     state: web::Data<AppState>,
-    who: Principal,
+    who: Caller,
     q: web::Query<BatchQuery>,
     body: web::Json<CreateDeposits>,
 ) -> ApiResult<HttpResponse> {
     let tenant = depositing_tenant(&who, body.tenant_id)?;
-    who.access(&state, tenant, Action::WriteWorkloads).await?;
+    state
+        .access
+        .role_in(&who, tenant, Action::WriteWorkloads)
+        .await?;
     if body.items.is_empty() || body.items.len() > MAX_BATCH {
         return Err(ApiError::field(
             "/items",
@@ -558,7 +564,7 @@ pub async fn create_batch(
         }
     };
     let deposits = deposit_all(&state, &who, tenant, &chains, items, full, merkle).await?;
-    who.note(|n| n.tenant_id = Some(tenant));
+    who.noted_tenant(tenant);
     Ok(HttpResponse::Created().json(DepositBatch { deposits }))
 }
 
@@ -569,15 +575,18 @@ pub async fn create_batch(
     security(("bearer" = [])))]
 pub async fn get(
     state: web::Data<AppState>,
-    who: Principal,
+    who: Caller,
     path: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
     let id = path.into_inner();
     let d = db::deposit(&state.db, id)
         .await?
         .ok_or_else(|| deposit_not_found(id))?;
-    who.access(&state, d.tenant_id, Action::Read)
+    state
+        .access
+        .role_in(&who, d.tenant_id, Action::Read)
         .await
+        .map_err(ApiError::from)
         .map_err(|e| match e {
             ApiError::NotFound(_) | ApiError::Forbidden(_) => deposit_not_found(id),
             other => other,
@@ -592,13 +601,13 @@ pub async fn get(
     security(("bearer" = [])))]
 pub async fn verify(
     state: web::Data<AppState>,
-    who: Principal,
+    who: Caller,
     body: web::Json<VerifyDeposit>,
 ) -> ApiResult<HttpResponse> {
     let (_, content_hash) = check_hash(&body.hash_alg, &body.content_hash)?;
     let tenants: Vec<Uuid> = match body.tenant_id.or(who.token_tenant) {
         Some(t) => {
-            who.access(&state, t, Action::Read).await?;
+            state.access.role_in(&who, t, Action::Read).await?;
             vec![t]
         }
         None => alliance_db::user_tenants(&state.db, who.user.id)
@@ -617,3 +626,18 @@ pub async fn verify(
         deposits,
     }))
 }
+
+/// This module's routes.
+pub fn routes(r: &mut crate::http::Routes<'_>) {
+    crate::http::routes!(r;
+        POST "/api/v1/deposits" => create,
+        POST "/api/v1/deposits/batch" => create_batch,
+        POST "/api/v1/deposits/verify" => verify,
+        GET "/api/v1/deposits/{deposit_id}" => get,
+    );
+}
+
+/// This module's part of the API document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(create, create_batch, get, verify))]
+pub struct Doc;

@@ -19,15 +19,15 @@
 use super::alliances::acting;
 use super::chains::visible_chain;
 use super::templates::{check_install_parameters, installable};
+use crate::app::AppState;
 use crate::db::entities::{
     chain, template, template_installation, template_package, template_version,
 };
 use crate::domain::roles::Action;
-use crate::http::auth::Principal;
 use crate::http::problem::{ApiError, ApiResult, Problem};
 use crate::marketplace::{self, Rendered};
 use crate::runtime::Phase;
-use crate::state::AppState;
+use crate::service::access::Caller;
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use consortia_node::tx::{HashAlg, Op};
@@ -502,7 +502,7 @@ pub async fn resume(state: &AppState) -> anyhow::Result<usize> {
     security(("bearer" = [])))]
 pub async fn install(
     state: web::Data<AppState>,
-    who: Principal,
+    who: Caller,
     path: web::Path<(Uuid, Uuid)>,
     body: web::Json<InstallTemplate>,
 ) -> ApiResult<HttpResponse> {
@@ -607,7 +607,7 @@ pub async fn install(
     )
     .await?;
     who.created(row.id);
-    who.note(|n| n.tenant_id = Some(body.tenant_id));
+    who.noted_tenant(body.tenant_id);
     Ok(HttpResponse::Created().json(installation_view(row, &body.template.slug)))
 }
 
@@ -618,10 +618,23 @@ pub async fn install(
     security(("bearer" = [])))]
 pub async fn list(
     state: web::Data<AppState>,
-    who: Principal,
+    who: Caller,
     path: web::Path<(Uuid, Uuid)>,
 ) -> ApiResult<HttpResponse> {
     let (alliance_id, chain_id) = path.into_inner();
     let chain = visible_chain(&state, &who, alliance_id, chain_id).await?;
     Ok(HttpResponse::Ok().json(of_chain(&state.db, chain.id).await?))
 }
+
+/// This module's routes.
+pub fn routes(r: &mut crate::http::Routes<'_>) {
+    crate::http::routes!(r;
+        POST "/api/v1/alliances/{alliance_id}/chains/{chain_id}/installations" => install,
+        GET "/api/v1/alliances/{alliance_id}/chains/{chain_id}/installations" => list,
+    );
+}
+
+/// This module's part of the API document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(install, list))]
+pub struct Doc;

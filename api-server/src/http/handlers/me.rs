@@ -1,11 +1,10 @@
 //! `GET /api/v1/me`: who the caller is and where it belongs.
 
+use crate::app::AppState;
 use crate::domain::roles::Role;
-use crate::http::auth::{Credential, Principal};
-use crate::http::problem::{ApiError, ApiResult};
+use crate::http::problem::ApiResult;
 use crate::http::views::{TenantView, UserView};
-use crate::state::AppState;
-use crate::store;
+use crate::service::access::{Caller, Credential};
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -41,22 +40,20 @@ pub struct Me {
 }
 
 /// The authenticated caller, its memberships and token scope.
-#[utoipa::path(get, path = "/api/v1/me", tag = "me",
-    responses((status = 200, body = Me), (status = 401, body = crate::http::problem::Problem)),
+#[utoipa::path(get, path = "/api/v1/me", tag = "me", operation_id = "getMe",
+    responses((status = 200, description = "The caller", body = Me)),
     security(("bearer" = [])))]
-pub async fn get_me(state: web::Data<AppState>, who: Principal) -> ApiResult<HttpResponse> {
-    let mut memberships = Vec::new();
-    for (m, t) in store::users::memberships_of(&state.db, who.user.id).await? {
-        if who.token_tenant.is_some_and(|scope| scope != m.tenant_id) {
-            continue;
-        }
-        if let Some(t) = t {
-            memberships.push(MyMembership {
-                tenant: t.into(),
-                role: m.role.parse().map_err(ApiError::Internal)?,
-            });
-        }
-    }
+pub async fn get_me(state: web::Data<AppState>, who: Caller) -> ApiResult<HttpResponse> {
+    let memberships = state
+        .tenants
+        .memberships_of(&who)
+        .await?
+        .into_iter()
+        .map(|(m, t)| MyMembership {
+            tenant: t.into(),
+            role: m.role,
+        })
+        .collect();
     Ok(HttpResponse::Ok().json(Me {
         auth: match who.credential {
             Credential::ApiToken(_) => "token",
@@ -76,3 +73,15 @@ pub async fn get_me(state: web::Data<AppState>, who: Principal) -> ApiResult<Htt
         memberships,
     }))
 }
+
+/// This module's routes.
+pub fn routes(r: &mut crate::http::Routes<'_>) {
+    crate::http::routes!(r;
+        GET "/api/v1/me" => get_me,
+    );
+}
+
+/// This module's part of the API document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(get_me))]
+pub struct Doc;

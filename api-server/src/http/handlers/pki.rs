@@ -5,12 +5,12 @@
 //! revoke under it. CRLs are public, as relying parties fetch them without credentials.
 //! Private keys are never returned, except a key generated at issuance, once.
 
+use crate::app::AppState;
 use crate::db::entities::{alliance_member, ca, certificate};
 use crate::domain::roles::Action;
-use crate::http::auth::Principal;
 use crate::http::problem::{ApiError, ApiResult, Problem};
 use crate::pki::{self, PkiStoreError};
-use crate::state::AppState;
+use crate::service::access::Caller;
 use crate::store::alliances as adb;
 use actix_web::{HttpResponse, web};
 use base64::Engine;
@@ -249,8 +249,8 @@ pub struct IssuedView {
     pub msp_bundle_base64: Option<String>,
 }
 
-fn cert_labels(c: &certificate::Model) -> crate::http::metrics::CertLabels {
-    crate::http::metrics::CertLabels {
+fn cert_labels(c: &certificate::Model) -> crate::metrics::CertLabels {
+    crate::metrics::CertLabels {
         alliance_id: c.alliance_id.to_string(),
         ca_id: c.ca_id.to_string(),
         serial: c.serial.clone(),
@@ -444,7 +444,7 @@ fn crl_url(state: &AppState, ca: Uuid) -> String {
 }
 
 /// Whether the caller sees alliance `id` (a user of a member tenant, or the platform admin).
-async fn sees_alliance(state: &AppState, who: &Principal, id: Uuid) -> Result<bool, ApiError> {
+async fn sees_alliance(state: &AppState, who: &Caller, id: Uuid) -> Result<bool, ApiError> {
     if who.is_platform_admin() {
         return Ok(true);
     }
@@ -456,7 +456,7 @@ async fn sees_alliance(state: &AppState, who: &Principal, id: Uuid) -> Result<bo
     }))
 }
 
-async fn visible_ca(state: &AppState, who: &Principal, id: Uuid) -> Result<ca::Model, ApiError> {
+async fn visible_ca(state: &AppState, who: &Caller, id: Uuid) -> Result<ca::Model, ApiError> {
     let nf = || ApiError::NotFound(format!("certificate authority {id} not found"));
     let c = pki::ca(&state.db, id).await?.ok_or_else(nf)?;
     if !sees_alliance(state, who, c.alliance_id).await? {
@@ -466,9 +466,14 @@ async fn visible_ca(state: &AppState, who: &Principal, id: Uuid) -> Result<ca::M
 }
 
 /// The CA, if the caller is an admin of the tenant that controls it (403 for other members).
-async fn controlled_ca(state: &AppState, who: &Principal, id: Uuid) -> Result<ca::Model, ApiError> {
+async fn controlled_ca(state: &AppState, who: &Caller, id: Uuid) -> Result<ca::Model, ApiError> {
     let c = visible_ca(state, who, id).await?;
-    match who.access(state, c.tenant_id, Action::ManageMembers).await {
+    match state
+        .access
+        .role_in(who, c.tenant_id, Action::ManageMembers)
+        .await
+        .map_err(ApiError::from)
+    {
         Ok(_) => Ok(c),
         Err(ApiError::NotFound(_)) => Err(ApiError::Forbidden(format!(
             "only admins of the tenant that controls certificate authority {id} act on it"
@@ -515,7 +520,7 @@ async fn msp_for(
     security(("bearer" = [])))]
 pub async fn msp(
     state: web::Data<AppState>,
-    who: Principal,
+    who: Caller,
     path: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
     let c = visible_cert(&state, &who, path.into_inner()).await?;
@@ -539,7 +544,7 @@ pub async fn msp(
     security(("bearer" = [])))]
 pub async fn list_cas(
     state: web::Data<AppState>,
-    who: Principal,
+    who: Caller,
     path: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
     let id = path.into_inner();
@@ -560,7 +565,7 @@ pub async fn list_cas(
     security(("bearer" = [])))]
 pub async fn get_ca(
     state: web::Data<AppState>,
-    who: Principal,
+    who: Caller,
     path: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
     let c = visible_ca(&state, &who, path.into_inner()).await?;
@@ -699,7 +704,7 @@ fn check_issue_fields(common_name: Option<&str>, sans: &[String]) -> Result<(), 
     security(("bearer" = [])))]
 pub async fn issue(
     state: web::Data<AppState>,
-    who: Principal,
+    who: Caller,
     path: web::Path<Uuid>,
     body: web::Json<IssueCertificate>,
 ) -> ApiResult<HttpResponse> {
@@ -864,7 +869,7 @@ async fn list_certs(
     security(("bearer" = [])))]
 pub async fn list_ca_certificates(
     state: web::Data<AppState>,
-    who: Principal,
+    who: Caller,
     path: web::Path<Uuid>,
     q: web::Query<CertQuery>,
 ) -> ApiResult<HttpResponse> {
@@ -879,7 +884,7 @@ pub async fn list_ca_certificates(
     security(("bearer" = [])))]
 pub async fn list_alliance_certificates(
     state: web::Data<AppState>,
-    who: Principal,
+    who: Caller,
     path: web::Path<Uuid>,
     q: web::Query<CertQuery>,
 ) -> ApiResult<HttpResponse> {
@@ -892,7 +897,7 @@ pub async fn list_alliance_certificates(
 
 async fn visible_cert(
     state: &AppState,
-    who: &Principal,
+    who: &Caller,
     id: Uuid,
 ) -> Result<certificate::Model, ApiError> {
     let nf = || ApiError::NotFound(format!("certificate {id} not found"));
@@ -910,7 +915,7 @@ async fn visible_cert(
     security(("bearer" = [])))]
 pub async fn get_certificate(
     state: web::Data<AppState>,
-    who: Principal,
+    who: Caller,
     path: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
     let c = visible_cert(&state, &who, path.into_inner()).await?;
@@ -926,7 +931,7 @@ pub async fn get_certificate(
     security(("bearer" = [])))]
 pub async fn revoke(
     state: web::Data<AppState>,
-    who: Principal,
+    who: Caller,
     path: web::Path<Uuid>,
     body: web::Json<RevokeCertificate>,
 ) -> ApiResult<HttpResponse> {
@@ -986,7 +991,7 @@ pub async fn revoke(
     security(("bearer" = [])))]
 pub async fn renew(
     state: web::Data<AppState>,
-    who: Principal,
+    who: Caller,
     path: web::Path<Uuid>,
     body: web::Json<RenewCertificate>,
 ) -> ApiResult<HttpResponse> {
@@ -1082,3 +1087,35 @@ fn rcgen_spki(der: &[u8]) -> Result<impl consortia_pki::rcgen::PublicKeyData, Ap
     consortia_pki::rcgen::SubjectPublicKeyInfo::from_der(der)
         .map_err(|e| ApiError::Internal(e.to_string()))
 }
+
+/// This module's routes.
+pub fn routes(r: &mut crate::http::Routes<'_>) {
+    crate::http::routes!(r;
+        GET "/api/v1/alliances/{alliance_id}/cas" => list_cas,
+        GET "/api/v1/alliances/{alliance_id}/certificates" => list_alliance_certificates,
+        GET "/api/v1/cas/{ca_id}" => get_ca,
+        GET "/api/v1/cas/{ca_id}/crl" => crl,
+        POST "/api/v1/cas/{ca_id}/certificates" => issue,
+        GET "/api/v1/cas/{ca_id}/certificates" => list_ca_certificates,
+        GET "/api/v1/certificates/{certificate_id}" => get_certificate,
+        GET "/api/v1/certificates/{certificate_id}/msp" => msp,
+        POST "/api/v1/certificates/{certificate_id}/revoke" => revoke,
+        POST "/api/v1/certificates/{certificate_id}/renew" => renew,
+    );
+}
+
+/// This module's part of the API document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    list_cas,
+    list_alliance_certificates,
+    get_ca,
+    crl,
+    issue,
+    list_ca_certificates,
+    get_certificate,
+    msp,
+    revoke,
+    renew
+))]
+pub struct Doc;

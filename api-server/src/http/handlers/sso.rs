@@ -1,14 +1,15 @@
 //! Sign-in: OIDC login and callback, browser sessions (list, revoke, logout), the local login
 //! (an API token exchanged for a session), and invitations that let a person join a tenant.
 
+use crate::app::AppState;
 use crate::db::entities::{login_request, session, tenant_invite, user};
 use crate::domain::roles::{self, Action, Role};
 use crate::domain::validation;
-use crate::http::auth::{self, Credential, Principal, SESSION_COOKIE};
+use crate::http::auth::{self, SESSION_COOKIE};
 use crate::http::problem::{ApiError, ApiResult};
 use crate::http::views::UserView;
+use crate::service::access::{Caller, Credential};
 use crate::sso::{ExternalIdentity, OidcError};
-use crate::state::AppState;
 use crate::store;
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -246,7 +247,7 @@ pub async fn callback(
         .await
         .map_err(oidc_error)?;
     let user = admit(&state, &done.identity, pending.invite_hash.as_deref()).await?;
-    crate::http::audit::AuditNote::update(&req, |n| n.actor_user_id = Some(user.id));
+    auth::trail(&req).note(|n| n.actor_user_id = Some(user.id));
     let (secret, _) = start_session(
         &state,
         &req,
@@ -385,7 +386,7 @@ async fn admit(
                 store::users::NewUser {
                     email: who.email.as_deref().filter(|_| email_free),
                     display_name: &name.chars().take(100).collect::<String>(),
-                    kind: "human",
+                    kind: crate::domain::tenants::UserKind::Human,
                     is_platform_admin: false,
                 },
             )
@@ -407,7 +408,7 @@ async fn admit(
             .await?
             .is_none()
         {
-            store::users::add_member(&txn, tenant, user.id, role.as_str()).await?;
+            store::users::add_member(&txn, tenant, user.id, role).await?;
         }
     }
     if !user.is_platform_admin && store::sessions::membership_count(&txn, user.id).await? == 0 {
@@ -465,13 +466,17 @@ fn view(s: &session::Model, current: Option<Uuid>) -> SessionView {
 #[utoipa::path(get, path = "/auth/session", tag = "auth",
     responses((status = 200, body = SessionInfo), (status = 401, body = crate::http::problem::Problem)))]
 pub async fn current(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpResponse> {
-    let (s, u, secret) = auth::session_from_cookie(&state, &req)
+    let no_session = || ApiError::Unauthorized("no live session: sign in first".into());
+    let secret = auth::session_secret(&req).ok_or_else(no_session)?;
+    let (s, u) = state
+        .access
+        .session(&secret)
         .await?
-        .ok_or_else(|| ApiError::Unauthorized("no live session: sign in first".into()))?;
+        .ok_or_else(no_session)?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .json(SessionInfo {
-            csrf_token: auth::csrf_token(&state, &secret),
+            csrf_token: state.access.csrf_token(&secret),
             session: view(&s, Some(s.id)),
             user: u.into(),
         }))
@@ -490,9 +495,13 @@ pub struct LoggedOut {
     responses((status = 200, body = LoggedOut), (status = 401, body = crate::http::problem::Problem),
         (status = 403, description = "CSRF token missing or wrong", body = crate::http::problem::Problem)))]
 pub async fn logout(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpResponse> {
-    let (s, u, secret) = auth::session_from_cookie(&state, &req)
+    let no_session = || ApiError::Unauthorized("no live session: sign in first".into());
+    let secret = auth::session_secret(&req).ok_or_else(no_session)?;
+    let (s, u) = state
+        .access
+        .session(&secret)
         .await?
-        .ok_or_else(|| ApiError::Unauthorized("no live session: sign in first".into()))?;
+        .ok_or_else(no_session)?;
     auth::check_csrf(&state, &req, &secret)?;
     store::sessions::revoke_session(&state.db, u.id, s.id, state.clock.now()).await?;
     let end_session_url = match (state.sso.as_deref(), s.sealed_id_token.as_deref()) {
@@ -531,7 +540,7 @@ pub async fn token_login(
     req: HttpRequest,
     body: web::Json<TokenLogin>,
 ) -> ApiResult<HttpResponse> {
-    let (token, user) = auth::check_api_token(&state, &body.token).await?;
+    let (token, user) = state.access.api_token(&body.token).await?;
     if token.tenant_id.is_some() {
         return Err(ApiError::BadRequest(
             "a tenant-scoped token cannot start a console session: use a personal token".into(),
@@ -545,12 +554,12 @@ pub async fn token_login(
         store::sessions::cap_session(&state.db, row.id, exp).await?;
         row.expires_at = exp;
     }
-    crate::http::audit::AuditNote::update(&req, |n| n.actor_user_id = Some(user.id));
+    auth::trail(&req).note(|n| n.actor_user_id = Some(user.id));
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .cookie(session_cookie(&state, secret.clone()))
         .json(SessionInfo {
-            csrf_token: auth::csrf_token(&state, &secret),
+            csrf_token: state.access.csrf_token(&secret),
             session: view(&row, Some(row.id)),
             user: user.into(),
         }))
@@ -587,7 +596,7 @@ pub struct SessionList {
 
 /// Console sessions span every tenant of the user: a token scoped to one tenant may not
 /// see or end them.
-fn refuse_scoped(who: &Principal) -> Result<(), ApiError> {
+fn refuse_scoped(who: &Caller) -> Result<(), ApiError> {
     if who.token_tenant.is_some() {
         Err(ApiError::Forbidden(
             "a tenant-scoped token cannot manage console sessions: use a personal token".into(),
@@ -601,7 +610,7 @@ fn refuse_scoped(who: &Principal) -> Result<(), ApiError> {
 #[utoipa::path(get, path = "/api/v1/sessions", tag = "auth",
     responses((status = 200, body = SessionList), (status = 401, body = crate::http::problem::Problem)),
     security(("bearer" = [])))]
-pub async fn list_sessions(state: web::Data<AppState>, who: Principal) -> ApiResult<HttpResponse> {
+pub async fn list_sessions(state: web::Data<AppState>, who: Caller) -> ApiResult<HttpResponse> {
     refuse_scoped(&who)?;
     let current = match who.credential {
         Credential::Session(id) => Some(id),
@@ -623,7 +632,7 @@ pub async fn list_sessions(state: web::Data<AppState>, who: Principal) -> ApiRes
     security(("bearer" = [])))]
 pub async fn revoke_session(
     state: web::Data<AppState>,
-    who: Principal,
+    who: Caller,
     path: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
     refuse_scoped(&who)?;
@@ -702,12 +711,12 @@ fn invite_view(i: &tenant_invite::Model, now: DateTime<Utc>) -> InviteView {
     security(("bearer" = [])))]
 pub async fn create_invite(
     state: web::Data<AppState>,
-    who: Principal,
+    who: Caller,
     path: web::Path<Uuid>,
     body: web::Json<NewInvite>,
 ) -> ApiResult<HttpResponse> {
     let tenant = path.into_inner();
-    let actor = who.access(&state, tenant, Action::Read).await?;
+    let actor = state.access.role_in(&who, tenant, Action::Read).await?;
     roles::check_membership_change(actor, None, Some(body.role), 0)
         .map_err(|r| ApiError::Forbidden(r.to_string()))?;
     if let Some(e) = body.email.as_deref() {
@@ -761,11 +770,14 @@ pub struct InviteList {
     security(("bearer" = [])))]
 pub async fn list_invites(
     state: web::Data<AppState>,
-    who: Principal,
+    who: Caller,
     path: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
     let tenant = path.into_inner();
-    who.access(&state, tenant, Action::ManageMembers).await?;
+    state
+        .access
+        .role_in(&who, tenant, Action::ManageMembers)
+        .await?;
     let now = state.clock.now();
     let items = store::sessions::invites(&state.db, tenant)
         .await?
@@ -783,11 +795,14 @@ pub async fn list_invites(
     security(("bearer" = [])))]
 pub async fn revoke_invite(
     state: web::Data<AppState>,
-    who: Principal,
+    who: Caller,
     path: web::Path<(Uuid, Uuid)>,
 ) -> ApiResult<HttpResponse> {
     let (tenant, id) = path.into_inner();
-    who.access(&state, tenant, Action::ManageMembers).await?;
+    state
+        .access
+        .role_in(&who, tenant, Action::ManageMembers)
+        .await?;
     if !store::sessions::revoke_invite(&state.db, tenant, id, state.clock.now()).await? {
         return Err(ApiError::NotFound(format!(
             "no unused invitation {id} in this tenant"
@@ -795,3 +810,37 @@ pub async fn revoke_invite(
     }
     Ok(HttpResponse::NoContent().finish())
 }
+
+/// This module's routes.
+pub fn routes(r: &mut crate::http::Routes<'_>) {
+    crate::http::routes!(r;
+        GET "/auth/config" => config,
+        GET "/auth/login" => login,
+        GET "/auth/callback" => callback,
+        GET "/auth/session" => current,
+        POST "/auth/logout" => logout,
+        POST "/auth/token" => token_login,
+        GET "/api/v1/sessions" => list_sessions,
+        DELETE "/api/v1/sessions/{session_id}" => revoke_session,
+        POST "/api/v1/tenants/{tenant_id}/invites" => create_invite,
+        GET "/api/v1/tenants/{tenant_id}/invites" => list_invites,
+        DELETE "/api/v1/tenants/{tenant_id}/invites/{invite_id}" => revoke_invite,
+    );
+}
+
+/// This module's part of the API document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    login,
+    callback,
+    current,
+    logout,
+    token_login,
+    config,
+    list_sessions,
+    revoke_session,
+    create_invite,
+    list_invites,
+    revoke_invite
+))]
+pub struct Doc;

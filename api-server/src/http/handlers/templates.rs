@@ -2,12 +2,12 @@
 //! platform reviewer approves or rejects, partners deprecate; every tenant browses the catalog
 //! and checks install parameters against a version's schema.
 
+use crate::app::AppState;
 use crate::db::entities::{template, template_event, template_package, template_version, tenant};
 use crate::domain::roles::Action;
-use crate::http::auth::Principal;
 use crate::http::problem::{ApiError, ApiResult, FieldError};
 use crate::marketplace::{self, Manifest, Problem};
-use crate::state::AppState;
+use crate::service::access::Caller;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
@@ -383,16 +383,17 @@ pub struct Uploaded {
     security(("bearer" = [])))]
 pub async fn upload(
     state: web::Data<AppState>,
-    who: Principal,
+    who: Caller,
     req: HttpRequest,
     path: web::Path<Uuid>,
     payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
     let tenant = path.into_inner();
-    let (_, t) = who
-        .access_tenant(&state, tenant, Action::WriteWorkloads)
+    let (_, t) = state
+        .access
+        .tenant_for(&who, tenant, Action::WriteWorkloads)
         .await?;
-    if t.kind != "partner" {
+    if t.kind != crate::domain::tenants::TenantKind::Partner {
         return Err(ApiError::Forbidden(
             "only partner tenants publish templates".into(),
         ));
@@ -451,11 +452,11 @@ pub struct TemplateList {
     security(("bearer" = [])))]
 pub async fn list_own(
     state: web::Data<AppState>,
-    who: Principal,
+    who: Caller,
     path: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
     let tenant = path.into_inner();
-    who.access(&state, tenant, Action::Read).await?;
+    state.access.role_in(&who, tenant, Action::Read).await?;
     let mut items = Vec::new();
     for t in template::Entity::find()
         .filter(template::Column::PublisherTenantId.eq(tenant))
@@ -480,7 +481,7 @@ pub async fn list_own(
 /// `action` (others get 404).
 async fn publisher_version(
     state: &AppState,
-    who: &Principal,
+    who: &Caller,
     template_id: Uuid,
     version: &str,
     action: Action,
@@ -494,8 +495,11 @@ async fn publisher_version(
         .one(&state.db)
         .await?
         .ok_or_else(not_found)?;
-    who.access(state, t.publisher_tenant_id, action)
+    state
+        .access
+        .role_in(who, t.publisher_tenant_id, action)
         .await
+        .map_err(ApiError::from)
         .map_err(|e| match e {
             ApiError::NotFound(_) => not_found(),
             other => other,
@@ -568,7 +572,7 @@ async fn transition(
     security(("bearer" = [])))]
 pub async fn submit(
     state: web::Data<AppState>,
-    who: Principal,
+    who: Caller,
     path: web::Path<(Uuid, String)>,
 ) -> ApiResult<HttpResponse> {
     let (id, version) = path.into_inner();
@@ -618,7 +622,7 @@ pub enum Decision {
     security(("bearer" = [])))]
 pub async fn review(
     state: web::Data<AppState>,
-    who: Principal,
+    who: Caller,
     path: web::Path<(Uuid, String)>,
     body: web::Json<Review>,
 ) -> ApiResult<HttpResponse> {
@@ -701,7 +705,7 @@ pub struct Deprecation {
     security(("bearer" = [])))]
 pub async fn deprecate(
     state: web::Data<AppState>,
-    who: Principal,
+    who: Caller,
     path: web::Path<(Uuid, String)>,
     body: web::Json<Deprecation>,
 ) -> ApiResult<HttpResponse> {
@@ -769,7 +773,7 @@ pub struct History {
     security(("bearer" = [])))]
 pub async fn history(
     state: web::Data<AppState>,
-    who: Principal,
+    who: Caller,
     path: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
     let id = path.into_inner();
@@ -779,7 +783,9 @@ pub async fn history(
         .await?
         .ok_or_else(not_found)?;
     if !who.is_platform_admin() {
-        who.access(&state, t.publisher_tenant_id, Action::Read)
+        state
+            .access
+            .role_in(&who, t.publisher_tenant_id, Action::Read)
             .await
             .map_err(|_| not_found())?;
     }
@@ -812,7 +818,7 @@ pub struct ReviewQueue {
 #[utoipa::path(get, path = "/api/v1/template-reviews", tag = "marketplace",
     responses((status = 200, body = ReviewQueue), (status = 403, body = crate::http::problem::Problem)),
     security(("bearer" = [])))]
-pub async fn review_queue(state: web::Data<AppState>, who: Principal) -> ApiResult<HttpResponse> {
+pub async fn review_queue(state: web::Data<AppState>, who: Caller) -> ApiResult<HttpResponse> {
     who.require_platform_admin()?;
     let mut items = Vec::new();
     for v in template_version::Entity::find()
@@ -884,7 +890,7 @@ async fn published(
     security(("bearer" = [])))]
 pub async fn catalog(
     state: web::Data<AppState>,
-    _who: Principal,
+    _who: Caller,
     q: web::Query<CatalogQuery>,
 ) -> ApiResult<HttpResponse> {
     if let Some(e) = q.engine.as_deref()
@@ -983,7 +989,7 @@ async fn catalog_template(
     security(("bearer" = [])))]
 pub async fn catalog_get(
     state: web::Data<AppState>,
-    _who: Principal,
+    _who: Caller,
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let (t, versions) = catalog_template(&state, &path.into_inner()).await?;
@@ -1089,7 +1095,7 @@ pub(crate) fn check_install_parameters(
     security(("bearer" = [])))]
 pub async fn check_parameters(
     state: web::Data<AppState>,
-    _who: Principal,
+    _who: Caller,
     path: web::Path<String>,
     body: web::Json<ParametersCheck>,
 ) -> ApiResult<HttpResponse> {
@@ -1114,7 +1120,7 @@ pub async fn check_parameters(
     security(("bearer" = [])))]
 pub async fn package(
     state: web::Data<AppState>,
-    who: Principal,
+    who: Caller,
     path: web::Path<(Uuid, String)>,
 ) -> ApiResult<HttpResponse> {
     let (id, version) = path.into_inner();
@@ -1128,7 +1134,9 @@ pub async fn package(
         .ok_or_else(not_found)?;
     let public = v.status == "published" || v.status == "deprecated";
     if !public && !who.is_platform_admin() {
-        who.access(&state, t.publisher_tenant_id, Action::Read)
+        state
+            .access
+            .role_in(&who, t.publisher_tenant_id, Action::Read)
             .await
             .map_err(|_| not_found())?;
     }
@@ -1230,7 +1238,7 @@ pub async fn load_builtins(state: &AppState) -> Result<usize, ApiError> {
                 crate::store::tenants::NewTenant {
                     slug: PLATFORM_PUBLISHER,
                     name: "Consortia",
-                    kind: "partner",
+                    kind: crate::domain::tenants::TenantKind::Partner,
                 },
             )
             .await?
@@ -1299,3 +1307,37 @@ mod tests {
         );
     }
 }
+
+/// This module's routes.
+pub fn routes(r: &mut crate::http::Routes<'_>) {
+    crate::http::routes!(r;
+        POST "/api/v1/tenants/{tenant_id}/templates" => upload,
+        GET "/api/v1/tenants/{tenant_id}/templates" => list_own,
+        POST "/api/v1/templates/{template_id}/versions/{version}/submit" => submit,
+        POST "/api/v1/templates/{template_id}/versions/{version}/review" => review,
+        POST "/api/v1/templates/{template_id}/versions/{version}/deprecate" => deprecate,
+        GET "/api/v1/templates/{template_id}/versions/{version}/package" => package,
+        GET "/api/v1/templates/{template_id}/history" => history,
+        GET "/api/v1/template-reviews" => review_queue,
+        GET "/api/v1/catalog" => catalog,
+        GET "/api/v1/catalog/{slug}" => catalog_get,
+        POST "/api/v1/catalog/{slug}/parameters/check" => check_parameters,
+    );
+}
+
+/// This module's part of the API document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    upload,
+    list_own,
+    submit,
+    review,
+    deprecate,
+    package,
+    history,
+    review_queue,
+    catalog,
+    catalog_get,
+    check_parameters
+))]
+pub struct Doc;

@@ -79,7 +79,7 @@ mod tests {
             id: Uuid::now_v7(),
             email: None,
             display_name: "u".into(),
-            kind: "human".into(),
+            kind: crate::domain::tenants::UserKind::Human,
             is_platform_admin: false,
             created_at: now,
         };

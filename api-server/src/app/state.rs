@@ -1,0 +1,126 @@
+//! What every request handler shares: the services, wired once at start-up.
+
+use crate::clock::Clock;
+use crate::domain::tokens::TokenKey;
+use crate::metrics::Metrics;
+use crate::service::access::cache::AuthCache;
+use crate::service::access::{Access, SessionSettings};
+use crate::service::audit::Audit;
+use crate::service::members::Members;
+use crate::service::tenants::Tenants;
+use crate::service::tokens::Tokens;
+use sea_orm::DatabaseConnection;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The parts the server is built from: connections, keys, settings.
+pub struct Infra {
+    /// Database pool.
+    pub db: DatabaseConnection,
+    /// Key that token secrets are hashed under.
+    pub token_key: TokenKey,
+    /// How long a verified token's record is cached per process.
+    pub auth_cache_ttl: Duration,
+    /// Where "now" comes from.
+    pub clock: Arc<dyn Clock>,
+    /// The key-encryption key CA keys and node keys are sealed under.
+    pub kek: Arc<consortia_pki::seal::Kek>,
+    /// The server's public base URL (CRL distribution points point here).
+    pub public_url: String,
+    /// Single sign-on, when configured.
+    pub sso: Option<Arc<crate::sso::Oidc>>,
+    /// Browser session lifetimes.
+    pub sessions: SessionSettings,
+    /// Largest marketplace template package accepted (bytes).
+    pub template_max_bytes: usize,
+    /// Where chains run (local processes or Kubernetes).
+    pub runtime: Arc<dyn crate::runtime::Runtime>,
+    /// The runtime that outlives the HTTP server: work a request starts but must not end
+    /// with it (installing a template once a new chain is up) runs here, not on the actix
+    /// worker's runtime, which is dropped when the HTTP server stops.
+    pub tasks: tokio::runtime::Handle,
+}
+
+/// Shared application state (cheap to clone).
+#[derive(Clone)]
+pub struct AppState {
+    /// Database pool (start-up jobs and readiness; handlers go through services).
+    pub db: DatabaseConnection,
+    /// Key that token secrets are hashed under.
+    pub token_key: TokenKey,
+    /// Prometheus metrics.
+    pub metrics: Arc<Metrics>,
+    /// Where "now" comes from (proposal and invitation expiry).
+    pub clock: Arc<dyn Clock>,
+    /// The key-encryption key CA keys are sealed under.
+    pub kek: Arc<consortia_pki::seal::Kek>,
+    /// The server's public base URL (CRL distribution points point here).
+    pub public_url: String,
+    /// Single sign-on, when configured.
+    pub sso: Option<Arc<crate::sso::Oidc>>,
+    /// Browser session lifetimes.
+    pub sessions: SessionSettings,
+    /// Largest marketplace template package accepted (bytes).
+    pub template_max_bytes: usize,
+    /// Where chains run (local processes or Kubernetes).
+    pub runtime: Arc<dyn crate::runtime::Runtime>,
+    /// Tenants' service accounts on chains (evidence deposits).
+    pub signer: Arc<crate::deposit::Signer>,
+    /// See [`Infra::tasks`].
+    pub tasks: tokio::runtime::Handle,
+    /// Authentication and authorization.
+    pub access: Access,
+    /// Tenants.
+    pub tenants: Tenants,
+    /// Members of tenants.
+    pub members: Members,
+    /// API tokens.
+    pub tokens: Tokens,
+    /// The audit log.
+    pub audit: Audit,
+}
+
+impl AppState {
+    /// Wires the services over `infra`.
+    pub fn new(infra: Infra) -> AppState {
+        let Infra {
+            db,
+            token_key,
+            auth_cache_ttl,
+            clock,
+            kek,
+            public_url,
+            sso,
+            sessions,
+            template_max_bytes,
+            runtime,
+            tasks,
+        } = infra;
+        let access = Access::new(
+            db.clone(),
+            token_key.clone(),
+            Arc::new(AuthCache::new(auth_cache_ttl)),
+            clock.clone(),
+            sessions,
+        );
+        AppState {
+            tenants: Tenants::new(db.clone(), access.clone()),
+            members: Members::new(db.clone(), access.clone()),
+            tokens: Tokens::new(db.clone(), access.clone(), token_key.clone(), clock.clone()),
+            audit: Audit::new(db.clone(), access.clone()),
+            signer: Arc::new(crate::deposit::Signer::new(tasks.clone())),
+            metrics: Arc::new(Metrics::default()),
+            db,
+            token_key,
+            clock,
+            kek,
+            public_url,
+            sso,
+            sessions,
+            template_max_bytes,
+            runtime,
+            tasks,
+            access,
+        }
+    }
+}

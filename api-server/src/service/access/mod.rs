@@ -1,0 +1,325 @@
+//! Who is calling and what they may do: credentials (API tokens, browser sessions,
+//! provider-issued JWTs), the caller's role in a tenant, and which tenants a caller sees.
+//!
+//! A tenant the caller cannot see (not a member, token scoped elsewhere, or no such tenant)
+//! is `NotFound`, never `Forbidden`, so ids of other tenants reveal nothing.
+
+pub mod cache;
+
+use crate::clock::Clock;
+use crate::db::entities::{api_token, session, tenant, user};
+use crate::domain::audit::Trail;
+use crate::domain::error::{Error, Result};
+use crate::domain::roles::{self, Action, Role};
+use crate::domain::tokens::{self, TokenKey};
+use crate::store;
+use cache::AuthCache;
+use sea_orm::DatabaseConnection;
+use std::sync::Arc;
+use std::time::Duration;
+use uuid::Uuid;
+
+/// What a caller is told when its credentials do not work.
+pub const NOT_AUTHENTICATED: &str = "send `Authorization: Bearer <token>` with a valid, unexpired, unrevoked API token \
+     (or an access token from the configured identity provider), or sign in to the console";
+
+/// How the caller proved who it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credential {
+    /// A Consortia API token (`cst_...`).
+    ApiToken(Uuid),
+    /// A browser session cookie.
+    Session(Uuid),
+    /// A JWT access token issued by the configured identity provider.
+    ProviderJwt,
+}
+
+/// An authenticated caller.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// The user the credential acts for.
+    pub user: user::Model,
+    /// The credential used.
+    pub credential: Credential,
+    /// When set, the credential acts only inside this tenant.
+    pub token_tenant: Option<Uuid>,
+    /// The request's audit note.
+    pub trail: Trail,
+}
+
+impl Caller {
+    /// A caller with a fresh audit trail (for jobs and tests; requests get theirs from the edge).
+    pub fn new(user: user::Model, credential: Credential, token_tenant: Option<Uuid>) -> Caller {
+        Caller {
+            user,
+            credential,
+            token_tenant,
+            trail: Trail::default(),
+        }
+    }
+
+    /// Whether this caller is the platform administrator acting platform-wide.
+    pub fn is_platform_admin(&self) -> bool {
+        self.user.is_platform_admin && self.token_tenant.is_none()
+    }
+
+    /// Refuses unless the caller is the platform administrator.
+    pub fn require_platform_admin(&self) -> Result<()> {
+        if self.is_platform_admin() {
+            Ok(())
+        } else {
+            Err(Error::Forbidden(
+                "only the platform administrator can do this".into(),
+            ))
+        }
+    }
+
+    /// Whether the caller's credential may act in `tenant` at all (its scope).
+    pub fn in_scope(&self, tenant: Uuid) -> bool {
+        self.token_tenant.is_none_or(|t| t == tenant)
+    }
+
+    /// Records the tenant acted in, for the audit log.
+    pub fn noted_tenant(&self, tenant: Uuid) {
+        self.trail.note(|n| n.tenant_id = Some(tenant));
+    }
+
+    /// Records the tenant acted in unless one is already recorded.
+    pub fn noted_tenant_if_none(&self, tenant: Uuid) {
+        self.trail.note(|n| {
+            if n.tenant_id.is_none() {
+                n.tenant_id = Some(tenant);
+            }
+        });
+    }
+
+    /// Records the id of something the request created, for the audit log.
+    pub fn created(&self, id: impl std::fmt::Display) {
+        let id = id.to_string();
+        self.trail.note(|n| n.created = Some(id));
+    }
+}
+
+/// Which tenants a listing covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TenantScope {
+    /// Every tenant (the platform administrator, unscoped).
+    All,
+    /// These tenants only (possibly none).
+    Only(Vec<Uuid>),
+}
+
+impl TenantScope {
+    /// The tenants, or `None` for all.
+    pub fn as_filter(&self) -> Option<&[Uuid]> {
+        match self {
+            TenantScope::All => None,
+            TenantScope::Only(t) => Some(t),
+        }
+    }
+}
+
+/// Browser session lifetimes and cookie flags.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionSettings {
+    /// Longest life of a session.
+    pub ttl: Duration,
+    /// A session unused this long ends.
+    pub idle_timeout: Duration,
+    /// Whether cookies carry `Secure` (the public URL is https).
+    pub secure_cookies: bool,
+}
+
+impl SessionSettings {
+    /// Defaults for `public_url`: 12 h, 2 h idle, `Secure` when https.
+    pub fn for_url(public_url: &str) -> SessionSettings {
+        SessionSettings {
+            ttl: Duration::from_secs(12 * 3600),
+            idle_timeout: Duration::from_secs(2 * 3600),
+            secure_cookies: public_url.starts_with("https://"),
+        }
+    }
+}
+
+/// Authentication and authorization.
+#[derive(Clone)]
+pub struct Access {
+    db: DatabaseConnection,
+    token_key: TokenKey,
+    cache: Arc<AuthCache>,
+    clock: Arc<dyn Clock>,
+    sessions: SessionSettings,
+}
+
+impl Access {
+    /// The access service over `db`.
+    pub fn new(
+        db: DatabaseConnection,
+        token_key: TokenKey,
+        cache: Arc<AuthCache>,
+        clock: Arc<dyn Clock>,
+        sessions: SessionSettings,
+    ) -> Access {
+        Access {
+            db,
+            token_key,
+            cache,
+            clock,
+            sessions,
+        }
+    }
+
+    /// The key token and session secrets are hashed under.
+    pub fn token_key(&self) -> &TokenKey {
+        &self.token_key
+    }
+
+    /// Browser session settings.
+    pub fn session_settings(&self) -> SessionSettings {
+        self.sessions
+    }
+
+    /// Checks a Consortia API token; the token row and its user when it is live.
+    pub async fn api_token(&self, bearer: &str) -> Result<(api_token::Model, user::Model)> {
+        let refused = || Error::Unauthenticated(NOT_AUTHENTICATED.into());
+        let parsed = tokens::parse(bearer.trim()).ok_or_else(refused)?;
+        let (token, user) = match self.cache.get(parsed.id) {
+            Some(hit) => hit,
+            None => {
+                let (t, u) = store::tokens::with_user(&self.db, parsed.id)
+                    .await?
+                    .ok_or_else(refused)?;
+                self.cache.put(t.clone(), u.clone());
+                (t, u)
+            }
+        };
+        let now = self.clock.now();
+        let live = token.revoked_at.is_none() && token.expires_at.is_none_or(|t| t > now);
+        if !live || !self.token_key.verify(parsed.secret, &token.secret_hash) {
+            return Err(refused());
+        }
+        Ok((token, user))
+    }
+
+    /// A live session for a cookie's secret, with its user.
+    pub async fn session(&self, secret: &str) -> Result<Option<(session::Model, user::Model)>> {
+        if secret.is_empty() || secret.len() > 128 {
+            return Ok(None);
+        }
+        let Some((s, u)) =
+            store::sessions::session_by_hash(&self.db, &self.token_key.hash(secret)).await?
+        else {
+            return Ok(None);
+        };
+        let now = self.clock.now();
+        let idle = chrono::Duration::from_std(self.sessions.idle_timeout).unwrap_or_default();
+        if s.revoked_at.is_some() || s.expires_at <= now || s.last_seen_at + idle <= now {
+            return Ok(None);
+        }
+        if now - s.last_seen_at > chrono::Duration::seconds(60) {
+            store::sessions::touch_session(&self.db, s.id, now).await?;
+        }
+        Ok(Some((s, u)))
+    }
+
+    /// The user linked to an identity at a provider.
+    pub async fn linked_user(&self, issuer: &str, subject: &str) -> Result<user::Model> {
+        store::sessions::user_by_identity(&self.db, issuer, subject)
+            .await?
+            .ok_or_else(|| {
+                Error::Unauthenticated(
+                    "the token's subject is not linked to a Consortia user: sign in to the console once, \
+                     or have an administrator add it"
+                        .into(),
+                )
+            })
+    }
+
+    /// The CSRF token of a session: a keyed hash of the session secret, so it needs no
+    /// storage and cannot be derived without the server's key.
+    pub fn csrf_token(&self, session_secret: &str) -> String {
+        self.token_key.hash(&format!("csrf:{session_secret}"))
+    }
+
+    /// Whether `sent` is the session's CSRF token (compared in constant time).
+    pub fn csrf_matches(&self, session_secret: &str, sent: &str) -> bool {
+        self.token_key
+            .verify(&format!("csrf:{session_secret}"), sent)
+    }
+
+    /// Forgets a cached token (after it was revoked here).
+    pub fn forget_token(&self, id: Uuid) {
+        self.cache.forget(id);
+    }
+
+    /// Forgets every cached token (after changes that touch many).
+    pub fn forget_all_tokens(&self) {
+        self.cache.clear();
+    }
+
+    /// The caller's role in `tenant`, checked against `action`.
+    pub async fn role_in(&self, who: &Caller, tenant: Uuid, action: Action) -> Result<Role> {
+        self.tenant_for(who, tenant, action).await.map(|(r, _)| r)
+    }
+
+    /// Like [`Access::role_in`], also returning the tenant (read in the same query).
+    pub async fn tenant_for(
+        &self,
+        who: &Caller,
+        tenant: Uuid,
+        action: Action,
+    ) -> Result<(Role, tenant::Model)> {
+        let not_found = || Error::not_found("tenant", tenant);
+        if !who.in_scope(tenant) {
+            return Err(not_found());
+        }
+        let (role, row) = if who.user.is_platform_admin {
+            let t = store::tenants::get(&self.db, tenant)
+                .await?
+                .ok_or_else(not_found)?;
+            (Role::Owner, t)
+        } else {
+            let (m, t) = store::users::membership_with_tenant(&self.db, tenant, who.user.id)
+                .await?
+                .ok_or_else(not_found)?;
+            (m.role, t)
+        };
+        who.noted_tenant(tenant);
+        if roles::allows(role, action) {
+            Ok((role, row))
+        } else {
+            Err(Error::Forbidden(format!(
+                "this needs the {} role or higher in the tenant; you are {role}",
+                action.required_role()
+            )))
+        }
+    }
+
+    /// The tenants a listing covers: `asked` when given (checked for `action`), else every
+    /// tenant for the platform administrator, else the caller's own tenants within its
+    /// credential's scope.
+    pub async fn scope(
+        &self,
+        who: &Caller,
+        asked: Option<Uuid>,
+        action: Action,
+    ) -> Result<TenantScope> {
+        if let Some(t) = asked {
+            self.role_in(who, t, action).await?;
+            return Ok(TenantScope::Only(vec![t]));
+        }
+        if who.is_platform_admin() {
+            return Ok(TenantScope::All);
+        }
+        Ok(TenantScope::Only(self.own_tenants(who).await?))
+    }
+
+    /// The tenants the caller belongs to, within its credential's scope.
+    pub async fn own_tenants(&self, who: &Caller) -> Result<Vec<Uuid>> {
+        Ok(store::users::tenant_ids(&self.db, who.user.id)
+            .await?
+            .into_iter()
+            .filter(|t| who.in_scope(*t))
+            .collect())
+    }
+}
