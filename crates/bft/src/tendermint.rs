@@ -22,7 +22,8 @@
 //! has marked valid from any proposal of this height, not only the proposal of the deciding
 //! round; a quorum of precommits is what makes a decision safe, the proposal only supplies the
 //! body. Rounds far ahead of ours (more than [`ROUND_WINDOW`]) only count towards the round
-//! skip of line 55, so a faulty validator cannot make us store votes for unbounded rounds.
+//! skip of line 55, so a faulty validator cannot make us store votes for unbounded rounds; like
+//! every other rule, that skip counts only messages whose signature verified.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -667,12 +668,8 @@ impl Tendermint {
         if existing.len() >= usize::from(MAX_VALUES_PER_VOTER) {
             return Err(MessageError::Equivocation(sp.proposer));
         }
-        if p.round > self.round.saturating_add(ROUND_WINDOW) {
-            self.note_round(sp.proposer, p.round);
-            let mut out = Vec::new();
-            self.evaluate(&mut out);
-            return Ok(out);
-        }
+        // Verified before anything counts, the round skip included: otherwise anyone could
+        // push us to a far round in other validators' names.
         if !verify_proposal(
             &self.chain_id,
             &v.public_key,
@@ -683,6 +680,12 @@ impl Tendermint {
             &sp.signature,
         ) {
             return Err(MessageError::BadSignature(sp.proposer));
+        }
+        if p.round > self.round.saturating_add(ROUND_WINDOW) {
+            self.note_round(sp.proposer, p.round);
+            let mut out = Vec::new();
+            self.evaluate(&mut out);
+            return Ok(out);
         }
         // A value known valid stays valid (validity is deterministic per height).
         let entry = self.validity.entry(p.value).or_insert(valid);
@@ -1051,6 +1054,52 @@ mod tests {
             }
         }
         assert_eq!(decided, vec![Some([9; 32]); 4]);
+    }
+
+    /// Far-ahead proposals count towards the round skip only once their signature verifies:
+    /// forgeries in two validators' names (more than a third) leave the round alone, the same
+    /// proposals genuinely signed move it.
+    #[test]
+    fn only_verified_far_proposals_skip_rounds() {
+        let k = keys(4);
+        let vs = set(&k);
+        let mut t = Tendermint::new("c", vs.clone(), Some(k[0].clone()), Timeouts::default());
+        t.start_height(5);
+        let far = |who: usize| {
+            let base = u32::MAX - 100;
+            base + ((who as u64 + 4 - (5 + u64::from(base)) % 4) % 4) as u32
+        };
+        let proposal = |who: usize, signer: &SigningKey| {
+            let round = far(who);
+            assert_eq!(vs.proposer(5, round), who);
+            SignedProposal {
+                signature: signer
+                    .sign(&proposal_sign_bytes("c", 5, round, None, &[who as u8; 32]))
+                    .to_bytes(),
+                proposal: Proposal {
+                    height: 5,
+                    round,
+                    value: [who as u8; 32],
+                    valid_round: None,
+                },
+                proposer: who as u32,
+            }
+        };
+        for who in [1, 2] {
+            assert_eq!(
+                t.on_proposal(proposal(who, &k[3]), true),
+                Err(MessageError::BadSignature(who as u32))
+            );
+        }
+        assert_eq!(t.round(), 0);
+        assert!(t.on_proposal(proposal(1, &k[1]), true).is_ok());
+        assert_eq!(
+            t.round(),
+            0,
+            "one validator of four is not more than a third"
+        );
+        assert!(t.on_proposal(proposal(2, &k[2]), true).is_ok());
+        assert_eq!(t.round(), far(1).min(far(2)));
     }
 
     #[test]
