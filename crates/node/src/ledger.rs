@@ -187,9 +187,11 @@ impl Ledger {
         (block, refused)
     }
 
-    /// Checks that `block` is a valid next block; `verified` holds the hashes of transactions
-    /// whose signatures this node has already verified (its mempool), the rest are verified
-    /// here in one batch.
+    /// Checks that `block` is a valid next block. `verified` holds hashes of *signed*
+    /// transactions ([`tx_leaf`]: the transaction with its signatures) whose signatures this
+    /// node has already verified (its mempool); the rest are verified here in one batch. Not
+    /// the transaction hash: it does not cover the signatures, so a proposer could pass off a
+    /// known transaction with corrupted signatures.
     pub fn validate(
         &mut self,
         block: &Block,
@@ -228,7 +230,8 @@ impl Ledger {
         {
             return Err("block transaction count is wrong or over the limit".into());
         }
-        if tx_root(&block.txs) != h.tx_root {
+        let leaves: Vec<Hash> = block.txs.iter().map(tx_leaf).collect();
+        if merkle::root(&leaves) != h.tx_root {
             return Err("transaction root does not match".into());
         }
         let max_meta = params.max_metadata_bytes as usize;
@@ -236,13 +239,13 @@ impl Ledger {
         let mut unique = HashSet::with_capacity(hashes.len());
         let mut to_verify = Vec::new();
         let mut to_verify_hashes = Vec::new();
-        for (tx, hash) in block.txs.iter().zip(&hashes) {
+        for ((tx, hash), leaf) in block.txs.iter().zip(&hashes).zip(&leaves) {
             tx.check_stateless(&self.genesis.chain_id, max_meta)
                 .map_err(|e| format!("transaction {}: {e}", hex::encode(hash)))?;
             if !unique.insert(*hash) {
                 return Err(format!("transaction {} appears twice", hex::encode(hash)));
             }
-            if !verified.contains(hash) {
+            if !verified.contains(leaf) {
                 to_verify.push(tx);
                 to_verify_hashes.push(*hash);
             }

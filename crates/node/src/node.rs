@@ -10,7 +10,7 @@ use consortia_bft::{CommitCertificate, Hash};
 use ed25519_dalek::SigningKey;
 use tokio::sync::{Notify, mpsc, watch};
 
-use crate::block::Block;
+use crate::block::{Block, tx_leaf};
 use crate::config::NodeConfig;
 use crate::driver::{App, ConsensusStatus, Driver, DriverParams, Wire};
 use crate::error::TxError;
@@ -213,6 +213,8 @@ impl App for NodeApp {
     }
 
     fn validate(&mut self, block: &Block) -> Result<(), String> {
+        // Only a transaction identical to the mempool's, signatures included, skips the
+        // signature check; the ledger keys what is verified by the hash of the signed bytes.
         let verified: HashSet<Hash> = {
             let mp = self
                 .shared
@@ -222,8 +224,8 @@ impl App for NodeApp {
             block
                 .txs
                 .iter()
-                .map(|t| t.hash())
-                .filter(|h| mp.contains(h))
+                .filter(|t| mp.holds(&t.hash(), t))
+                .map(tx_leaf)
                 .collect()
         };
         self.ledger.validate(block, &verified, crate::now_ms())
