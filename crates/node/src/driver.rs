@@ -76,6 +76,9 @@ pub struct DriverParams {
     pub gossip_interval: Duration,
     /// Blocks per sync response.
     pub sync_batch: u32,
+    /// Bytes (wire encoding) of blocks per sync response past its first block: a reply must
+    /// fit a peer frame, and a single block always does.
+    pub sync_bytes: usize,
 }
 
 impl Default for DriverParams {
@@ -87,6 +90,7 @@ impl Default for DriverParams {
             empty_block_after: Duration::from_millis(1000),
             gossip_interval: Duration::from_millis(5),
             sync_batch: 16,
+            sync_bytes: 48 << 20,
         }
     }
 }
@@ -544,11 +548,20 @@ impl<A: App> Driver<A> {
             Wire::SyncRequest { from: start, max } => {
                 let max = max.min(self.params.sync_batch);
                 let mut blocks = Vec::new();
+                let mut bytes = 0usize;
                 for h in start..start.saturating_add(u64::from(max)) {
-                    match self.app.committed(h) {
-                        Some(b) => blocks.push(b),
-                        None => break,
+                    let Some(b) = self.app.committed(h) else {
+                        break;
+                    };
+                    // Whole blocks within the budget, and always the first: a reply that
+                    // outgrew the frame limit would be refused, and the peer would never
+                    // catch up.
+                    let size = crate::net::encoded_len(&b);
+                    if !blocks.is_empty() && bytes.saturating_add(size) > self.params.sync_bytes {
+                        break;
                     }
+                    bytes = bytes.saturating_add(size);
+                    blocks.push(b);
                 }
                 if !blocks.is_empty() {
                     self.net.send_to(&from, &Wire::SyncBlocks(blocks));

@@ -230,6 +230,17 @@ impl Ledger {
         {
             return Err("block transaction count is wrong or over the limit".into());
         }
+        // The same measure `build` fills blocks by.
+        let bytes = block
+            .txs
+            .iter()
+            .fold(0u64, |n, t| n.saturating_add(t.encoded_len() as u64));
+        if bytes > params.max_block_bytes {
+            return Err(format!(
+                "block holds {bytes} bytes of transactions, over the limit of {}",
+                params.max_block_bytes
+            ));
+        }
         let leaves: Vec<Hash> = block.txs.iter().map(tx_leaf).collect();
         if merkle::root(&leaves) != h.tx_root {
             return Err("transaction root does not match".into());

@@ -446,6 +446,9 @@ pub async fn start(
         empty_block_after: Duration::from_millis(params.empty_block_ms),
         gossip_interval: Duration::from_millis(5),
         sync_batch: 16,
+        // Half a frame: a reply of several blocks stays well inside the frame limit, and a
+        // lone block of the largest size (two thirds of a frame) still goes alone.
+        sync_bytes: MAX_FRAME / 2,
     };
     let wakeup = Arc::new(Notify::new());
     let (height_tx, height_rx) = watch::channel(ledger.height());

@@ -490,6 +490,49 @@ fn validation_refuses_a_forged_block_and_state_is_unchanged() {
     assert_eq!(f.ledger.height(), 0);
 }
 
+/// A received block is held to `max_block_bytes` as a built one is: two ledgers of one chain
+/// but for the limit, the larger builds and the smaller checks.
+#[test]
+fn a_block_over_the_byte_limit_is_refused() {
+    let f = fixture(1);
+    let now = 1_700_000_001_000;
+    let open = |max: u64| {
+        let mut g = f.genesis.clone();
+        g.params.max_block_bytes = max;
+        let dir = tempfile::tempdir().unwrap();
+        let l = Ledger::open(&dir.path().join("chain.redb"), g.clone()).unwrap();
+        (dir, g, l)
+    };
+    let (_big_dir, _, mut big) = open(1 << 20);
+    let limit = consortia_node::tx::MAX_TX_BYTES as u64;
+    let (_small_dir, small_genesis, mut small) = open(limit);
+    let txs: Vec<SignedTx> = (1..=3)
+        .map(|n| {
+            let op = Op::Deposit {
+                hash_alg: HashAlg::Sha256,
+                content_hash: vec![n as u8; 32],
+                metadata: "m".repeat(3_000),
+                external_id: None,
+            };
+            f.tx("alice", n, op).sign(&[&f.alice])
+        })
+        .collect();
+    let bytes = |n: usize| -> u64 { txs[..n].iter().map(|t| t.encoded_len() as u64).sum() };
+    assert!(bytes(2) <= limit && bytes(3) > limit);
+    for (n, fits) in [(3, false), (2, true)] {
+        let (mut block, refused) = big.build(txs[..n].to_vec(), 0, 0, now);
+        assert!(refused.is_empty());
+        block.header.prev_hash = small_genesis.hash();
+        let verdict = small.validate(&block, &HashSet::new(), now);
+        if fits {
+            verdict.unwrap();
+        } else {
+            let e = verdict.unwrap_err();
+            assert!(e.contains("over the limit"), "{e}");
+        }
+    }
+}
+
 #[test]
 fn storage_survives_reopen() {
     let mut f = fixture(1);
