@@ -8,8 +8,10 @@
 //!
 //! Host duties:
 //! * verify nothing itself — the machine checks every signature and the sender's membership;
-//! * when it receives a proposal, obtain and validate the block whose hash is the proposal's
-//!   value and pass the verdict with [`Tendermint::on_proposal`];
+//! * when it receives a proposal, check it with [`Tendermint::check_proposal`] (signer,
+//!   signature, novelty) before spending anything on its block, then obtain and validate the
+//!   block whose hash is the proposal's value and pass the verdict with
+//!   [`Tendermint::on_proposal`];
 //! * answer [`Effect::RequestValue`] with [`Tendermint::on_value`] (the block it built);
 //! * make [`Effect::Persist`] durable *before* sending the [`Effect::Broadcast`] that follows
 //!   it: that is what prevents a restarted validator from signing two different votes;
@@ -643,26 +645,38 @@ impl Tendermint {
         }
     }
 
-    /// A proposal from the network, with the host's verdict on the block it names.
-    pub fn on_proposal(
-        &mut self,
-        sp: SignedProposal,
-        valid: bool,
-    ) -> Result<Vec<Effect>, MessageError> {
+    /// Whether `sp` is signed by the proposer of its height and round, looking at nothing but
+    /// the validator set: what a host checks before it keeps a proposal for the next height.
+    pub fn check_proposal_origin(&self, sp: &SignedProposal) -> Result<(), MessageError> {
+        let p = &sp.proposal;
+        let key = self.proposer_key(sp)?;
+        if verify_proposal(
+            &self.chain_id,
+            key,
+            p.height,
+            p.round,
+            p.valid_round,
+            &p.value,
+            &sp.signature,
+        ) {
+            Ok(())
+        } else {
+            Err(MessageError::BadSignature(sp.proposer))
+        }
+    }
+
+    /// Whether [`Tendermint::on_proposal`] would take `sp`: for this height, from the proposer
+    /// of its round with a valid signature, new, and within the values a proposer may have per
+    /// round. A host calls it before it spends anything on the proposal's block.
+    pub fn check_proposal(&self, sp: &SignedProposal) -> Result<(), MessageError> {
         let p = &sp.proposal;
         self.check_height(p.height)?;
-        let v = self
-            .validators
-            .get(sp.proposer as usize)
-            .ok_or(MessageError::UnknownValidator(sp.proposer))?;
-        if self.validators.proposer(p.height, p.round) != sp.proposer as usize {
-            return Err(MessageError::NotProposer(sp.proposer));
-        }
+        self.proposer_key(sp)?;
         let existing = self
             .proposals
             .get(&p.round)
             .map_or(&[][..], |v| v.as_slice());
-        if existing.contains(&sp) {
+        if existing.contains(sp) {
             return Err(MessageError::Duplicate);
         }
         if existing.len() >= usize::from(MAX_VALUES_PER_VOTER) {
@@ -670,17 +684,32 @@ impl Tendermint {
         }
         // Verified before anything counts, the round skip included: otherwise anyone could
         // push us to a far round in other validators' names.
-        if !verify_proposal(
-            &self.chain_id,
-            &v.public_key,
-            p.height,
-            p.round,
-            p.valid_round,
-            &p.value,
-            &sp.signature,
-        ) {
-            return Err(MessageError::BadSignature(sp.proposer));
+        self.check_proposal_origin(sp)
+    }
+
+    fn proposer_key(&self, sp: &SignedProposal) -> Result<&[u8; 32], MessageError> {
+        let v = self
+            .validators
+            .get(sp.proposer as usize)
+            .ok_or(MessageError::UnknownValidator(sp.proposer))?;
+        if self
+            .validators
+            .proposer(sp.proposal.height, sp.proposal.round)
+            != sp.proposer as usize
+        {
+            return Err(MessageError::NotProposer(sp.proposer));
         }
+        Ok(&v.public_key)
+    }
+
+    /// A proposal from the network, with the host's verdict on the block it names.
+    pub fn on_proposal(
+        &mut self,
+        sp: SignedProposal,
+        valid: bool,
+    ) -> Result<Vec<Effect>, MessageError> {
+        self.check_proposal(&sp)?;
+        let p = &sp.proposal;
         if p.round > self.round.saturating_add(ROUND_WINDOW) {
             self.note_round(sp.proposer, p.round);
             let mut out = Vec::new();

@@ -14,8 +14,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use consortia_bft::tendermint::{
-    Effect, Message, MessageError, Persisted, SignedProposal, SignedVote, Step, Tendermint,
-    Timeout, Timeouts,
+    Effect, Message, MessageError, Persisted, ROUND_WINDOW, SignedProposal, SignedVote, Step,
+    Tendermint, Timeout, Timeouts,
 };
 use consortia_bft::{CommitCertificate, Hash, ValidatorSet, verify_certificate};
 use ed25519_dalek::SigningKey;
@@ -24,6 +24,11 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{Notify, mpsc, watch};
 
 use crate::net::{Inbound, Network};
+
+/// How long a sync request may go unanswered before another peer is asked.
+const SYNC_TIMEOUT: Duration = Duration::from_secs(2);
+/// Most messages buffered for the next height.
+const MAX_FUTURE: usize = 4096;
 
 /// What the driver needs from the ledger.
 pub trait App: Send + 'static {
@@ -79,6 +84,11 @@ pub struct DriverParams {
     /// Bytes (wire encoding) of blocks per sync response past its first block: a reply must
     /// fit a peer frame, and a single block always does.
     pub sync_bytes: usize,
+    /// Bytes of peers' blocks held at one height past which a block is taken only for the
+    /// current round (at most two there, from its proposer); others come back with gossip.
+    pub held_bytes: usize,
+    /// Bytes of messages buffered for the next height (besides at most 4,096 messages).
+    pub future_bytes: usize,
 }
 
 impl Default for DriverParams {
@@ -91,6 +101,8 @@ impl Default for DriverParams {
             gossip_interval: Duration::from_millis(5),
             sync_batch: 16,
             sync_bytes: 48 << 20,
+            held_bytes: 32 << 20,
+            future_bytes: 32 << 20,
         }
     }
 }
@@ -129,11 +141,19 @@ pub struct Driver<A: App> {
     timers: BinaryHeap<Reverse<(Instant, u64, TimeoutKey)>>,
     timer_seq: u64,
     blocks: HashMap<Hash, A::Block>,
+    /// Wire bytes of the peers' blocks in `blocks`.
+    held_bytes: usize,
     future: Vec<(AppWire<A>, [u8; 32])>,
+    /// Wire bytes of the messages in `future`.
+    future_bytes: usize,
     pending_request: Option<(u64, u32, Instant)>,
     start_next_at: Option<Instant>,
     peer_heights: HashMap<[u8; 32], u64>,
-    sync_inflight: Option<Instant>,
+    /// The peer asked for blocks, and when.
+    sync_inflight: Option<([u8; 32], Instant)>,
+    /// Sync requests each peer left unanswered or answered with nothing usable since it last
+    /// delivered.
+    sync_strikes: HashMap<[u8; 32], u32>,
     status_tx: watch::Sender<ConsensusStatus>,
     committed: Arc<Notify>,
     app_wakeup: Arc<Notify>,
@@ -226,11 +246,14 @@ impl<A: App> Driver<A> {
             timers: BinaryHeap::new(),
             timer_seq: 0,
             blocks: HashMap::new(),
+            held_bytes: 0,
             future: Vec::new(),
+            future_bytes: 0,
             pending_request: None,
             start_next_at: None,
             peer_heights: HashMap::new(),
             sync_inflight: None,
+            sync_strikes: HashMap::new(),
             status_tx,
             committed: committed.clone(),
             app_wakeup,
@@ -351,11 +374,13 @@ impl<A: App> Driver<A> {
             return Ok(());
         }
         self.blocks.clear();
+        self.held_bytes = 0;
         self.timers.clear();
         self.pending_request = None;
         let fx = self.sm.start_height(next);
         self.apply(fx)?;
         let buffered = std::mem::take(&mut self.future);
+        self.future_bytes = 0;
         for (w, from) in buffered {
             self.on_wire(from, w)?;
         }
@@ -467,18 +492,26 @@ impl<A: App> Driver<A> {
 
     fn maybe_sync(&mut self) {
         let ours = self.app.height();
-        if self
-            .sync_inflight
-            .is_some_and(|t| t.elapsed() < Duration::from_secs(2))
-        {
-            return;
+        if let Some((peer, since)) = self.sync_inflight {
+            if since.elapsed() < SYNC_TIMEOUT {
+                return;
+            }
+            self.strike(peer);
+            self.sync_inflight = None;
         }
-        // Ask the peer with the greatest height, if it is ahead of what consensus can give us.
-        if let Some((peer, h)) = self.peer_heights.iter().max_by_key(|(_, h)| **h)
-            && *h > ours
-        {
-            let peer = *peer;
-            self.sync_inflight = Some(Instant::now());
+        // Heights come in unsigned status messages, so a claim is trusted only as far as the
+        // peer delivers: among the peers ahead of us, ask the one that failed us least, then
+        // the one claiming most. A liar is asked once, then again only after every other
+        // peer ahead failed as often.
+        let strikes = &self.sync_strikes;
+        let pick = self
+            .peer_heights
+            .iter()
+            .filter(|(_, h)| **h > ours)
+            .min_by_key(|(p, h)| (strikes.get(*p).copied().unwrap_or(0), Reverse(**h), **p))
+            .map(|(p, _)| *p);
+        if let Some(peer) = pick {
+            self.sync_inflight = Some((peer, Instant::now()));
             self.net.send_to(
                 &peer,
                 &Wire::SyncRequest {
@@ -498,26 +531,49 @@ impl<A: App> Driver<A> {
                     tracing::debug!("proposal whose block does not match its value");
                     return Ok(());
                 }
-                if proposal.proposal.height == self.sm.height() + 1
-                    || (proposal.proposal.height == self.sm.height() && self.sm.is_decided())
+                let height = proposal.proposal.height;
+                if height == self.sm.height() + 1
+                    || (height == self.sm.height() && self.sm.is_decided())
                 {
-                    self.buffer(Wire::Proposal { proposal, block }, from);
+                    // Kept only when its proposer signed it: a forgery would take the room.
+                    match self.sm.check_proposal_origin(&proposal) {
+                        Ok(()) => self.buffer(Wire::Proposal { proposal, block }, from),
+                        Err(e) => self.on_reject(e),
+                    }
                     return Ok(());
                 }
-                if proposal.proposal.height != self.sm.height() {
+                if height != self.sm.height() {
                     return Ok(());
                 }
+                // Who signed it and whether it is new, before its block costs anything.
+                if let Err(e) = self.sm.check_proposal(&proposal) {
+                    self.on_reject(e);
+                    return Ok(());
+                }
+                let round = proposal.proposal.round;
                 let hash = proposal.proposal.value;
                 let valid = if self.blocks.contains_key(&hash) {
                     true
+                } else if round > self.sm.round().saturating_add(ROUND_WINDOW) {
+                    // Beyond the window it only counts towards the round skip; its block is
+                    // looked at when gossip brings it back within reach.
+                    false
                 } else {
+                    let size = crate::net::encoded_len(&block);
+                    if round != self.sm.round()
+                        && self.held_bytes.saturating_add(size) > self.params.held_bytes
+                    {
+                        tracing::debug!(height, round, "no room for another round's block");
+                        return Ok(());
+                    }
                     match self.app.validate(&block) {
                         Ok(()) => {
+                            self.held_bytes = self.held_bytes.saturating_add(size);
                             self.blocks.insert(hash, block);
                             true
                         }
                         Err(why) => {
-                            tracing::warn!(height = proposal.proposal.height, %why, "invalid proposal");
+                            tracing::warn!(height, %why, "invalid proposal");
                             false
                         }
                     }
@@ -568,7 +624,10 @@ impl<A: App> Driver<A> {
                 }
             }
             Wire::SyncBlocks(blocks) => {
-                self.sync_inflight = None;
+                let asked = self.sync_inflight.is_some_and(|(p, _)| p == from);
+                if asked {
+                    self.sync_inflight = None;
+                }
                 let mut progressed = false;
                 for (block, cert) in blocks {
                     let height = A::block_height(&block);
@@ -593,8 +652,12 @@ impl<A: App> Driver<A> {
                     progressed = true;
                 }
                 if progressed {
+                    self.sync_strikes.remove(&from);
                     self.committed.notify_waiters();
                     self.start_height()?;
+                    self.maybe_sync();
+                } else if asked {
+                    self.strike(from);
                     self.maybe_sync();
                 }
             }
@@ -603,10 +666,21 @@ impl<A: App> Driver<A> {
         Ok(())
     }
 
+    /// Keeps a message for the next height, within the count and byte bounds (what does not
+    /// fit is dropped: gossip repeats it once that height runs).
     fn buffer(&mut self, w: Wire<A::Block, A::Gossip>, from: [u8; 32]) {
-        if self.future.len() < 4096 {
+        let size = crate::net::encoded_len(&w);
+        if self.future.len() < MAX_FUTURE
+            && self.future_bytes.saturating_add(size) <= self.params.future_bytes
+        {
+            self.future_bytes += size;
             self.future.push((w, from));
         }
+    }
+
+    fn strike(&mut self, peer: [u8; 32]) {
+        let s = self.sync_strikes.entry(peer).or_default();
+        *s = s.saturating_add(1);
     }
 
     fn on_reject(&mut self, e: MessageError) {

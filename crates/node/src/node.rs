@@ -439,6 +439,7 @@ pub async fn start(
         .with_context(|| format!("listening for peers on {}", cfg.p2p_listen))?;
     let p2p_addr = net.local_addr();
     let params = &genesis.params;
+    let max_block = usize::try_from(params.max_block_bytes).unwrap_or(usize::MAX);
     let driver_params = DriverParams {
         timeouts: params.timeouts(),
         tick: Duration::from_millis(500),
@@ -449,6 +450,10 @@ pub async fn start(
         // Half a frame: a reply of several blocks stays well inside the frame limit, and a
         // lone block of the largest size (two thirds of a frame) still goes alone.
         sync_bytes: MAX_FRAME / 2,
+        // Two blocks of other rounds (one early proposal of the next round, one late of the
+        // last), and a block plus votes for the next height.
+        held_bytes: max_block.saturating_mul(2),
+        future_bytes: max_block.saturating_mul(2).saturating_add(1 << 20),
     };
     let wakeup = Arc::new(Notify::new());
     let (height_tx, height_rx) = watch::channel(ledger.height());

@@ -8,8 +8,10 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use consortia_bft::tendermint::{Proposal, SignedProposal, SignedVote, Vote};
-use consortia_bft::{Hash, VoteKind, proposal_sign_bytes, vote_sign_bytes};
-use consortia_node::block::Block;
+use consortia_bft::{
+    CommitCertificate, CommitSig, Hash, VoteKind, proposal_sign_bytes, vote_sign_bytes,
+};
+use consortia_node::block::{Block, Header};
 use consortia_node::client::Client;
 use consortia_node::config::NodeConfig;
 use consortia_node::driver::Wire;
@@ -238,6 +240,115 @@ impl Hostile {
         }
     }
 
+    /// Sends `Status { height }` to node 0 from `validator`'s link.
+    fn status(&self, validator: u32, height: u64) {
+        self.send(validator, &Wire::Status { height, round: 0 });
+    }
+
+    /// `blocks` blocks of the given deposits each, committed on the replica with certificates
+    /// of validators 1–3 (a quorum): the chain as the test's validators made it.
+    fn certified_chain(&mut self, blocks: usize) -> Vec<(Block, CommitCertificate)> {
+        let mut out = Vec::new();
+        for i in 0..blocks {
+            let nonce = i as u64 + 1;
+            let (block, refused) = self.replica.build(
+                vec![self.deposit(nonce, 16)],
+                0,
+                1,
+                consortia_node::now_ms(),
+            );
+            assert!(refused.is_empty());
+            let hash = block.hash();
+            let h = block.header.height;
+            let msg = vote_sign_bytes(CHAIN, VoteKind::Precommit, h, 0, Some(&hash));
+            let cert = CommitCertificate {
+                height: h,
+                round: 0,
+                block_hash: hash,
+                signatures: (1..=3)
+                    .map(|v| CommitSig {
+                        validator: v,
+                        signature: self.peer(v).key.sign(&msg).to_bytes(),
+                    })
+                    .collect(),
+            };
+            self.replica
+                .validate(&block, &Default::default(), consortia_node::now_ms())
+                .unwrap();
+            self.replica.commit(block.clone(), cert.clone()).unwrap();
+            out.push((block, cert));
+        }
+        out
+    }
+
+    /// Node 0's resident memory.
+    fn rss(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.node.0.id())).unwrap();
+        let kb: u64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap();
+        kb * 1024
+    }
+
+    /// Sends validators 2 and 3's prevotes for `round` of height 1 over validator 1's link, and
+    /// waits until node 0 is at that round: everything sent before on that link was handled.
+    async fn flush(&self, round: u32) {
+        for v in [2, 3] {
+            let signature = self
+                .peer(v)
+                .key
+                .sign(&vote_sign_bytes(CHAIN, VoteKind::Prevote, 1, round, None))
+                .to_bytes();
+            self.send(
+                1,
+                &Wire::Vote(SignedVote {
+                    vote: Vote {
+                        kind: VoteKind::Prevote,
+                        height: 1,
+                        round,
+                        value: None,
+                    },
+                    validator: v,
+                    signature,
+                }),
+            );
+        }
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let r = self
+                .api
+                .status()
+                .await
+                .ok()
+                .and_then(|s| s["round"].as_u64())
+                .unwrap_or(0);
+            if r >= u64::from(round) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "node 0 never reached round {round}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Sends `frames` from validator 1 four at a time, each group followed by a [`flush`]
+    /// (rounds from 70 up): a steady flood node 0 keeps up with, so its resident memory shows
+    /// what it keeps rather than what is waiting in its queues.
+    ///
+    /// [`flush`]: Hostile::flush
+    async fn send_paced(&self, frames: &[NodeWire]) {
+        for (i, group) in frames.chunks(4).enumerate() {
+            for f in group {
+                self.send(1, f);
+            }
+            self.flush(70 + i as u32).await;
+        }
+    }
+
     fn deposit(&self, nonce: u64, metadata: usize) -> SignedTx {
         let mut content = vec![0u8; 32];
         content[..8].copy_from_slice(&nonce.to_be_bytes());
@@ -306,4 +417,143 @@ async fn a_mempool_transaction_with_tampered_signatures_invalidates_the_block() 
     assert_eq!(receipt.tx, tx);
     consortia_node::receipt::verify_receipt(&h.genesis, &receipt).unwrap();
     let _ = &h.node;
+}
+
+/// Heights are claimed in unsigned status messages. One validator claims a height far beyond
+/// the chain and never answers sync requests; another holds the real chain and answers. Node
+/// 0, forty blocks (several sync replies) behind, must catch up from the one that delivers
+/// instead of waiting on the liar forever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_lying_about_its_height_does_not_starve_sync() {
+    let mut h = setup(Params::default()).await;
+    let chain = h.certified_chain(40);
+    // The liar speaks first.
+    h.status(2, 1_000_000);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut last_status = Instant::now() - Duration::from_secs(1);
+    while h.height().await < 40 {
+        assert!(
+            Instant::now() < deadline,
+            "node 0 stayed at height {}: it kept asking the liar",
+            h.height().await
+        );
+        if last_status.elapsed() > Duration::from_millis(250) {
+            h.status(2, 1_000_000);
+            h.status(1, 40);
+            last_status = Instant::now();
+        }
+        // Validator 1 answers sync requests from its chain; the liar (2) and 3 never do.
+        while let Ok(m) = h.peers[0].rx.try_recv() {
+            if let Wire::SyncRequest { from, max } = m.message {
+                let start = (from as usize - 1).min(chain.len());
+                let end = (start + max as usize).min(chain.len());
+                if start < end {
+                    h.send(1, &Wire::SyncBlocks(chain[start..end].to_vec()));
+                }
+            }
+        }
+        for p in &mut h.peers[1..] {
+            while p.rx.try_recv().is_ok() {}
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// 1 MiB blocks of nearly 8 KiB deposits, for the floods below.
+fn flood_params() -> Params {
+    Params {
+        max_block_bytes: 1 << 20,
+        max_metadata_bytes: 8_000,
+        propose_timeout_ms: 600_000,
+        ..Params::default()
+    }
+}
+
+/// Deposits filling most of a 1 MiB block.
+fn flood_txs(h: &Hostile) -> Vec<SignedTx> {
+    (1..=120).map(|n| h.deposit(n, 7_900)).collect()
+}
+
+const FLOOD_GROWTH: u64 = 24 << 20;
+
+/// Proposals of the current height are checked (signer, proposer, signature) before their
+/// block is validated or kept, and what is kept for other rounds than the current one is
+/// bounded. The hostile validator sends 1 MiB valid blocks: two per round in every round it
+/// proposes within the window node 0 keeps, and as many forged in validators 2 and 3's
+/// names; node 0 used to validate and hold every one of them (some 70 MiB).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn proposals_are_checked_before_their_blocks_and_held_within_a_budget() {
+    let mut h = setup(flood_params()).await;
+    let txs = flood_txs(&h);
+    let now = consortia_node::now_ms();
+    let mut frames = Vec::new();
+    for round in 0..=64u32 {
+        let proposer = (1 + round) % 4;
+        if proposer == 0 {
+            continue;
+        }
+        for t in 0..2 {
+            let (block, _) = h.replica.build(txs.clone(), round, proposer, now + t);
+            assert_eq!(block.txs.len(), txs.len());
+            // Validator 1 signs every one: its own proposals, and forgeries in 2 and 3's names.
+            let mut proposal = h.signed_proposal(1, round, &block);
+            proposal.proposer = proposer;
+            frames.push(Wire::Proposal { proposal, block });
+        }
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let before = h.rss();
+    h.send_paced(&frames).await;
+    let grown = h.rss().saturating_sub(before);
+    eprintln!("node 0 grew by {} KiB", grown >> 10);
+    assert!(
+        grown < FLOOD_GROWTH,
+        "node 0 grew by {} MiB holding {} proposals' blocks",
+        grown >> 20,
+        frames.len()
+    );
+}
+
+/// Messages for the next height wait in a buffer bounded by bytes as well as count. The
+/// hostile validator sends, for height 2, a 1 MiB block in each of 64 rounds it proposes
+/// there, properly signed; node 0 used to keep them all (4,096 such messages could hold
+/// 4,096 frames of up to 96 MiB).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_next_height_buffer_is_bounded_by_bytes() {
+    let h = setup(flood_params()).await;
+    let txs = flood_txs(&h);
+    let mut frames = Vec::new();
+    for k in 0..64u32 {
+        // Validator 1 proposes height 2 at rounds 3, 7, 11, …
+        let round = 3 + 4 * k;
+        let block = Block {
+            header: Header {
+                chain_id: CHAIN.into(),
+                height: 2,
+                time_ms: consortia_node::now_ms(),
+                prev_hash: [1; 32],
+                tx_root: [2; 32],
+                tx_count: txs.len() as u32,
+                state_root: [3; 32],
+                validators_hash: [4; 32],
+                proposer: 1,
+                round,
+            },
+            txs: txs.clone(),
+        };
+        let proposal = h.signed_proposal(1, round, &block);
+        frames.push(Wire::Proposal { proposal, block });
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let before = h.rss();
+    h.send_paced(&frames).await;
+    let grown = h.rss().saturating_sub(before);
+    eprintln!("node 0 grew by {} KiB", grown >> 10);
+    assert!(
+        grown < FLOOD_GROWTH,
+        "node 0 grew by {} MiB buffering {} next-height proposals",
+        grown >> 20,
+        frames.len()
+    );
 }
