@@ -38,6 +38,8 @@ pub trait App: Send + 'static {
 
     fn block_hash(block: &Self::Block) -> Hash;
     fn block_height(block: &Self::Block) -> u64;
+    /// The round the block names as the one it was first proposed in.
+    fn block_round(block: &Self::Block) -> u32;
     /// The committed height (0 before the first block).
     fn height(&self) -> u64;
     /// Builds the block to propose at `height` (the next one).
@@ -552,7 +554,18 @@ impl<A: App> Driver<A> {
                 }
                 let round = proposal.proposal.round;
                 let hash = proposal.proposal.value;
-                let valid = if self.blocks.contains_key(&hash) {
+                // A block names the round it was first proposed in: this one for a fresh
+                // proposal, at most the valid round of a re-proposal. Otherwise it would put
+                // its content on another round's proposer.
+                let named = A::block_round(&block);
+                let named_right = match proposal.proposal.valid_round {
+                    None => named == round,
+                    Some(vr) => named <= vr,
+                };
+                let valid = if !named_right {
+                    tracing::warn!(height, round, named, "proposed block names another round");
+                    false
+                } else if self.blocks.contains_key(&hash) {
                     true
                 } else if round > self.sm.round().saturating_add(ROUND_WINDOW) {
                     // Beyond the window it only counts towards the round skip; its block is
@@ -639,6 +652,11 @@ impl<A: App> Driver<A> {
                         verify_certificate(&self.chain_id, &self.validators, height, &hash, &cert)
                     {
                         tracing::warn!(height, error = %e, "sync block with a bad certificate");
+                        break;
+                    }
+                    // Decided in the round it was proposed in or later.
+                    if A::block_round(&block) > cert.round {
+                        tracing::warn!(height, "sync block certified before its round");
                         break;
                     }
                     if let Err(why) = self.app.validate(&block) {

@@ -220,6 +220,13 @@ impl Ledger {
         if h.validators_hash != self.validators_hash {
             return Err("block names another validator set".into());
         }
+        let proposer = self.genesis.validators.proposer(h.height, h.round);
+        if h.proposer as usize != proposer {
+            return Err(format!(
+                "block names validator {} as proposer of round {}, whose proposer is {proposer}",
+                h.proposer, h.round
+            ));
+        }
         if h.time_ms < self.last_time_ms {
             return Err("block time goes backwards".into());
         }

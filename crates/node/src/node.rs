@@ -184,6 +184,10 @@ impl App for NodeApp {
         block.header.height
     }
 
+    fn block_round(block: &Block) -> u32 {
+        block.header.round
+    }
+
     fn height(&self) -> u64 {
         self.ledger.height()
     }

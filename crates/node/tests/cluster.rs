@@ -321,7 +321,8 @@ async fn a_node_restarted_behind_near_maximum_blocks_catches_up() {
                     deposit_with(&account, 0, nonce, "m".repeat(7_900))
                 })
                 .collect();
-            let (block, refused) = ledger.build(txs, 0, 0, consortia_node::now_ms());
+            let proposer = genesis.validators.proposer(ledger.height() + 1, 0) as u32;
+            let (block, refused) = ledger.build(txs, 0, proposer, consortia_node::now_ms());
             assert!(refused.is_empty());
             nonce = block.txs.last().unwrap().tx.nonce;
             let bytes: usize = block.txs.iter().map(|t| t.encoded_len()).sum();

@@ -251,10 +251,11 @@ impl Hostile {
         let mut out = Vec::new();
         for i in 0..blocks {
             let nonce = i as u64 + 1;
+            let proposer = self.genesis.validators.proposer(nonce, 0) as u32;
             let (block, refused) = self.replica.build(
                 vec![self.deposit(nonce, 16)],
                 0,
-                1,
+                proposer,
                 consortia_node::now_ms(),
             );
             assert!(refused.is_empty());
@@ -417,6 +418,34 @@ async fn a_mempool_transaction_with_tampered_signatures_invalidates_the_block() 
     assert_eq!(receipt.tx, tx);
     consortia_node::receipt::verify_receipt(&h.genesis, &receipt).unwrap();
     let _ = &h.node;
+}
+
+/// A fresh proposal's block is proposed in that round: a block whose header claims another
+/// round (and that round's proposer) would put its content on another validator's name.
+/// Node 0 prevotes nil for it, and for the honest next proposal's block.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_proposed_block_naming_another_round_is_refused() {
+    let mut h = setup(Params {
+        propose_timeout_ms: 20_000,
+        ..Params::default()
+    })
+    .await;
+    let now = consortia_node::now_ms();
+    // Validator 1 proposes at round 0 a block claiming round 2, validator 3's.
+    let (misnamed, _) = h.replica.build(vec![], 2, 3, now);
+    h.propose(1, 0, &misnamed);
+    assert_eq!(
+        h.node_vote(VoteKind::Prevote, 1, 0).await,
+        None,
+        "node 0 prevoted for a block that names another round and proposer"
+    );
+    let (good, _) = h.replica.build(vec![], 1, 2, now);
+    h.propose(2, 1, &good);
+    h.vote(3, VoteKind::Prevote, 1, 1, Some(good.hash()));
+    assert_eq!(
+        h.node_vote(VoteKind::Prevote, 1, 1).await,
+        Some(good.hash())
+    );
 }
 
 /// Heights are claimed in unsigned status messages. One validator claims a height far beyond
