@@ -8,8 +8,10 @@
 //!
 //! Host duties:
 //! * verify nothing itself — the machine checks every signature and the sender's membership;
-//! * when it receives a proposal, obtain and validate the block whose hash is the proposal's
-//!   value and pass the verdict with [`Tendermint::on_proposal`];
+//! * when it receives a proposal, check it with [`Tendermint::check_proposal`] (signer,
+//!   signature, novelty) before spending anything on its block, then obtain and validate the
+//!   block whose hash is the proposal's value and pass the verdict with
+//!   [`Tendermint::on_proposal`];
 //! * answer [`Effect::RequestValue`] with [`Tendermint::on_value`] (the block it built);
 //! * make [`Effect::Persist`] durable *before* sending the [`Effect::Broadcast`] that follows
 //!   it: that is what prevents a restarted validator from signing two different votes;
@@ -22,7 +24,8 @@
 //! has marked valid from any proposal of this height, not only the proposal of the deciding
 //! round; a quorum of precommits is what makes a decision safe, the proposal only supplies the
 //! body. Rounds far ahead of ours (more than [`ROUND_WINDOW`]) only count towards the round
-//! skip of line 55, so a faulty validator cannot make us store votes for unbounded rounds.
+//! skip of line 55, so a faulty validator cannot make us store votes for unbounded rounds; like
+//! every other rule, that skip counts only messages whose signature verified.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -642,47 +645,76 @@ impl Tendermint {
         }
     }
 
-    /// A proposal from the network, with the host's verdict on the block it names.
-    pub fn on_proposal(
-        &mut self,
-        sp: SignedProposal,
-        valid: bool,
-    ) -> Result<Vec<Effect>, MessageError> {
+    /// Whether `sp` is signed by the proposer of its height and round, looking at nothing but
+    /// the validator set: what a host checks before it keeps a proposal for the next height.
+    pub fn check_proposal_origin(&self, sp: &SignedProposal) -> Result<(), MessageError> {
         let p = &sp.proposal;
-        self.check_height(p.height)?;
-        let v = self
-            .validators
-            .get(sp.proposer as usize)
-            .ok_or(MessageError::UnknownValidator(sp.proposer))?;
-        if self.validators.proposer(p.height, p.round) != sp.proposer as usize {
-            return Err(MessageError::NotProposer(sp.proposer));
-        }
-        let existing = self
-            .proposals
-            .get(&p.round)
-            .map_or(&[][..], |v| v.as_slice());
-        if existing.contains(&sp) {
-            return Err(MessageError::Duplicate);
-        }
-        if existing.len() >= usize::from(MAX_VALUES_PER_VOTER) {
-            return Err(MessageError::Equivocation(sp.proposer));
-        }
-        if p.round > self.round.saturating_add(ROUND_WINDOW) {
-            self.note_round(sp.proposer, p.round);
-            let mut out = Vec::new();
-            self.evaluate(&mut out);
-            return Ok(out);
-        }
-        if !verify_proposal(
+        let key = self.proposer_key(sp)?;
+        if verify_proposal(
             &self.chain_id,
-            &v.public_key,
+            key,
             p.height,
             p.round,
             p.valid_round,
             &p.value,
             &sp.signature,
         ) {
-            return Err(MessageError::BadSignature(sp.proposer));
+            Ok(())
+        } else {
+            Err(MessageError::BadSignature(sp.proposer))
+        }
+    }
+
+    /// Whether [`Tendermint::on_proposal`] would take `sp`: for this height, from the proposer
+    /// of its round with a valid signature, new, and within the values a proposer may have per
+    /// round. A host calls it before it spends anything on the proposal's block.
+    pub fn check_proposal(&self, sp: &SignedProposal) -> Result<(), MessageError> {
+        let p = &sp.proposal;
+        self.check_height(p.height)?;
+        self.proposer_key(sp)?;
+        let existing = self
+            .proposals
+            .get(&p.round)
+            .map_or(&[][..], |v| v.as_slice());
+        if existing.contains(sp) {
+            return Err(MessageError::Duplicate);
+        }
+        if existing.len() >= usize::from(MAX_VALUES_PER_VOTER) {
+            return Err(MessageError::Equivocation(sp.proposer));
+        }
+        // Verified before anything counts, the round skip included: otherwise anyone could
+        // push us to a far round in other validators' names.
+        self.check_proposal_origin(sp)
+    }
+
+    fn proposer_key(&self, sp: &SignedProposal) -> Result<&[u8; 32], MessageError> {
+        let v = self
+            .validators
+            .get(sp.proposer as usize)
+            .ok_or(MessageError::UnknownValidator(sp.proposer))?;
+        if self
+            .validators
+            .proposer(sp.proposal.height, sp.proposal.round)
+            != sp.proposer as usize
+        {
+            return Err(MessageError::NotProposer(sp.proposer));
+        }
+        Ok(&v.public_key)
+    }
+
+    /// A proposal from the network, with the host's verdict on the block it names.
+    pub fn on_proposal(
+        &mut self,
+        sp: SignedProposal,
+        valid: bool,
+    ) -> Result<Vec<Effect>, MessageError> {
+        self.check_proposal(&sp)?;
+        let p = &sp.proposal;
+        if p.round > self.round.saturating_add(ROUND_WINDOW) {
+            self.note_round(sp.proposer, p.round);
+            let mut out = Vec::new();
+            self.evaluate(&mut out);
+            return Ok(out);
         }
         // A value known valid stays valid (validity is deterministic per height).
         let entry = self.validity.entry(p.value).or_insert(valid);
@@ -1051,6 +1083,52 @@ mod tests {
             }
         }
         assert_eq!(decided, vec![Some([9; 32]); 4]);
+    }
+
+    /// Far-ahead proposals count towards the round skip only once their signature verifies:
+    /// forgeries in two validators' names (more than a third) leave the round alone, the same
+    /// proposals genuinely signed move it.
+    #[test]
+    fn only_verified_far_proposals_skip_rounds() {
+        let k = keys(4);
+        let vs = set(&k);
+        let mut t = Tendermint::new("c", vs.clone(), Some(k[0].clone()), Timeouts::default());
+        t.start_height(5);
+        let far = |who: usize| {
+            let base = u32::MAX - 100;
+            base + ((who as u64 + 4 - (5 + u64::from(base)) % 4) % 4) as u32
+        };
+        let proposal = |who: usize, signer: &SigningKey| {
+            let round = far(who);
+            assert_eq!(vs.proposer(5, round), who);
+            SignedProposal {
+                signature: signer
+                    .sign(&proposal_sign_bytes("c", 5, round, None, &[who as u8; 32]))
+                    .to_bytes(),
+                proposal: Proposal {
+                    height: 5,
+                    round,
+                    value: [who as u8; 32],
+                    valid_round: None,
+                },
+                proposer: who as u32,
+            }
+        };
+        for who in [1, 2] {
+            assert_eq!(
+                t.on_proposal(proposal(who, &k[3]), true),
+                Err(MessageError::BadSignature(who as u32))
+            );
+        }
+        assert_eq!(t.round(), 0);
+        assert!(t.on_proposal(proposal(1, &k[1]), true).is_ok());
+        assert_eq!(
+            t.round(),
+            0,
+            "one validator of four is not more than a third"
+        );
+        assert!(t.on_proposal(proposal(2, &k[2]), true).is_ok());
+        assert_eq!(t.round(), far(1).min(far(2)));
     }
 
     #[test]

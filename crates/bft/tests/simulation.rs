@@ -13,6 +13,12 @@
 //! `CONSORTIA_SIM_SEEDS=N` runs N seeds per configuration (default 24); `CONSORTIA_SIM_SEED=S`
 //! runs one seed to reproduce a failure; `CONSORTIA_SIM_DEBUG=1` prints each node's final
 //! consensus state.
+//!
+//! A second family of runs gives the Byzantine validators a forger's role as well: every tick
+//! they send far-ahead proposals and votes in the other validators' names (signed with their
+//! own keys) and their own genuine far-ahead votes. Only verified messages may count towards
+//! the round skip of line 55, so correct validators' rounds stay where the network takes them.
+//! These runs take 8 seeds per configuration unless `CONSORTIA_SIM_SEEDS` says otherwise.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap};
@@ -113,6 +119,10 @@ struct Sim {
     signed: HashMap<(usize, u64, u32, u8), Option<Hash>>,
     trace: Sha256,
     messages: u64,
+    /// Byzantine validators also forge far-ahead messages in others' names.
+    forge: bool,
+    /// The highest round any correct validator entered.
+    max_correct_round: u32,
 }
 
 fn value_for(seed: u64, node: usize, height: u64, round: u32) -> Hash {
@@ -125,7 +135,7 @@ fn value_for(seed: u64, node: usize, height: u64, round: u32) -> Hash {
 }
 
 impl Sim {
-    fn new(seed: u64, n: usize, byzantine: usize) -> Sim {
+    fn new(seed: u64, n: usize, byzantine: usize, forge: bool) -> Sim {
         let mut rng = StdRng::seed_from_u64(seed);
         let keys: Vec<SigningKey> = (0..n)
             .map(|_| SigningKey::from_bytes(&rng.random()))
@@ -200,6 +210,8 @@ impl Sim {
             signed: HashMap::new(),
             trace: Sha256::new(),
             messages: 0,
+            forge,
+            max_correct_round: 0,
         };
         // Crash-restarts during the chaos phase, any node, possibly several at once.
         let crashes = sim.rng.random_range(1..6);
@@ -329,6 +341,71 @@ impl Sim {
         }
     }
 
+    /// A forger's messages for every node's current height: a proposal and both votes in each
+    /// other validator's name at a round near `u32::MAX` where that validator proposes (signed
+    /// with the forger's key, so none verifies), and the forger's own genuine far-ahead votes.
+    /// Counted, the forgeries alone are more than a third of the power and would push correct
+    /// validators to a round whose timeouts last for decades.
+    fn forge_far_rounds(&mut self, node: usize) {
+        let n = self.nodes.len() as u64;
+        let key = self.nodes[node].key.clone();
+        let base = u32::MAX - 1_000;
+        let sign_vote = |v: &Vote| {
+            key.sign(&vote_sign_bytes(
+                CHAIN,
+                v.kind,
+                v.height,
+                v.round,
+                v.value.as_ref(),
+            ))
+            .to_bytes()
+        };
+        for to in 0..self.nodes.len() {
+            let Some(height) = self.nodes[to].sm.as_ref().map(|sm| sm.height()) else {
+                continue;
+            };
+            let mut msgs = Vec::new();
+            for victim in 0..n {
+                // The round at which `victim` proposes, so only the signature gives it away.
+                let round = base + ((victim + n - (height + u64::from(base)) % n) % n) as u32;
+                let value: Hash = self.rng.random();
+                for kind in [VoteKind::Prevote, VoteKind::Precommit] {
+                    let vote = Vote {
+                        kind,
+                        height,
+                        round,
+                        value: Some(value),
+                    };
+                    msgs.push(Message::Vote(SignedVote {
+                        signature: sign_vote(&vote),
+                        vote,
+                        validator: victim as u32,
+                    }));
+                }
+                if victim as usize == node {
+                    continue;
+                }
+                let proposal = Proposal {
+                    height,
+                    round,
+                    value,
+                    valid_round: None,
+                };
+                let signature = key
+                    .sign(&proposal_sign_bytes(CHAIN, height, round, None, &value))
+                    .to_bytes();
+                msgs.push(Message::Proposal(SignedProposal {
+                    proposal,
+                    proposer: victim as u32,
+                    signature,
+                }));
+            }
+            for m in msgs {
+                self.send(node, to, Net::Consensus(m));
+            }
+        }
+    }
+
     fn apply(&mut self, node: usize, effects: Vec<Effect>) {
         let seed_node = node;
         for e in effects {
@@ -347,6 +424,9 @@ impl Sim {
                     }
                 }
                 Effect::ScheduleTimeout { timeout, after_ms } => {
+                    if !self.nodes[node].byzantine {
+                        self.max_correct_round = self.max_correct_round.max(timeout.round);
+                    }
                     let epoch = self.nodes[node].epoch;
                     self.schedule(
                         self.now + after_ms,
@@ -506,6 +586,10 @@ impl Sim {
                     }
                     let height = self.nodes[node].chain.len() as u64;
                     self.broadcast(node, Net::Status { height });
+                    // Once a second is plenty: one delivered batch would move a round.
+                    if byz && self.forge && (self.now / TICK_MS).is_multiple_of(4) {
+                        self.forge_far_rounds(node);
+                    }
                 }
                 self.schedule(self.now + TICK_MS, Event::Tick { node });
             }
@@ -557,11 +641,16 @@ struct Outcome {
     trace: [u8; 32],
     heights: Vec<u64>,
     messages: u64,
+    max_correct_round: u32,
 }
 
 fn run(seed: u64, n: usize) -> Outcome {
+    run_with(seed, n, false)
+}
+
+fn run_with(seed: u64, n: usize, forge: bool) -> Outcome {
     let f = (n - 1) / 3;
-    let mut sim = Sim::new(seed, n, f);
+    let mut sim = Sim::new(seed, n, f, forge);
     sim.run_until(sim.chaos_until);
     // Heal: restart everyone that is down; partitions and drops end with the chaos phase.
     for node in 0..n {
@@ -618,6 +707,7 @@ fn run(seed: u64, n: usize) -> Outcome {
         trace: sim.trace.finalize().into(),
         heights,
         messages: sim.messages,
+        max_correct_round: sim.max_correct_round,
     }
 }
 
@@ -650,6 +740,40 @@ fn four_validators_one_byzantine_survive_chaos() {
 #[test]
 fn seven_validators_two_byzantine_survive_chaos() {
     run_many(7);
+}
+
+/// Forged far-ahead proposals and votes never move a correct validator's round: the highest
+/// round any of them enters stays where timeouts and partitions take it (a few dozen at most
+/// in these runs), far below the forged rounds near `u32::MAX`; and the chain keeps deciding
+/// (the progress check of every run).
+fn forgers_cannot_push_rounds(n: usize) {
+    // A third of the default seeds: these runs repeat the chaos runs with forgeries on top.
+    let explicit = std::env::var("CONSORTIA_SIM_SEEDS").is_ok();
+    for seed in seeds()
+        .into_iter()
+        .take(if explicit { usize::MAX } else { 8 })
+    {
+        let o = run_with(seed, n, true);
+        eprintln!(
+            "seed {seed} n={n} with forgers: heights {:?}, highest correct round {}",
+            o.heights, o.max_correct_round
+        );
+        assert!(
+            o.max_correct_round < 1_000,
+            "seed {seed} n={n}: a correct validator was pushed to round {}",
+            o.max_correct_round
+        );
+    }
+}
+
+#[test]
+fn four_validators_one_forger_keep_their_rounds() {
+    forgers_cannot_push_rounds(4);
+}
+
+#[test]
+fn seven_validators_two_forgers_keep_their_rounds() {
+    forgers_cannot_push_rounds(7);
 }
 
 #[test]

@@ -14,8 +14,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use consortia_bft::tendermint::{
-    Effect, Message, MessageError, Persisted, SignedProposal, SignedVote, Step, Tendermint,
-    Timeout, Timeouts,
+    Effect, Message, MessageError, Persisted, ROUND_WINDOW, SignedProposal, SignedVote, Step,
+    Tendermint, Timeout, Timeouts,
 };
 use consortia_bft::{CommitCertificate, Hash, ValidatorSet, verify_certificate};
 use ed25519_dalek::SigningKey;
@@ -25,6 +25,11 @@ use tokio::sync::{Notify, mpsc, watch};
 
 use crate::net::{Inbound, Network};
 
+/// How long a sync request may go unanswered before another peer is asked.
+const SYNC_TIMEOUT: Duration = Duration::from_secs(2);
+/// Most messages buffered for the next height.
+const MAX_FUTURE: usize = 4096;
+
 /// What the driver needs from the ledger.
 pub trait App: Send + 'static {
     type Block: Clone + Serialize + DeserializeOwned + Send + Sync + 'static;
@@ -33,6 +38,8 @@ pub trait App: Send + 'static {
 
     fn block_hash(block: &Self::Block) -> Hash;
     fn block_height(block: &Self::Block) -> u64;
+    /// The round the block names as the one it was first proposed in.
+    fn block_round(block: &Self::Block) -> u32;
     /// The committed height (0 before the first block).
     fn height(&self) -> u64;
     /// Builds the block to propose at `height` (the next one).
@@ -76,6 +83,14 @@ pub struct DriverParams {
     pub gossip_interval: Duration,
     /// Blocks per sync response.
     pub sync_batch: u32,
+    /// Bytes (wire encoding) of blocks per sync response past its first block: a reply must
+    /// fit a peer frame, and a single block always does.
+    pub sync_bytes: usize,
+    /// Bytes of peers' blocks held at one height past which a block is taken only for the
+    /// current round (at most two there, from its proposer); others come back with gossip.
+    pub held_bytes: usize,
+    /// Bytes of messages buffered for the next height (besides at most 4,096 messages).
+    pub future_bytes: usize,
 }
 
 impl Default for DriverParams {
@@ -87,6 +102,9 @@ impl Default for DriverParams {
             empty_block_after: Duration::from_millis(1000),
             gossip_interval: Duration::from_millis(5),
             sync_batch: 16,
+            sync_bytes: 48 << 20,
+            held_bytes: 32 << 20,
+            future_bytes: 32 << 20,
         }
     }
 }
@@ -125,11 +143,19 @@ pub struct Driver<A: App> {
     timers: BinaryHeap<Reverse<(Instant, u64, TimeoutKey)>>,
     timer_seq: u64,
     blocks: HashMap<Hash, A::Block>,
+    /// Wire bytes of the peers' blocks in `blocks`.
+    held_bytes: usize,
     future: Vec<(AppWire<A>, [u8; 32])>,
+    /// Wire bytes of the messages in `future`.
+    future_bytes: usize,
     pending_request: Option<(u64, u32, Instant)>,
     start_next_at: Option<Instant>,
     peer_heights: HashMap<[u8; 32], u64>,
-    sync_inflight: Option<Instant>,
+    /// The peer asked for blocks, and when.
+    sync_inflight: Option<([u8; 32], Instant)>,
+    /// Sync requests each peer left unanswered or answered with nothing usable since it last
+    /// delivered.
+    sync_strikes: HashMap<[u8; 32], u32>,
     status_tx: watch::Sender<ConsensusStatus>,
     committed: Arc<Notify>,
     app_wakeup: Arc<Notify>,
@@ -222,11 +248,14 @@ impl<A: App> Driver<A> {
             timers: BinaryHeap::new(),
             timer_seq: 0,
             blocks: HashMap::new(),
+            held_bytes: 0,
             future: Vec::new(),
+            future_bytes: 0,
             pending_request: None,
             start_next_at: None,
             peer_heights: HashMap::new(),
             sync_inflight: None,
+            sync_strikes: HashMap::new(),
             status_tx,
             committed: committed.clone(),
             app_wakeup,
@@ -347,11 +376,13 @@ impl<A: App> Driver<A> {
             return Ok(());
         }
         self.blocks.clear();
+        self.held_bytes = 0;
         self.timers.clear();
         self.pending_request = None;
         let fx = self.sm.start_height(next);
         self.apply(fx)?;
         let buffered = std::mem::take(&mut self.future);
+        self.future_bytes = 0;
         for (w, from) in buffered {
             self.on_wire(from, w)?;
         }
@@ -463,18 +494,26 @@ impl<A: App> Driver<A> {
 
     fn maybe_sync(&mut self) {
         let ours = self.app.height();
-        if self
-            .sync_inflight
-            .is_some_and(|t| t.elapsed() < Duration::from_secs(2))
-        {
-            return;
+        if let Some((peer, since)) = self.sync_inflight {
+            if since.elapsed() < SYNC_TIMEOUT {
+                return;
+            }
+            self.strike(peer);
+            self.sync_inflight = None;
         }
-        // Ask the peer with the greatest height, if it is ahead of what consensus can give us.
-        if let Some((peer, h)) = self.peer_heights.iter().max_by_key(|(_, h)| **h)
-            && *h > ours
-        {
-            let peer = *peer;
-            self.sync_inflight = Some(Instant::now());
+        // Heights come in unsigned status messages, so a claim is trusted only as far as the
+        // peer delivers: among the peers ahead of us, ask the one that failed us least, then
+        // the one claiming most. A liar is asked once, then again only after every other
+        // peer ahead failed as often.
+        let strikes = &self.sync_strikes;
+        let pick = self
+            .peer_heights
+            .iter()
+            .filter(|(_, h)| **h > ours)
+            .min_by_key(|(p, h)| (strikes.get(*p).copied().unwrap_or(0), Reverse(**h), **p))
+            .map(|(p, _)| *p);
+        if let Some(peer) = pick {
+            self.sync_inflight = Some((peer, Instant::now()));
             self.net.send_to(
                 &peer,
                 &Wire::SyncRequest {
@@ -494,26 +533,60 @@ impl<A: App> Driver<A> {
                     tracing::debug!("proposal whose block does not match its value");
                     return Ok(());
                 }
-                if proposal.proposal.height == self.sm.height() + 1
-                    || (proposal.proposal.height == self.sm.height() && self.sm.is_decided())
+                let height = proposal.proposal.height;
+                if height == self.sm.height() + 1
+                    || (height == self.sm.height() && self.sm.is_decided())
                 {
-                    self.buffer(Wire::Proposal { proposal, block }, from);
+                    // Kept only when its proposer signed it: a forgery would take the room.
+                    match self.sm.check_proposal_origin(&proposal) {
+                        Ok(()) => self.buffer(Wire::Proposal { proposal, block }, from),
+                        Err(e) => self.on_reject(e),
+                    }
                     return Ok(());
                 }
-                if proposal.proposal.height != self.sm.height() {
+                if height != self.sm.height() {
                     return Ok(());
                 }
+                // Who signed it and whether it is new, before its block costs anything.
+                if let Err(e) = self.sm.check_proposal(&proposal) {
+                    self.on_reject(e);
+                    return Ok(());
+                }
+                let round = proposal.proposal.round;
                 let hash = proposal.proposal.value;
-                let valid = if self.blocks.contains_key(&hash) {
+                // A block names the round it was first proposed in: this one for a fresh
+                // proposal, at most the valid round of a re-proposal. Otherwise it would put
+                // its content on another round's proposer.
+                let named = A::block_round(&block);
+                let named_right = match proposal.proposal.valid_round {
+                    None => named == round,
+                    Some(vr) => named <= vr,
+                };
+                let valid = if !named_right {
+                    tracing::warn!(height, round, named, "proposed block names another round");
+                    false
+                } else if self.blocks.contains_key(&hash) {
                     true
+                } else if round > self.sm.round().saturating_add(ROUND_WINDOW) {
+                    // Beyond the window it only counts towards the round skip; its block is
+                    // looked at when gossip brings it back within reach.
+                    false
                 } else {
+                    let size = crate::net::encoded_len(&block);
+                    if round != self.sm.round()
+                        && self.held_bytes.saturating_add(size) > self.params.held_bytes
+                    {
+                        tracing::debug!(height, round, "no room for another round's block");
+                        return Ok(());
+                    }
                     match self.app.validate(&block) {
                         Ok(()) => {
+                            self.held_bytes = self.held_bytes.saturating_add(size);
                             self.blocks.insert(hash, block);
                             true
                         }
                         Err(why) => {
-                            tracing::warn!(height = proposal.proposal.height, %why, "invalid proposal");
+                            tracing::warn!(height, %why, "invalid proposal");
                             false
                         }
                     }
@@ -544,18 +617,30 @@ impl<A: App> Driver<A> {
             Wire::SyncRequest { from: start, max } => {
                 let max = max.min(self.params.sync_batch);
                 let mut blocks = Vec::new();
+                let mut bytes = 0usize;
                 for h in start..start.saturating_add(u64::from(max)) {
-                    match self.app.committed(h) {
-                        Some(b) => blocks.push(b),
-                        None => break,
+                    let Some(b) = self.app.committed(h) else {
+                        break;
+                    };
+                    // Whole blocks within the budget, and always the first: a reply that
+                    // outgrew the frame limit would be refused, and the peer would never
+                    // catch up.
+                    let size = crate::net::encoded_len(&b);
+                    if !blocks.is_empty() && bytes.saturating_add(size) > self.params.sync_bytes {
+                        break;
                     }
+                    bytes = bytes.saturating_add(size);
+                    blocks.push(b);
                 }
                 if !blocks.is_empty() {
                     self.net.send_to(&from, &Wire::SyncBlocks(blocks));
                 }
             }
             Wire::SyncBlocks(blocks) => {
-                self.sync_inflight = None;
+                let asked = self.sync_inflight.is_some_and(|(p, _)| p == from);
+                if asked {
+                    self.sync_inflight = None;
+                }
                 let mut progressed = false;
                 for (block, cert) in blocks {
                     let height = A::block_height(&block);
@@ -569,6 +654,11 @@ impl<A: App> Driver<A> {
                         tracing::warn!(height, error = %e, "sync block with a bad certificate");
                         break;
                     }
+                    // Decided in the round it was proposed in or later.
+                    if A::block_round(&block) > cert.round {
+                        tracing::warn!(height, "sync block certified before its round");
+                        break;
+                    }
                     if let Err(why) = self.app.validate(&block) {
                         tracing::error!(height, %why, "certified block fails validation: state diverged");
                         break;
@@ -580,8 +670,12 @@ impl<A: App> Driver<A> {
                     progressed = true;
                 }
                 if progressed {
+                    self.sync_strikes.remove(&from);
                     self.committed.notify_waiters();
                     self.start_height()?;
+                    self.maybe_sync();
+                } else if asked {
+                    self.strike(from);
                     self.maybe_sync();
                 }
             }
@@ -590,10 +684,21 @@ impl<A: App> Driver<A> {
         Ok(())
     }
 
+    /// Keeps a message for the next height, within the count and byte bounds (what does not
+    /// fit is dropped: gossip repeats it once that height runs).
     fn buffer(&mut self, w: Wire<A::Block, A::Gossip>, from: [u8; 32]) {
-        if self.future.len() < 4096 {
+        let size = crate::net::encoded_len(&w);
+        if self.future.len() < MAX_FUTURE
+            && self.future_bytes.saturating_add(size) <= self.params.future_bytes
+        {
+            self.future_bytes += size;
             self.future.push((w, from));
         }
+    }
+
+    fn strike(&mut self, peer: [u8; 32]) {
+        let s = self.sync_strikes.entry(peer).or_default();
+        *s = s.saturating_add(1);
     }
 
     fn on_reject(&mut self, e: MessageError) {

@@ -187,9 +187,11 @@ impl Ledger {
         (block, refused)
     }
 
-    /// Checks that `block` is a valid next block; `verified` holds the hashes of transactions
-    /// whose signatures this node has already verified (its mempool), the rest are verified
-    /// here in one batch.
+    /// Checks that `block` is a valid next block. `verified` holds hashes of *signed*
+    /// transactions ([`tx_leaf`]: the transaction with its signatures) whose signatures this
+    /// node has already verified (its mempool); the rest are verified here in one batch. Not
+    /// the transaction hash: it does not cover the signatures, so a proposer could pass off a
+    /// known transaction with corrupted signatures.
     pub fn validate(
         &mut self,
         block: &Block,
@@ -218,6 +220,13 @@ impl Ledger {
         if h.validators_hash != self.validators_hash {
             return Err("block names another validator set".into());
         }
+        let proposer = self.genesis.validators.proposer(h.height, h.round);
+        if h.proposer as usize != proposer {
+            return Err(format!(
+                "block names validator {} as proposer of round {}, whose proposer is {proposer}",
+                h.proposer, h.round
+            ));
+        }
         if h.time_ms < self.last_time_ms {
             return Err("block time goes backwards".into());
         }
@@ -228,7 +237,19 @@ impl Ledger {
         {
             return Err("block transaction count is wrong or over the limit".into());
         }
-        if tx_root(&block.txs) != h.tx_root {
+        // The same measure `build` fills blocks by.
+        let bytes = block
+            .txs
+            .iter()
+            .fold(0u64, |n, t| n.saturating_add(t.encoded_len() as u64));
+        if bytes > params.max_block_bytes {
+            return Err(format!(
+                "block holds {bytes} bytes of transactions, over the limit of {}",
+                params.max_block_bytes
+            ));
+        }
+        let leaves: Vec<Hash> = block.txs.iter().map(tx_leaf).collect();
+        if merkle::root(&leaves) != h.tx_root {
             return Err("transaction root does not match".into());
         }
         let max_meta = params.max_metadata_bytes as usize;
@@ -236,13 +257,13 @@ impl Ledger {
         let mut unique = HashSet::with_capacity(hashes.len());
         let mut to_verify = Vec::new();
         let mut to_verify_hashes = Vec::new();
-        for (tx, hash) in block.txs.iter().zip(&hashes) {
+        for ((tx, hash), leaf) in block.txs.iter().zip(&hashes).zip(&leaves) {
             tx.check_stateless(&self.genesis.chain_id, max_meta)
                 .map_err(|e| format!("transaction {}: {e}", hex::encode(hash)))?;
             if !unique.insert(*hash) {
                 return Err(format!("transaction {} appears twice", hex::encode(hash)));
             }
-            if !verified.contains(hash) {
+            if !verified.contains(leaf) {
                 to_verify.push(tx);
                 to_verify_hashes.push(*hash);
             }

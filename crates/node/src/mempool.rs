@@ -45,6 +45,12 @@ impl Mempool {
         self.by_hash.contains_key(hash)
     }
 
+    /// Whether the mempool holds exactly `tx` (whose hash is `hash`), signatures included: the
+    /// transaction hash does not cover them, so a copy with other signatures is another thing.
+    pub fn holds(&self, hash: &Hash, tx: &SignedTx) -> bool {
+        self.by_hash.get(hash).is_some_and(|t| **t == *tx)
+    }
+
     pub fn hashes(&self) -> HashSet<Hash> {
         self.by_hash.keys().copied().collect()
     }

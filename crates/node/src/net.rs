@@ -168,6 +168,11 @@ pub fn encode<M: Serialize>(m: &M) -> Vec<u8> {
     postcard::to_allocvec(m).expect("in-memory postcard encoding cannot fail")
 }
 
+/// The length of [`encode`]'s output, without building it.
+pub fn encoded_len<M: Serialize>(m: &M) -> usize {
+    postcard::serialize_with_flavor(m, postcard::ser_flavors::Size::default()).unwrap_or(usize::MAX)
+}
+
 impl<M: Serialize + DeserializeOwned + Send + 'static> Network<M> {
     /// Binds the listener and starts the dialers. Inbound messages arrive on the receiver.
     pub async fn start(cfg: NetConfig) -> std::io::Result<(Self, mpsc::Receiver<Inbound<M>>)> {

@@ -10,7 +10,7 @@ use consortia_bft::{CommitCertificate, Hash};
 use ed25519_dalek::SigningKey;
 use tokio::sync::{Notify, mpsc, watch};
 
-use crate::block::Block;
+use crate::block::{Block, tx_leaf};
 use crate::config::NodeConfig;
 use crate::driver::{App, ConsensusStatus, Driver, DriverParams, Wire};
 use crate::error::TxError;
@@ -184,6 +184,10 @@ impl App for NodeApp {
         block.header.height
     }
 
+    fn block_round(block: &Block) -> u32 {
+        block.header.round
+    }
+
     fn height(&self) -> u64 {
         self.ledger.height()
     }
@@ -213,6 +217,8 @@ impl App for NodeApp {
     }
 
     fn validate(&mut self, block: &Block) -> Result<(), String> {
+        // Only a transaction identical to the mempool's, signatures included, skips the
+        // signature check; the ledger keys what is verified by the hash of the signed bytes.
         let verified: HashSet<Hash> = {
             let mp = self
                 .shared
@@ -222,8 +228,8 @@ impl App for NodeApp {
             block
                 .txs
                 .iter()
-                .map(|t| t.hash())
-                .filter(|h| mp.contains(h))
+                .filter(|t| mp.holds(&t.hash(), t))
+                .map(tx_leaf)
                 .collect()
         };
         self.ledger.validate(block, &verified, crate::now_ms())
@@ -437,6 +443,7 @@ pub async fn start(
         .with_context(|| format!("listening for peers on {}", cfg.p2p_listen))?;
     let p2p_addr = net.local_addr();
     let params = &genesis.params;
+    let max_block = usize::try_from(params.max_block_bytes).unwrap_or(usize::MAX);
     let driver_params = DriverParams {
         timeouts: params.timeouts(),
         tick: Duration::from_millis(500),
@@ -444,6 +451,13 @@ pub async fn start(
         empty_block_after: Duration::from_millis(params.empty_block_ms),
         gossip_interval: Duration::from_millis(5),
         sync_batch: 16,
+        // Half a frame: a reply of several blocks stays well inside the frame limit, and a
+        // lone block of the largest size (two thirds of a frame) still goes alone.
+        sync_bytes: MAX_FRAME / 2,
+        // Two blocks of other rounds (one early proposal of the next round, one late of the
+        // last), and a block plus votes for the next height.
+        held_bytes: max_block.saturating_mul(2),
+        future_bytes: max_block.saturating_mul(2).saturating_add(1 << 20),
     };
     let wakeup = Arc::new(Notify::new());
     let (height_tx, height_rx) = watch::channel(ledger.height());

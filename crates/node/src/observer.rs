@@ -118,6 +118,16 @@ pub fn check_next(ledger: &mut Ledger, cb: &CommittedBlock, now_ms: u64) -> Resu
         &cb.certificate,
     )
     .map_err(|source| Refusal::Certificate { height, source })?;
+    // A block is decided in the round it was proposed in or later.
+    if cb.block.header.round > cb.certificate.round {
+        return Err(Refusal::Invalid {
+            height,
+            why: format!(
+                "the header names round {}, the certificate decides it in round {}",
+                cb.block.header.round, cb.certificate.round
+            ),
+        });
+    }
     // No transaction was verified before: all signatures are checked here.
     ledger
         .validate(&cb.block, &HashSet::new(), now_ms)

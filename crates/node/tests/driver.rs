@@ -34,6 +34,9 @@ impl App for Toy {
     fn block_height(b: &Block) -> u64 {
         b.height
     }
+    fn block_round(b: &Block) -> u32 {
+        b.round
+    }
     fn height(&self) -> u64 {
         self.chain.lock().unwrap().len() as u64
     }

@@ -119,7 +119,11 @@ impl Fixture {
 
     /// Builds a block from `txs`, validates it as a peer would, and commits it.
     fn commit(&mut self, txs: Vec<SignedTx>) -> (Block, Vec<(consortia_node::Hash, TxError)>) {
-        let (block, refused) = self.ledger.build(txs, 0, 0, 1_700_000_001_000);
+        let proposer = self
+            .genesis
+            .validators
+            .proposer(self.ledger.height() + 1, 0) as u32;
+        let (block, refused) = self.ledger.build(txs, 0, proposer, 1_700_000_001_000);
         let n = self.validators.len();
         let cert = certify(self, &block, n - (n - 1) / 3);
         self.ledger
@@ -488,6 +492,100 @@ fn validation_refuses_a_forged_block_and_state_is_unchanged() {
     );
     assert_eq!(f.ledger.state().root(), root_before);
     assert_eq!(f.ledger.height(), 0);
+}
+
+/// A received block is held to `max_block_bytes` as a built one is: two ledgers of one chain
+/// but for the limit, the larger builds and the smaller checks.
+#[test]
+fn a_block_over_the_byte_limit_is_refused() {
+    let f = fixture(1);
+    let now = 1_700_000_001_000;
+    let open = |max: u64| {
+        let mut g = f.genesis.clone();
+        g.params.max_block_bytes = max;
+        let dir = tempfile::tempdir().unwrap();
+        let l = Ledger::open(&dir.path().join("chain.redb"), g.clone()).unwrap();
+        (dir, g, l)
+    };
+    let (_big_dir, _, mut big) = open(1 << 20);
+    let limit = consortia_node::tx::MAX_TX_BYTES as u64;
+    let (_small_dir, small_genesis, mut small) = open(limit);
+    let txs: Vec<SignedTx> = (1..=3)
+        .map(|n| {
+            let op = Op::Deposit {
+                hash_alg: HashAlg::Sha256,
+                content_hash: vec![n as u8; 32],
+                metadata: "m".repeat(3_000),
+                external_id: None,
+            };
+            f.tx("alice", n, op).sign(&[&f.alice])
+        })
+        .collect();
+    let bytes = |n: usize| -> u64 { txs[..n].iter().map(|t| t.encoded_len() as u64).sum() };
+    assert!(bytes(2) <= limit && bytes(3) > limit);
+    for (n, fits) in [(3, false), (2, true)] {
+        let (mut block, refused) = big.build(txs[..n].to_vec(), 0, 0, now);
+        assert!(refused.is_empty());
+        block.header.prev_hash = small_genesis.hash();
+        let verdict = small.validate(&block, &HashSet::new(), now);
+        if fits {
+            verdict.unwrap();
+        } else {
+            let e = verdict.unwrap_err();
+            assert!(e.contains("over the limit"), "{e}");
+        }
+    }
+}
+
+/// A header names the round its block was proposed in and that round's proposer; a block
+/// naming anyone else (blaming another validator for its content) is refused.
+#[test]
+fn a_header_must_name_the_proposer_of_its_round() {
+    let mut f = fixture(4);
+    let now = 1_700_000_001_000;
+    let vs = f.genesis.validators.clone();
+    // Another node checks what this one builds (a builder trusts its own blocks).
+    let dir = tempfile::tempdir().unwrap();
+    let mut peer = Ledger::open(&dir.path().join("chain.redb"), f.genesis.clone()).unwrap();
+    for round in 0..4 {
+        let right = vs.proposer(1, round) as u32;
+        for proposer in 0..4 {
+            let (block, _) = f.ledger.build(vec![], round, proposer, now);
+            let verdict = peer.validate(&block, &HashSet::new(), now);
+            if proposer == right {
+                verdict.unwrap();
+            } else {
+                let e = verdict.unwrap_err();
+                assert!(e.contains("proposer"), "{e}");
+            }
+        }
+    }
+}
+
+/// A block is decided in the round it was proposed or later: a certificate of an earlier
+/// round than the header's cannot be this block's.
+#[test]
+fn an_observer_refuses_a_block_certified_before_its_round() {
+    use consortia_node::block::CommittedBlock;
+    use consortia_node::observer::{FollowError, follow};
+
+    let mut src = fixture(4);
+    let vs = src.genesis.validators.clone();
+    let now = consortia_node::now_ms();
+    let (block, _) = src.ledger.build(vec![], 2, vs.proposer(1, 2) as u32, now);
+    let early = certify(&src, &block, 3);
+    assert_eq!(early.round, 0);
+    let dir = tempfile::tempdir().unwrap();
+    let mut obs = Ledger::open(&dir.path().join("chain.redb"), src.genesis.clone()).unwrap();
+    let page = vec![CommittedBlock {
+        block: block.clone(),
+        certificate: early,
+    }];
+    match follow(&mut obs, page, now, |_, _| {}) {
+        (0, Err(FollowError::Refused(r))) => assert_eq!(r.reason(), "invalid", "{r}"),
+        (n, r) => panic!("committed {n}: {r:?}"),
+    }
+    assert_eq!(obs.height(), 0);
 }
 
 #[test]
