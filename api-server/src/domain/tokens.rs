@@ -186,6 +186,27 @@ pub fn check_new(
     Ok(())
 }
 
+/// A token minted with an expiring credential expires no later than it: `limit` is the
+/// credential's own expiry.
+pub fn check_within(
+    expires_at: Option<DateTime<Utc>>,
+    limit: Option<DateTime<Utc>>,
+) -> error::Result<()> {
+    match (expires_at, limit) {
+        (_, None) => Ok(()),
+        // At the database's precision (microseconds): a client may echo the limit back.
+        (Some(t), Some(limit)) if t.timestamp_micros() <= limit.timestamp_micros() => Ok(()),
+        (_, Some(limit)) => Err(error::Error::field(
+            "/expires_at",
+            format!(
+                "the credential you are using expires at {}; a token it mints must expire no \
+                 later: set expires_at to that time or earlier",
+                limit.to_rfc3339()
+            ),
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

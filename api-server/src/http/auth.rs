@@ -67,6 +67,7 @@ impl FromRequest for Caller {
                 .get(actix_web::http::header::AUTHORIZATION)
                 .map(|v| v.to_str().unwrap_or_default().to_string());
             let refused = || ApiError::Unauthorized(NOT_AUTHENTICATED.into());
+            let (mut role_cap, mut not_after) = (None, None);
             let (user, credential, token_tenant) = match header {
                 Some(header) => {
                     let bearer = header
@@ -75,8 +76,10 @@ impl FromRequest for Caller {
                         .ok_or_else(refused)?
                         .trim();
                     if bearer.starts_with("cst_") {
-                        let (token, user) = state.access.api_token(bearer).await?;
-                        (user, Credential::ApiToken(token.id), token.tenant_id)
+                        let a = state.access.api_token(bearer).await?;
+                        role_cap = a.role_cap;
+                        not_after = a.token.expires_at;
+                        (a.user, Credential::ApiToken(a.token.id), a.token.tenant_id)
                     } else if let Some(sso) = state
                         .sso
                         .as_ref()
@@ -115,6 +118,8 @@ impl FromRequest for Caller {
                 user,
                 credential,
                 token_tenant,
+                role_cap,
+                not_after,
                 trail,
             })
         })

@@ -122,6 +122,8 @@ impl Members {
         roles::check_membership_change(actor, Some(m.role), Some(to), owners).map_err(refusal)?;
         let m = store::users::set_role(&txn, m, to).await?;
         txn.commit().await?;
+        // Tokens this member minted for others are capped by its role, read when cached.
+        self.access.forget_all_tokens();
         Ok((m, self.user(user_id).await?))
     }
 

@@ -85,6 +85,7 @@ impl Tokens {
     /// Mints a token for the caller.
     pub async fn create_own(&self, who: &Caller, req: &CreateToken) -> Result<Minted> {
         tokens::check_new(&req.name, req.expires_at, self.clock.now())?;
+        tokens::check_within(req.expires_at, who.not_after)?;
         // A tenant-scoped token can only mint tokens for the same tenant: no escalation.
         let tenant = match (who.token_tenant, req.tenant_id) {
             (Some(scope), None) => Some(scope),
@@ -139,15 +140,17 @@ impl Tokens {
         tenant: Uuid,
         req: &CreateTenantToken,
     ) -> Result<Minted> {
-        self.access
+        let minter_role = self
+            .access
             .role_in(who, tenant, Action::ManageTokens)
             .await?;
         tokens::check_new(&req.name, req.expires_at, self.clock.now())?;
+        tokens::check_within(req.expires_at, who.not_after)?;
         let user_id = match req.user_id {
             None => who.user.id,
             Some(u) if u == who.user.id => u,
             Some(u) => {
-                store::users::membership(&self.db, tenant, u)
+                let membership = store::users::membership(&self.db, tenant, u)
                     .await?
                     .ok_or_else(|| {
                         Error::NotFound(format!("user {u} is not a member of this tenant"))
@@ -160,6 +163,13 @@ impl Tokens {
                         "/user_id",
                         "tokens for people are created by those people; name a service account",
                     ));
+                }
+                if membership.role > minter_role {
+                    return Err(Error::Forbidden(format!(
+                        "the service account is {} and you act as {minter_role}: a token never \
+                         carries more than whoever mints it holds",
+                        membership.role
+                    )));
                 }
                 u
             }

@@ -15,3 +15,4 @@ mod process;
 mod quickstart;
 mod security;
 mod sso;
+mod tokens;

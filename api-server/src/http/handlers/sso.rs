@@ -540,7 +540,8 @@ pub async fn token_login(
     req: HttpRequest,
     body: web::Json<TokenLogin>,
 ) -> ApiResult<HttpResponse> {
-    let (token, user) = state.access.api_token(&body.token).await?;
+    let crate::service::access::Authenticated { token, user, .. } =
+        state.access.api_token(&body.token).await?;
     if token.tenant_id.is_some() {
         return Err(ApiError::BadRequest(
             "a tenant-scoped token cannot start a console session: use a personal token".into(),

@@ -6,7 +6,7 @@
 //! the TTL (default 5 s, `CONSORTIA_AUTH_CACHE_TTL`; 0 turns the cache off). For scale: the
 //! Kubernetes API server caches webhook token reviews for 2 minutes.
 
-use crate::db::entities::{api_token, user};
+use super::Authenticated;
 use std::collections::HashMap;
 use std::sync::RwLock;
 use std::time::{Duration, Instant};
@@ -15,10 +15,10 @@ use uuid::Uuid;
 /// Most entries kept; when full the cache starts over (cheap and bounded).
 const MAX_ENTRIES: usize = 10_000;
 
-/// Token id → (token, user) as read from the database, with the time it was read.
+/// Token id → what authenticating it read from the database, with the time it was read.
 pub struct AuthCache {
     ttl: Duration,
-    entries: RwLock<HashMap<Uuid, (Instant, api_token::Model, user::Model)>>,
+    entries: RwLock<HashMap<Uuid, (Instant, Authenticated)>>,
 }
 
 impl AuthCache {
@@ -31,17 +31,17 @@ impl AuthCache {
     }
 
     /// A fresh cached entry, if any.
-    pub fn get(&self, id: Uuid) -> Option<(api_token::Model, user::Model)> {
+    pub fn get(&self, id: Uuid) -> Option<Authenticated> {
         if self.ttl.is_zero() {
             return None;
         }
         let entries = self.entries.read().ok()?;
-        let (at, t, u) = entries.get(&id)?;
-        (at.elapsed() < self.ttl).then(|| (t.clone(), u.clone()))
+        let (at, a) = entries.get(&id)?;
+        (at.elapsed() < self.ttl).then(|| a.clone())
     }
 
     /// Remembers a token read from the database.
-    pub fn put(&self, token: api_token::Model, user: user::Model) {
+    pub fn put(&self, a: Authenticated) {
         if self.ttl.is_zero() {
             return;
         }
@@ -49,7 +49,7 @@ impl AuthCache {
             if entries.len() >= MAX_ENTRIES {
                 entries.clear();
             }
-            entries.insert(token.id, (Instant::now(), token, user));
+            entries.insert(a.token.id, (Instant::now(), a));
         }
     }
 
@@ -71,9 +71,10 @@ impl AuthCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::db::entities::{api_token, user};
     use chrono::Utc;
 
-    fn rows() -> (api_token::Model, user::Model) {
+    fn rows() -> Authenticated {
         let now = Utc::now();
         let u = user::Model {
             id: Uuid::now_v7(),
@@ -94,20 +95,24 @@ mod tests {
             expires_at: None,
             revoked_at: None,
         };
-        (t, u)
+        Authenticated {
+            token: t,
+            user: u,
+            role_cap: None,
+        }
     }
 
     #[test]
     fn entries_expire_and_can_be_forgotten() {
         // Long enough that a stalled test thread does not see the entry expire early.
         let cache = AuthCache::new(Duration::from_millis(1000));
-        let (t, u) = rows();
-        let id = t.id;
-        cache.put(t.clone(), u.clone());
+        let a = rows();
+        let id = a.token.id;
+        cache.put(a.clone());
         assert!(cache.get(id).is_some());
         cache.forget(id);
         assert!(cache.get(id).is_none());
-        cache.put(t, u);
+        cache.put(a);
         std::thread::sleep(Duration::from_millis(1100));
         assert!(cache.get(id).is_none(), "stale entries are not served");
     }
@@ -115,9 +120,9 @@ mod tests {
     #[test]
     fn zero_ttl_caches_nothing() {
         let cache = AuthCache::new(Duration::ZERO);
-        let (t, u) = rows();
-        let id = t.id;
-        cache.put(t, u);
+        let a = rows();
+        let id = a.token.id;
+        cache.put(a);
         assert!(cache.get(id).is_none());
     }
 }

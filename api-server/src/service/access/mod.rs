@@ -14,6 +14,7 @@ use crate::domain::roles::{self, Action, Role};
 use crate::domain::tokens::{self, TokenKey};
 use crate::store;
 use cache::AuthCache;
+use chrono::{DateTime, Utc};
 use sea_orm::DatabaseConnection;
 use std::sync::Arc;
 use std::time::Duration;
@@ -43,8 +44,24 @@ pub struct Caller {
     pub credential: Credential,
     /// When set, the credential acts only inside this tenant.
     pub token_tenant: Option<Uuid>,
+    /// When set, the credential acts with this role at most: a token someone else minted
+    /// (for a service account) never carries more than its minter holds.
+    pub role_cap: Option<Role>,
+    /// When set, credentials made with this one (tokens it mints) expire no later.
+    pub not_after: Option<DateTime<Utc>>,
     /// The request's audit note.
     pub trail: Trail,
+}
+
+/// What authenticating an API token found.
+#[derive(Debug, Clone)]
+pub struct Authenticated {
+    /// The token row.
+    pub token: api_token::Model,
+    /// Its user.
+    pub user: user::Model,
+    /// The minter's role in the token's tenant, when someone else minted it.
+    pub role_cap: Option<Role>,
 }
 
 impl Caller {
@@ -54,6 +71,8 @@ impl Caller {
             user,
             credential,
             token_tenant,
+            role_cap: None,
+            not_after: None,
             trail: Trail::default(),
         }
     }
@@ -179,26 +198,55 @@ impl Access {
         self.sessions
     }
 
-    /// Checks a Consortia API token; the token row and its user when it is live.
-    pub async fn api_token(&self, bearer: &str) -> Result<(api_token::Model, user::Model)> {
+    /// Checks a Consortia API token: live, its secret right, and — when someone else
+    /// minted it — its minter still a member of the token's tenant (whose role caps it).
+    pub async fn api_token(&self, bearer: &str) -> Result<Authenticated> {
         let refused = || Error::Unauthenticated(NOT_AUTHENTICATED.into());
         let parsed = tokens::parse(bearer.trim()).ok_or_else(refused)?;
-        let (token, user) = match self.cache.get(parsed.id) {
+        let found = match self.cache.get(parsed.id) {
             Some(hit) => hit,
             None => {
-                let (t, u) = store::tokens::with_user(&self.db, parsed.id)
+                let (token, user) = store::tokens::with_user(&self.db, parsed.id)
                     .await?
                     .ok_or_else(refused)?;
-                self.cache.put(t.clone(), u.clone());
-                (t, u)
+                let role_cap = self.minter_cap(&token).await?;
+                let found = Authenticated {
+                    token,
+                    user,
+                    role_cap,
+                };
+                self.cache.put(found.clone());
+                found
             }
         };
+        let token = &found.token;
         let now = self.clock.now();
         let live = token.revoked_at.is_none() && token.expires_at.is_none_or(|t| t > now);
         if !live || !self.token_key.verify(parsed.secret, &token.secret_hash) {
             return Err(refused());
         }
-        Ok((token, user))
+        Ok(found)
+    }
+
+    /// The cap on a token minted by someone other than its user: the minter's role in the
+    /// token's tenant, or `None` when no cap applies (own tokens, tokens the platform
+    /// administrator minted). A token whose minter left the tenant is refused.
+    async fn minter_cap(&self, token: &api_token::Model) -> Result<Option<Role>> {
+        if token.created_by == token.user_id {
+            return Ok(None);
+        }
+        let Some(tenant) = token.tenant_id else {
+            return Ok(None);
+        };
+        if let Some(minter) = store::users::get(&self.db, token.created_by).await?
+            && minter.is_platform_admin
+        {
+            return Ok(None);
+        }
+        match store::users::membership(&self.db, tenant, token.created_by).await? {
+            Some(m) => Ok(Some(m.role)),
+            None => Err(Error::Unauthenticated(NOT_AUTHENTICATED.into())),
+        }
     }
 
     /// A live session for a cookie's secret, with its user.
@@ -284,6 +332,7 @@ impl Access {
                 .ok_or_else(not_found)?;
             (m.role, t)
         };
+        let role = who.role_cap.map_or(role, |cap| role.min(cap));
         who.noted_tenant(tenant);
         if roles::allows(role, action) {
             Ok((role, row))
