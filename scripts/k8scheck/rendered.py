@@ -212,6 +212,19 @@ def _rbac(report: Report, by_kind: dict[str, Objects]) -> None:
         ref = (b["roleRef"]["kind"], b["roleRef"]["name"])
         if ref not in roles:
             report.fail(f"{where} {ident(b)}", f"roleRef {ref[0]}/{ref[1]} is not rendered")
+    # Secrets in every namespace only when the values asked for it, never by default.
+    secret_roles = {
+        o["metadata"]["name"]
+        for _, o in by_kind["ClusterRole"]
+        if any("secrets" in (r.get("resources") or []) for r in o.get("rules") or [])
+    }
+    for where, b in by_kind["ClusterRoleBinding"]:
+        asked = (b["metadata"].get("annotations") or {}).get("consortia.dev/grants-every-namespace")
+        if b["roleRef"]["name"] in secret_roles and not asked:
+            report.fail(
+                f"{where} {ident(b)}",
+                "binds Secrets in every namespace without operator.watchAllNamespaces=true",
+            )
     for where, role in by_kind["ClusterRole"]:
         if role["metadata"]["name"].endswith("-operator"):
             got = _rules(role)

@@ -143,6 +143,11 @@ the data directory unless told otherwise, so where that directory does not survi
 restart, or is not shared by every replica, the keys must come from a Secret and the data
 from PostgreSQL.
 */}}
+{{/* Namespace whose Chains the operator watches; empty when it watches every namespace. */}}
+{{- define "consortia.operator.watchedNamespace" -}}
+{{- if not .Values.operator.watchAllNamespaces }}{{ default .Release.Namespace .Values.operator.watchNamespace }}{{ end }}
+{{- end }}
+
 {{/* Namespace of the kubernetes runtime's Chains and key Secrets. */}}
 {{- define "consortia.api.chainNamespace" -}}
 {{- default .Release.Namespace .Values.apiServer.chainNamespace }}
@@ -159,8 +164,12 @@ from PostgreSQL.
 {{- if and (ne $api.runtime "kubernetes") $api.chainNamespace }}
 {{- fail "apiServer.chainNamespace is used by the kubernetes runtime only: set apiServer.runtime=kubernetes, or leave apiServer.chainNamespace empty" }}
 {{- end }}
-{{- if and (eq $api.runtime "kubernetes") .Values.operator.watchNamespace (ne .Values.operator.watchNamespace $chainNs) }}
-{{- fail (printf "apiServer.runtime=kubernetes creates Chains in namespace %q, which the operator does not watch (operator.watchNamespace=%q): set apiServer.chainNamespace to %q, or operator.watchNamespace to \"\"" $chainNs .Values.operator.watchNamespace .Values.operator.watchNamespace) }}
+{{- $watched := include "consortia.operator.watchedNamespace" . }}
+{{- if and .Values.operator.watchAllNamespaces .Values.operator.watchNamespace }}
+{{- fail "operator.watchAllNamespaces=true watches every namespace: leave operator.watchNamespace empty" }}
+{{- end }}
+{{- if and (eq $api.runtime "kubernetes") $watched (ne $watched $chainNs) }}
+{{- fail (printf "apiServer.runtime=kubernetes creates Chains in namespace %q, which the operator does not watch (it watches %q): set apiServer.chainNamespace and operator.watchNamespace to the same namespace" $chainNs $watched) }}
 {{- end }}
 {{- $postgres := not (empty $api.database.existingSecret) }}
 {{- $keys := not (empty $api.keys.existingSecret) }}
