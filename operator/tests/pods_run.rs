@@ -102,7 +102,7 @@ fn rendered_statefulsets_run_a_chain_that_takes_deposits_and_an_observer_follows
             })
         })
         .collect();
-    let free = consortia_node::free_ports(2 * pods.len()).unwrap();
+    let free = consortia_ports::free_ports(2 * pods.len()).unwrap();
     let ports: BTreeMap<String, (u16, u16)> = pods
         .iter()
         .zip(free.chunks(2))

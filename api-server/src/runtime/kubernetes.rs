@@ -5,6 +5,8 @@
 
 mod objects;
 
+use std::collections::HashSet;
+
 use anyhow::anyhow;
 use consortia_crds::{Chain, RetainPolicy};
 use k8s_openapi::api::core::v1::{Pod, Secret};
@@ -19,7 +21,7 @@ pub use objects::{
 };
 use objects::{chain_report, chain_resource, keys_secret};
 
-use super::{ChainPlan, ChainReport, Engine, Runtime, RuntimeError};
+use super::{ChainPlan, ChainReport, Engine, NodePorts, Placement, Runtime, RuntimeError};
 
 /// Runs chains through the Consortia operator, in one namespace.
 pub struct KubernetesRuntime {
@@ -154,6 +156,20 @@ impl Runtime for KubernetesRuntime {
                 engine.as_str()
             ))),
         }
+    }
+
+    /// Every node is a pod listening on the engine's own ports: nothing is taken here.
+    async fn place(
+        &self,
+        _chain: Uuid,
+        count: usize,
+        _avoid: &HashSet<u16>,
+    ) -> Result<Placement, RuntimeError> {
+        let ports = NodePorts {
+            p2p: consortia_engines::native::P2P_PORT,
+            api: consortia_engines::native::API_PORT,
+        };
+        Ok(Placement::fixed(vec![ports; count]))
     }
 
     async fn ensure(&self, plan: ChainPlan) -> Result<(), RuntimeError> {

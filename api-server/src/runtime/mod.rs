@@ -11,7 +11,7 @@
 pub mod kubernetes;
 pub mod local;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -55,6 +55,70 @@ pub struct NodePlan {
     /// Ports on this machine (local runtime; ignored on Kubernetes).
     pub p2p_port: u16,
     pub api_port: u16,
+}
+
+/// The ports one node listens on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NodePorts {
+    pub p2p: u16,
+    pub api: u16,
+}
+
+/// Where a chain's new nodes listen: the runtime's answer to [`Runtime::place`]. Ports taken on
+/// this machine stay held for the chain until the placement is dropped (once its nodes are
+/// recorded, or their creation failed), so no other chain is placed on them meanwhile.
+pub struct Placement {
+    /// One entry per node, in the order asked for.
+    pub nodes: Vec<NodePorts>,
+    /// Ports taken on this machine (none when the nodes run elsewhere, as on Kubernetes).
+    held: Vec<u16>,
+    release: Option<Box<dyn FnOnce() + Send + Sync>>,
+}
+
+impl Placement {
+    /// Nodes that listen on fixed ports of their own hosts (pods): nothing is held here.
+    pub fn fixed(nodes: Vec<NodePorts>) -> Placement {
+        Placement {
+            nodes,
+            held: Vec::new(),
+            release: None,
+        }
+    }
+
+    /// Nodes on ports of this machine, held until `release` runs when the placement is dropped.
+    pub fn held(
+        nodes: Vec<NodePorts>,
+        release: impl FnOnce() + Send + Sync + 'static,
+    ) -> Placement {
+        let held = nodes.iter().flat_map(|n| [n.p2p, n.api]).collect();
+        Placement {
+            nodes,
+            held,
+            release: Some(Box::new(release)),
+        }
+    }
+
+    /// The ports taken on this machine.
+    pub fn held_ports(&self) -> &[u16] {
+        &self.held
+    }
+}
+
+impl Drop for Placement {
+    fn drop(&mut self) {
+        if let Some(release) = self.release.take() {
+            release();
+        }
+    }
+}
+
+impl std::fmt::Debug for Placement {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Placement")
+            .field("nodes", &self.nodes)
+            .field("held", &self.held)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Everything a runtime needs to run a chain.
@@ -153,6 +217,14 @@ pub trait Runtime: Send + Sync {
     fn kind(&self) -> &'static str;
     /// Whether this runtime can run `engine`; the error says what would.
     fn supports(&self, engine: Engine) -> Result<(), RuntimeError>;
+    /// Where `count` new nodes of `chain` will listen, none on a port of `avoid` (the ports
+    /// recorded for other chains' nodes, some of which may be down right now).
+    async fn place(
+        &self,
+        chain: Uuid,
+        count: usize,
+        avoid: &HashSet<u16>,
+    ) -> Result<Placement, RuntimeError>;
     /// Starts the chain, or adopts it when it already runs. Idempotent.
     async fn ensure(&self, plan: ChainPlan) -> Result<(), RuntimeError>;
     /// The chain's state; `Stopped` for a chain this runtime does not run.
