@@ -653,7 +653,7 @@ fn check_configs(m: &Manifest, files: &BTreeMap<String, Vec<u8>>, problems: &mut
             )),
         }
         if let Some(g) = doc.get("genesis_params") {
-            match serde_json::from_value::<consortia_node::genesis::Params>(g.clone()) {
+            match serde_json::from_value::<consortia_chain::genesis::Params>(g.clone()) {
                 Err(e) => problems.push(at(format!(
                     "/genesis_params: not native chain parameters: {e}"
                 ))),
@@ -689,7 +689,7 @@ pub struct Rendered {
     /// not given) written at their targets, by path.
     pub configs: BTreeMap<String, Value>,
     /// Genesis parameters for a new native chain, from the config artifacts.
-    pub genesis_params: Option<consortia_node::genesis::Params>,
+    pub genesis_params: Option<consortia_chain::genesis::Params>,
 }
 
 /// Renders a checked package's config artifacts with install parameters (already validated
@@ -737,7 +737,7 @@ pub fn render(pkg: &Package, parameters: &Value) -> Result<Rendered, String> {
         if out.genesis_params.is_none()
             && let Some(g) = doc.get("genesis_params")
         {
-            let params: consortia_node::genesis::Params = serde_json::from_value(g.clone())
+            let params: consortia_chain::genesis::Params = serde_json::from_value(g.clone())
                 .map_err(|e| format!("{}: genesis_params: {e}", a.path))?;
             params
                 .validate()

@@ -10,9 +10,9 @@ use std::fmt::Debug;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use consortia_chain::genesis::Params;
 use consortia_crds::{Chain, RetainPolicy};
 use consortia_engines::native::{API_PORT, Material};
-use consortia_node::genesis::Params;
 use k8s_openapi::ByteString;
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Secret};

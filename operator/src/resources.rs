@@ -411,7 +411,7 @@ const OBSERVER_CONFIG: &str = "observer.config.json";
 
 /// The configuration every observer shares: only the API address and data directory matter.
 fn observer_config() -> String {
-    let cfg = consortia_node::config::NodeConfig {
+    let cfg = consortia_chain::config::NodeConfig {
         moniker: "observer".into(),
         p2p_listen: format!("0.0.0.0:{P2P_PORT}"),
         api_listen: format!("0.0.0.0:{API_PORT}"),

@@ -14,9 +14,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use consortia_chain::genesis::Params;
 use consortia_crds::Chain;
 use consortia_engines::native::{Material, key_file_name};
-use consortia_node::genesis::Params;
 use consortia_operator::resources::{self, Settings};
 use consortia_operator::status;
 use serde_json::Value;
