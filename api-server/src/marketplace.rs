@@ -44,13 +44,7 @@ pub const ARTIFACT_KINDS: &[&str] = &["contract", "config", "schema", "doc", "ot
 
 /// Consensus protocols each engine offers.
 pub fn consensus_for(engine: &str) -> &'static [&'static str] {
-    match engine {
-        // The same names as the `Chain` custom resource.
-        "native" => &["bft"],
-        "quorum" => &["qbft", "raft"],
-        "fabric" => &["etcdraft", "bft"],
-        _ => &[],
-    }
+    consortia_crds::Engine::parse(engine).map_or(&[], consortia_crds::Engine::consensus)
 }
 
 /// One problem, at a place in the template.

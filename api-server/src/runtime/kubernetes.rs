@@ -16,10 +16,8 @@ use serde_json::json;
 use tracing::{info, warn};
 use uuid::Uuid;
 
-pub use objects::{
-    CHAIN_ID_LABEL, CHAIN_LABEL, FIELD_MANAGER, MEMBER_LABEL, client_endpoint, keys_secret_name,
-};
-use objects::{chain_report, chain_resource, keys_secret};
+use consortia_crds::contract::{CHAIN_ID_LABEL, CHAIN_LABEL, client_endpoint, keys_secret_name};
+use objects::{FIELD_MANAGER, chain_report, chain_resource, keys_secret};
 
 use super::{ChainPlan, ChainReport, Engine, NodePorts, Placement, Runtime, RuntimeError};
 
@@ -149,13 +147,7 @@ impl Runtime for KubernetesRuntime {
     }
 
     fn supports(&self, engine: Engine) -> Result<(), RuntimeError> {
-        match engine {
-            Engine::Native => Ok(()),
-            Engine::Fabric | Engine::Quorum => Err(RuntimeError::Unsupported(format!(
-                "{} chains cannot run on Kubernetes yet: the Consortia operator provisions native chains only for now",
-                engine.as_str()
-            ))),
-        }
+        super::native_only(engine)
     }
 
     /// Every node is a pod listening on the engine's own ports: nothing is taken here.

@@ -351,13 +351,7 @@ impl Runtime for LocalRuntime {
     }
 
     fn supports(&self, engine: Engine) -> Result<(), RuntimeError> {
-        match engine {
-            Engine::Native => Ok(()),
-            other => Err(RuntimeError::Unsupported(format!(
-                "{} chains need the Kubernetes runtime (start the API server with --runtime kubernetes); the local runtime runs native chains",
-                other.as_str()
-            ))),
-        }
+        super::native_only(engine)
     }
 
     async fn place(

@@ -17,33 +17,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-/// Chain engines, as the API names them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Engine {
-    Native,
-    Fabric,
-    Quorum,
-}
-
-impl Engine {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Engine::Native => "native",
-            Engine::Fabric => "fabric",
-            Engine::Quorum => "quorum",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Engine> {
-        match s {
-            "native" => Some(Engine::Native),
-            "fabric" => Some(Engine::Fabric),
-            "quorum" => Some(Engine::Quorum),
-            _ => None,
-        }
-    }
-}
+pub use consortia_crds::{Engine, Phase};
 
 /// One node of a plan.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -129,6 +103,8 @@ pub struct ChainPlan {
     pub name: String,
     pub engine: Engine,
     pub version: Option<String>,
+    /// The consensus protocol the user chose (one of [`Engine::consensus`]).
+    pub consensus: String,
     /// The material files (`genesis.json`, `layout.json`, node and client keys) unsealed, in
     /// memory only: a runtime passes keys to nodes without writing them in the clear.
     pub material: BTreeMap<String, Vec<u8>>,
@@ -141,25 +117,10 @@ impl std::fmt::Debug for ChainPlan {
             .field("id", &self.id)
             .field("name", &self.name)
             .field("engine", &self.engine)
+            .field("consensus", &self.consensus)
             .field("nodes", &self.nodes)
             .finish_non_exhaustive()
     }
-}
-
-/// Lifecycle of a chain as a runtime sees it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Phase {
-    /// Starting; no block yet.
-    Provisioning,
-    /// Every node is up.
-    Running,
-    /// Some nodes are down (being restarted); the chain may still make blocks.
-    Degraded,
-    /// The runtime cannot run it (see the message).
-    Failed,
-    /// Not running (stopped or unknown to the runtime).
-    Stopped,
 }
 
 /// State of one node.
@@ -190,6 +151,9 @@ pub struct NodeReport {
 /// What a runtime reports of a chain.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
 pub struct ChainReport {
+    /// In the API's spelling (`running`).
+    #[serde(serialize_with = "Phase::serialize_api")]
+    #[schema(value_type = String)]
     pub phase: Phase,
     pub height: Option<u64>,
     pub genesis_hash: Option<String>,
@@ -208,6 +172,17 @@ pub enum RuntimeError {
     Unavailable(String),
     #[error("{0:#}")]
     Failed(#[from] anyhow::Error),
+}
+
+/// Whether a runtime can run `engine`: every runtime runs native chains only for now, and
+/// refuses the others with these words.
+pub fn native_only(engine: Engine) -> Result<(), RuntimeError> {
+    match engine {
+        Engine::Native => Ok(()),
+        other => Err(RuntimeError::Unsupported(format!(
+            "{other} chains cannot run yet: the local and the Kubernetes runtime run native chains only"
+        ))),
+    }
 }
 
 /// Where chains run.

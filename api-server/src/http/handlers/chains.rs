@@ -106,6 +106,7 @@ pub struct ChainView {
     /// Hex hash of the genesis: receipts verify against it.
     pub genesis_hash: String,
     #[schema(value_type = String)]
+    #[serde(serialize_with = "Phase::serialize_api")]
     pub phase: Phase,
     pub height: Option<u64>,
     pub message: Option<String>,
@@ -149,11 +150,7 @@ fn check_name(name: &str) -> Result<(), ApiError> {
 }
 
 fn consensus_for(engine: Engine, asked: Option<&str>) -> Result<String, ApiError> {
-    let allowed: &[&str] = match engine {
-        Engine::Native => &["bft"],
-        Engine::Fabric => &["etcdraft", "bft"],
-        Engine::Quorum => &["qbft", "raft"],
-    };
+    let allowed = engine.consensus();
     match asked {
         None => Ok(allowed[0].to_string()),
         Some(c) if allowed.contains(&c) => Ok(c.to_string()),
