@@ -11,11 +11,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{Context, anyhow};
+use consortia_chain::client::Client;
+use consortia_chain::keys;
+use consortia_chain::receipt::Receipt;
+use consortia_chain::tx::{Op, SignedTx, Tx, WeightedKey};
 use consortia_engines::native::{CLIENT_ACCOUNT, CLIENT_KEY_FILE};
-use consortia_node::client::Client;
-use consortia_node::keys;
-use consortia_node::receipt::Receipt;
-use consortia_node::tx::{Op, SignedTx, Tx, WeightedKey};
 use ed25519_dalek::SigningKey;
 use uuid::Uuid;
 
@@ -107,7 +107,7 @@ impl Watcher {
         }
     }
 
-    fn deliver(&self, block: &consortia_node::block::CommittedBlock) {
+    fn deliver(&self, block: &consortia_chain::block::CommittedBlock) {
         let mut w = self.waiters.lock().unwrap();
         if w.is_empty() {
             return;
@@ -121,9 +121,9 @@ impl Watcher {
             .block
             .txs
             .iter()
-            .map(consortia_node::block::tx_leaf)
+            .map(consortia_chain::block::tx_leaf)
             .collect();
-        let mut proofs = consortia_node::merkle::all_proofs(&leaves);
+        let mut proofs = consortia_chain::merkle::all_proofs(&leaves);
         let block_hash = block.block.hash();
         for (index, (tx, hash)) in block.block.txs.iter().zip(hashes).enumerate() {
             if let Some(waiter) = w.remove(&hash) {
@@ -151,7 +151,7 @@ async fn follow(watcher: Arc<Watcher>, endpoint: String, mut from: u64) {
     };
     loop {
         match client.block_page_raw(from, 64, 5_000, MAX_PAGE_BYTES).await {
-            Ok(body) => match serde_json::from_slice::<consortia_node::block::BlockPage>(&body) {
+            Ok(body) => match serde_json::from_slice::<consortia_chain::block::BlockPage>(&body) {
                 Ok(page) => {
                     for b in &page.blocks {
                         if b.block.header.height == from {

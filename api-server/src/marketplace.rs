@@ -44,13 +44,7 @@ pub const ARTIFACT_KINDS: &[&str] = &["contract", "config", "schema", "doc", "ot
 
 /// Consensus protocols each engine offers.
 pub fn consensus_for(engine: &str) -> &'static [&'static str] {
-    match engine {
-        // The same names as the `Chain` custom resource.
-        "native" => &["bft"],
-        "quorum" => &["qbft", "raft"],
-        "fabric" => &["etcdraft", "bft"],
-        _ => &[],
-    }
+    consortia_crds::Engine::parse(engine).map_or(&[], consortia_crds::Engine::consensus)
 }
 
 /// One problem, at a place in the template.
@@ -653,7 +647,7 @@ fn check_configs(m: &Manifest, files: &BTreeMap<String, Vec<u8>>, problems: &mut
             )),
         }
         if let Some(g) = doc.get("genesis_params") {
-            match serde_json::from_value::<consortia_node::genesis::Params>(g.clone()) {
+            match serde_json::from_value::<consortia_chain::genesis::Params>(g.clone()) {
                 Err(e) => problems.push(at(format!(
                     "/genesis_params: not native chain parameters: {e}"
                 ))),
@@ -689,7 +683,7 @@ pub struct Rendered {
     /// not given) written at their targets, by path.
     pub configs: BTreeMap<String, Value>,
     /// Genesis parameters for a new native chain, from the config artifacts.
-    pub genesis_params: Option<consortia_node::genesis::Params>,
+    pub genesis_params: Option<consortia_chain::genesis::Params>,
 }
 
 /// Renders a checked package's config artifacts with install parameters (already validated
@@ -737,7 +731,7 @@ pub fn render(pkg: &Package, parameters: &Value) -> Result<Rendered, String> {
         if out.genesis_params.is_none()
             && let Some(g) = doc.get("genesis_params")
         {
-            let params: consortia_node::genesis::Params = serde_json::from_value(g.clone())
+            let params: consortia_chain::genesis::Params = serde_json::from_value(g.clone())
                 .map_err(|e| format!("{}: genesis_params: {e}", a.path))?;
             params
                 .validate()

@@ -56,6 +56,7 @@ fn plan(engine: Engine) -> ChainPlan {
         name: NAME.to_string(),
         engine,
         version: Some("1.2.0".to_string()),
+        consensus: engine.consensus()[0].to_string(),
         material,
         nodes,
     }
@@ -147,6 +148,7 @@ async fn ensure_creates_the_key_secret_then_applies_the_chain() {
         json!({
             "engine": "native",
             "version": "1.2.0",
+            "consensus": "bft",
             "members": [
                 {"name": "org2", "validators": 2, "observers": 0, "peers": 0, "orderers": 0},
                 {"name": "org1", "validators": 1, "observers": 0, "peers": 0, "orderers": 0},
@@ -210,6 +212,21 @@ async fn ensure_reapplies_a_chain_that_drifted() {
         api.get(CHAIN).unwrap()["spec"]["members"][0]["validators"],
         2
     );
+}
+
+#[tokio::test]
+async fn the_users_consensus_reaches_the_chain() {
+    let (api, rt) = runtime();
+    rt.ensure(plan(Engine::Native)).await.unwrap();
+    assert_eq!(api.get(CHAIN).unwrap()["spec"]["consensus"], "bft");
+    // A Chain written without it (by an older API server) gets it on the next ensure.
+    api.edit(CHAIN, |c| {
+        c["spec"].as_object_mut().unwrap().remove("consensus");
+    });
+    api.clear_log();
+    rt.ensure(plan(Engine::Native)).await.unwrap();
+    assert_eq!(api.writes().len(), 1, "{:#?}", api.writes());
+    assert_eq!(api.get(CHAIN).unwrap()["spec"]["consensus"], "bft");
 }
 
 #[tokio::test]

@@ -10,9 +10,10 @@ use std::fmt::Debug;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use consortia_chain::genesis::Params;
+use consortia_crds::contract::{CHAIN_LABEL, CLIENT_PORT, client_service_name, keys_secret_name};
 use consortia_crds::{Chain, RetainPolicy};
-use consortia_engines::native::{API_PORT, Material};
-use consortia_node::genesis::Params;
+use consortia_engines::native::Material;
 use k8s_openapi::ByteString;
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Secret};
@@ -27,7 +28,7 @@ use tracing::{info, warn};
 
 use crate::metrics::Metrics;
 use crate::probe::Probe;
-use crate::resources::{self, CHAIN_LABEL, MANAGER, ROLE_LABEL, Role, Settings, contains};
+use crate::resources::{self, MANAGER, ROLE_LABEL, Role, Settings, contains};
 use crate::status::{self, Observed, Refusal, Verdict};
 
 /// Finalizer that holds a Chain until its data has been kept or removed per `retainPolicy`.
@@ -108,7 +109,7 @@ async fn reconcile_chain(chain: &Chain, ctx: &Context) -> Result<Action, Error> 
     let now = (ctx.now)();
     let spec = status::spec_layout(chain);
     let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), &ns);
-    let secret_name = resources::keys_secret_name(&name);
+    let secret_name = keys_secret_name(&name);
     let material = match secrets.get_opt(&secret_name).await? {
         Some(secret) => match Material::from_files(&secret_files(&secret)) {
             Ok(m) => m,
@@ -175,14 +176,14 @@ async fn reconcile_chain(chain: &Chain, ctx: &Context) -> Result<Action, Error> 
     ensure(&Api::namespaced(client.clone(), &ns), &desired.pdb).await?;
     ensure(&Api::namespaced(client, &ns), &desired.network_policy).await?;
 
-    let client_host = format!("{}.{ns}.svc", resources::client_service_name(&name));
+    let client_host = format!("{}.{ns}.svc", client_service_name(&name));
     let probed = ctx
         .probe
-        .status(&format!("http://{client_host}:{API_PORT}"))
+        .status(&format!("http://{client_host}:{CLIENT_PORT}"))
         .await;
     let mut observed = Observed {
         fault_tolerance: material.layout.fault_tolerance() as u32,
-        endpoints: vec![format!("{client_host}:{API_PORT}")],
+        endpoints: vec![format!("{client_host}:{CLIENT_PORT}")],
         block_height: probed.as_ref().map(|p| p.height),
         genesis_hash: probed.map(|p| p.genesis_hash),
         ..Observed::default()
@@ -258,7 +259,7 @@ async fn create_material(
     layout: &consortia_engines::native::Layout,
 ) -> Result<Material, Error> {
     let name = chain.name_any();
-    let secret_name = resources::keys_secret_name(&name);
+    let secret_name = keys_secret_name(&name);
     let genesis_ms = k8s_openapi::jiff::Timestamp::now().as_millisecond().max(0) as u64;
     let material = Material::generate(
         &resources::chain_id(chain),
@@ -375,7 +376,7 @@ async fn cleanup(
             delete_if_present(&pvcs, &pvc.name_any()).await?;
         }
         let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), ns);
-        delete_if_present(&secrets, &resources::keys_secret_name(&name)).await?;
+        delete_if_present(&secrets, &keys_secret_name(&name)).await?;
         info!(chain = %name, "deleted the chain's volumes and keys (retainPolicy: Delete)");
     } else {
         info!(chain = %name, "kept the chain's volumes and keys (retainPolicy: Retain)");

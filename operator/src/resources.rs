@@ -5,7 +5,8 @@
 //! - ServiceAccount `X-node` (no API token mounted: nodes never talk to Kubernetes);
 //! - ConfigMap `X-genesis`: `genesis.json` and each validator's `<pod>.config.json`;
 //! - Service `X-peers` (headless, publishes not-ready pods so validators find each other
-//!   while starting) and Service `X-client` (the nodes' REST API, port 26657);
+//!   while starting) and Service `X-client` (the nodes' REST API, port 26657); the names and
+//!   labels the API server relies on come from `consortia_crds::contract`;
 //! - StatefulSet `X-m` per member with `replicas` = that member's validators, pods `X-m-i`,
 //!   a PVC per pod from `volumeClaimTemplates`; each pod mounts only its own member's keys;
 //! - PodDisruptionBudget `X-validators`: at most f validators voluntarily down (n = 3f+1);
@@ -18,6 +19,9 @@
 
 use std::collections::BTreeMap;
 
+use consortia_crds::contract::{
+    CHAIN_LABEL, CLIENT_PORT, MEMBER_LABEL, client_service_name, keys_secret_name,
+};
 use consortia_crds::{Chain, ServiceType};
 use consortia_engines::native::{self, API_PORT, Addressing, Material, P2P_PORT};
 use k8s_openapi::api::apps::v1::StatefulSet;
@@ -30,10 +34,6 @@ use sha2::{Digest, Sha256};
 
 /// The field manager of every server-side apply, and the `managed-by` label value.
 pub const MANAGER: &str = "consortia-operator";
-/// Label naming the Chain an object belongs to.
-pub const CHAIN_LABEL: &str = "consortia.dev/chain";
-/// Label naming the member organisation of a node.
-pub const MEMBER_LABEL: &str = "consortia.dev/member";
 /// Label naming a node's role: `validator` or `observer`.
 pub const ROLE_LABEL: &str = "consortia.dev/role";
 /// Where a node keeps its data (the image's volume).
@@ -123,11 +123,6 @@ pub fn contains(held: &Value, want: &Value) -> bool {
     }
 }
 
-/// Name of the key Secret of a Chain.
-pub fn keys_secret_name(chain: &str) -> String {
-    format!("{chain}-keys")
-}
-
 /// Name of the ConfigMap with the genesis and node configurations.
 pub fn config_map_name(chain: &str) -> String {
     format!("{chain}-genesis")
@@ -141,11 +136,6 @@ pub fn stateful_set_name(chain: &str, member: &str) -> String {
 /// Name of a member's observer StatefulSet.
 pub fn observer_set_name(chain: &str, member: &str) -> String {
     format!("{chain}-{member}-obs")
-}
-
-/// Name of the client Service.
-pub fn client_service_name(chain: &str) -> String {
-    format!("{chain}-client")
 }
 
 pub use consortia_engines::native::node_name;
@@ -299,7 +289,7 @@ pub fn desired(chain: &Chain, material: &Material, settings: &Settings) -> Desir
         "spec": {
             "type": service_type,
             "selector": selector(&name),
-            "ports": [{"name": "api", "port": API_PORT, "targetPort": "api", "protocol": "TCP"}],
+            "ports": [{"name": "api", "port": CLIENT_PORT, "targetPort": "api", "protocol": "TCP"}],
         },
     }));
 
@@ -411,7 +401,7 @@ const OBSERVER_CONFIG: &str = "observer.config.json";
 
 /// The configuration every observer shares: only the API address and data directory matter.
 fn observer_config() -> String {
-    let cfg = consortia_node::config::NodeConfig {
+    let cfg = consortia_chain::config::NodeConfig {
         moniker: "observer".into(),
         p2p_listen: format!("0.0.0.0:{P2P_PORT}"),
         api_listen: format!("0.0.0.0:{API_PORT}"),

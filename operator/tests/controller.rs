@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use consortia_chain::genesis::Params;
 use consortia_crds::Chain;
 use consortia_engines::native::{Layout, Material, Node};
 use consortia_kube_fake::FakeApi;
-use consortia_node::genesis::Params;
 use consortia_operator::controller::{self, Context, FINALIZER};
 use consortia_operator::leader::{LeaseLock, LeaseSettings};
 use consortia_operator::metrics::Metrics;

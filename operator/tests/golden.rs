@@ -6,9 +6,9 @@
 
 use std::path::{Path, PathBuf};
 
+use consortia_chain::genesis::Params;
 use consortia_crds::Chain;
 use consortia_engines::native::Material;
-use consortia_node::genesis::Params;
 use consortia_operator::resources::{self, Settings};
 use consortia_operator::status;
 use ed25519_dalek::SigningKey;

@@ -14,9 +14,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use consortia_chain::genesis::Params;
 use consortia_crds::Chain;
 use consortia_engines::native::{Material, key_file_name};
-use consortia_node::genesis::Params;
 use consortia_operator::resources::{self, Settings};
 use consortia_operator::status;
 use serde_json::Value;
@@ -102,7 +102,7 @@ fn rendered_statefulsets_run_a_chain_that_takes_deposits_and_an_observer_follows
             })
         })
         .collect();
-    let free = consortia_node::free_ports(2 * pods.len()).unwrap();
+    let free = consortia_ports::free_ports(2 * pods.len()).unwrap();
     let ports: BTreeMap<String, (u16, u16)> = pods
         .iter()
         .zip(free.chunks(2))

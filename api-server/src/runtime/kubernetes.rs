@@ -5,6 +5,8 @@
 
 mod objects;
 
+use std::collections::HashSet;
+
 use anyhow::anyhow;
 use consortia_crds::{Chain, RetainPolicy};
 use k8s_openapi::api::core::v1::{Pod, Secret};
@@ -14,12 +16,10 @@ use serde_json::json;
 use tracing::{info, warn};
 use uuid::Uuid;
 
-pub use objects::{
-    CHAIN_ID_LABEL, CHAIN_LABEL, FIELD_MANAGER, MEMBER_LABEL, client_endpoint, keys_secret_name,
-};
-use objects::{chain_report, chain_resource, keys_secret};
+use consortia_crds::contract::{CHAIN_ID_LABEL, CHAIN_LABEL, client_endpoint, keys_secret_name};
+use objects::{FIELD_MANAGER, chain_report, chain_resource, keys_secret};
 
-use super::{ChainPlan, ChainReport, Engine, Runtime, RuntimeError};
+use super::{ChainPlan, ChainReport, Engine, NodePorts, Placement, Runtime, RuntimeError};
 
 /// Runs chains through the Consortia operator, in one namespace.
 pub struct KubernetesRuntime {
@@ -147,13 +147,21 @@ impl Runtime for KubernetesRuntime {
     }
 
     fn supports(&self, engine: Engine) -> Result<(), RuntimeError> {
-        match engine {
-            Engine::Native => Ok(()),
-            Engine::Fabric | Engine::Quorum => Err(RuntimeError::Unsupported(format!(
-                "{} chains cannot run on Kubernetes yet: the Consortia operator provisions native chains only for now",
-                engine.as_str()
-            ))),
-        }
+        super::native_only(engine)
+    }
+
+    /// Every node is a pod listening on the engine's own ports: nothing is taken here.
+    async fn place(
+        &self,
+        _chain: Uuid,
+        count: usize,
+        _avoid: &HashSet<u16>,
+    ) -> Result<Placement, RuntimeError> {
+        let ports = NodePorts {
+            p2p: consortia_engines::native::P2P_PORT,
+            api: consortia_engines::native::API_PORT,
+        };
+        Ok(Placement::fixed(vec![ports; count]))
     }
 
     async fn ensure(&self, plan: ChainPlan) -> Result<(), RuntimeError> {

@@ -10,7 +10,7 @@
 //!   process whose pid, start time and command line match instead of starting a second one.
 //! - `remove` and `shutdown` stop nodes with SIGTERM (SIGKILL after 10 s).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -22,7 +22,11 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
-use super::{ChainPlan, ChainReport, Engine, NodeReport, NodeState, Phase, Runtime, RuntimeError};
+use super::{
+    ChainPlan, ChainReport, Engine, NodeReport, NodeState, Phase, Placement, Runtime, RuntimeError,
+};
+
+mod placement;
 
 const STOP_GRACE: Duration = Duration::from_secs(10);
 const BACKOFF_MIN: Duration = Duration::from_secs(1);
@@ -347,13 +351,18 @@ impl Runtime for LocalRuntime {
     }
 
     fn supports(&self, engine: Engine) -> Result<(), RuntimeError> {
-        match engine {
-            Engine::Native => Ok(()),
-            other => Err(RuntimeError::Unsupported(format!(
-                "{} chains need the Kubernetes runtime (start the API server with --runtime kubernetes); the local runtime runs native chains",
-                other.as_str()
-            ))),
-        }
+        super::native_only(engine)
+    }
+
+    async fn place(
+        &self,
+        chain: Uuid,
+        count: usize,
+        avoid: &HashSet<u16>,
+    ) -> Result<Placement, RuntimeError> {
+        placement::place(count, avoid).map_err(|e| {
+            RuntimeError::Failed(anyhow!(e).context(format!("placing the nodes of chain {chain}")))
+        })
     }
 
     async fn ensure(&self, plan: ChainPlan) -> Result<(), RuntimeError> {

@@ -11,39 +11,13 @@
 pub mod kubernetes;
 pub mod local;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-/// Chain engines, as the API names them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Engine {
-    Native,
-    Fabric,
-    Quorum,
-}
-
-impl Engine {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Engine::Native => "native",
-            Engine::Fabric => "fabric",
-            Engine::Quorum => "quorum",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Engine> {
-        match s {
-            "native" => Some(Engine::Native),
-            "fabric" => Some(Engine::Fabric),
-            "quorum" => Some(Engine::Quorum),
-            _ => None,
-        }
-    }
-}
+pub use consortia_crds::{Engine, Phase};
 
 /// One node of a plan.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -57,6 +31,70 @@ pub struct NodePlan {
     pub api_port: u16,
 }
 
+/// The ports one node listens on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NodePorts {
+    pub p2p: u16,
+    pub api: u16,
+}
+
+/// Where a chain's new nodes listen: the runtime's answer to [`Runtime::place`]. Ports taken on
+/// this machine stay held for the chain until the placement is dropped (once its nodes are
+/// recorded, or their creation failed), so no other chain is placed on them meanwhile.
+pub struct Placement {
+    /// One entry per node, in the order asked for.
+    pub nodes: Vec<NodePorts>,
+    /// Ports taken on this machine (none when the nodes run elsewhere, as on Kubernetes).
+    held: Vec<u16>,
+    release: Option<Box<dyn FnOnce() + Send + Sync>>,
+}
+
+impl Placement {
+    /// Nodes that listen on fixed ports of their own hosts (pods): nothing is held here.
+    pub fn fixed(nodes: Vec<NodePorts>) -> Placement {
+        Placement {
+            nodes,
+            held: Vec::new(),
+            release: None,
+        }
+    }
+
+    /// Nodes on ports of this machine, held until `release` runs when the placement is dropped.
+    pub fn held(
+        nodes: Vec<NodePorts>,
+        release: impl FnOnce() + Send + Sync + 'static,
+    ) -> Placement {
+        let held = nodes.iter().flat_map(|n| [n.p2p, n.api]).collect();
+        Placement {
+            nodes,
+            held,
+            release: Some(Box::new(release)),
+        }
+    }
+
+    /// The ports taken on this machine.
+    pub fn held_ports(&self) -> &[u16] {
+        &self.held
+    }
+}
+
+impl Drop for Placement {
+    fn drop(&mut self) {
+        if let Some(release) = self.release.take() {
+            release();
+        }
+    }
+}
+
+impl std::fmt::Debug for Placement {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Placement")
+            .field("nodes", &self.nodes)
+            .field("held", &self.held)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Everything a runtime needs to run a chain.
 #[derive(Clone)]
 pub struct ChainPlan {
@@ -65,6 +103,8 @@ pub struct ChainPlan {
     pub name: String,
     pub engine: Engine,
     pub version: Option<String>,
+    /// The consensus protocol the user chose (one of [`Engine::consensus`]).
+    pub consensus: String,
     /// The material files (`genesis.json`, `layout.json`, node and client keys) unsealed, in
     /// memory only: a runtime passes keys to nodes without writing them in the clear.
     pub material: BTreeMap<String, Vec<u8>>,
@@ -77,25 +117,10 @@ impl std::fmt::Debug for ChainPlan {
             .field("id", &self.id)
             .field("name", &self.name)
             .field("engine", &self.engine)
+            .field("consensus", &self.consensus)
             .field("nodes", &self.nodes)
             .finish_non_exhaustive()
     }
-}
-
-/// Lifecycle of a chain as a runtime sees it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Phase {
-    /// Starting; no block yet.
-    Provisioning,
-    /// Every node is up.
-    Running,
-    /// Some nodes are down (being restarted); the chain may still make blocks.
-    Degraded,
-    /// The runtime cannot run it (see the message).
-    Failed,
-    /// Not running (stopped or unknown to the runtime).
-    Stopped,
 }
 
 /// State of one node.
@@ -126,6 +151,9 @@ pub struct NodeReport {
 /// What a runtime reports of a chain.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
 pub struct ChainReport {
+    /// In the API's spelling (`running`).
+    #[serde(serialize_with = "Phase::serialize_api")]
+    #[schema(value_type = String)]
     pub phase: Phase,
     pub height: Option<u64>,
     pub genesis_hash: Option<String>,
@@ -146,6 +174,17 @@ pub enum RuntimeError {
     Failed(#[from] anyhow::Error),
 }
 
+/// Whether a runtime can run `engine`: every runtime runs native chains only for now, and
+/// refuses the others with these words.
+pub fn native_only(engine: Engine) -> Result<(), RuntimeError> {
+    match engine {
+        Engine::Native => Ok(()),
+        other => Err(RuntimeError::Unsupported(format!(
+            "{other} chains cannot run yet: the local and the Kubernetes runtime run native chains only"
+        ))),
+    }
+}
+
 /// Where chains run.
 #[async_trait::async_trait]
 pub trait Runtime: Send + Sync {
@@ -153,6 +192,14 @@ pub trait Runtime: Send + Sync {
     fn kind(&self) -> &'static str;
     /// Whether this runtime can run `engine`; the error says what would.
     fn supports(&self, engine: Engine) -> Result<(), RuntimeError>;
+    /// Where `count` new nodes of `chain` will listen, none on a port of `avoid` (the ports
+    /// recorded for other chains' nodes, some of which may be down right now).
+    async fn place(
+        &self,
+        chain: Uuid,
+        count: usize,
+        avoid: &HashSet<u16>,
+    ) -> Result<Placement, RuntimeError>;
     /// Starts the chain, or adopts it when it already runs. Idempotent.
     async fn ensure(&self, plan: ChainPlan) -> Result<(), RuntimeError>;
     /// The chain's state; `Stopped` for a chain this runtime does not run.

@@ -172,6 +172,7 @@ pub fn plan_of(
         engine: Engine::parse(&c.engine)
             .ok_or_else(|| anyhow::anyhow!("unknown engine {}", c.engine))?,
         version: c.version.clone(),
+        consensus: c.consensus.clone(),
         material,
         nodes: nodes
             .iter()

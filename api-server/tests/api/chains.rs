@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 use crate::alliances::{found, join, propose, vote};
 use crate::support::{Resp, TestApp};
 use actix_web::http::Method;
-use consortia_node::genesis::Genesis;
-use consortia_node::receipt::{AnchoredReceipt, Receipt, verify_anchored, verify_receipt};
+use consortia_chain::genesis::Genesis;
+use consortia_chain::receipt::{AnchoredReceipt, Receipt, verify_anchored, verify_receipt};
 use serde_json::{Value, json};
 
 fn chains_path(alliance: &str) -> String {

@@ -14,9 +14,9 @@ use actix_web::http::Method;
 use actix_web::test::TestRequest;
 use consortia_api::http::handlers::templates::load_builtins;
 use consortia_api::marketplace::build_package;
-use consortia_node::genesis::Genesis;
-use consortia_node::receipt::{Receipt, verify_receipt};
-use consortia_node::tx::Op;
+use consortia_chain::genesis::Genesis;
+use consortia_chain::receipt::{Receipt, verify_receipt};
+use consortia_chain::tx::Op;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -218,7 +218,7 @@ async fn templates_install_onto_chains(app: &TestApp) {
         "the anchor is adopted"
     );
     check_anchor(&genesis, inst, &cold_package, "cold-ledger");
-    let node = consortia_node::client::Client::new(c["endpoints"][0].as_str().unwrap()).unwrap();
+    let node = consortia_chain::client::Client::new(c["endpoints"][0].as_str().unwrap()).unwrap();
     let on_chain = node.deposits(&cold_package).await.unwrap();
     assert_eq!(
         on_chain["deposits"].as_array().unwrap().len(),

@@ -18,7 +18,7 @@ impl Drop for Server {
 }
 
 pub(crate) fn start(data_dir: &std::path::Path, envs: &[(&str, String)]) -> Server {
-    let addr: SocketAddr = format!("127.0.0.1:{}", consortia_node::free_ports(1).unwrap()[0])
+    let addr: SocketAddr = format!("127.0.0.1:{}", consortia_ports::free_ports(1).unwrap()[0])
         .parse()
         .unwrap();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_consortia-api"));

@@ -4,27 +4,26 @@
 //! Every field carries a description (so `kubectl explain chain.spec` is useful), enums and
 //! bounds are part of the schema, and CEL rules reject combinations the schema alone cannot
 //! (a consensus that does not belong to the engine, duplicate members, changing the engine).
+//!
+//! It is also the contract between the API server and the operator: one [`Engine`] with its
+//! consensus table ([`engine`]), one [`Phase`], and the object names and labels both sides
+//! rely on ([`contract`]).
 
 // clippy reads the repeated `type_ = ...` inside separate `printcolumn(...)` groups of the
 // `#[kube]` attribute as duplicated attributes; they are not.
 #![allow(clippy::duplicated_attributes)]
 
+pub mod contract;
+pub mod engine;
+mod phase;
+
+pub use engine::Engine;
+pub use phase::Phase;
+
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::{CustomResource, CustomResourceExt, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-
-/// Which chain software runs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Engine {
-    /// Consortia's own permissioned BFT chain (`consortia-node`).
-    Native,
-    /// Hyperledger Fabric.
-    Fabric,
-    /// GoQuorum.
-    Quorum,
-}
 
 /// A consortium chain, provisioned and kept running by the Consortia operator.
 #[derive(CustomResource, KubeSchema, Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -69,7 +68,7 @@ pub enum Engine {
 )]
 #[serde(rename_all = "camelCase")]
 #[x_kube(validation = Rule::new("self.members.all(m, self.members.exists_one(n, n.name == m.name))").message("member names must be unique"))]
-#[x_kube(validation = Rule::new("!has(self.consensus) || (self.engine == 'native' && self.consensus == 'bft') || (self.engine == 'fabric' && self.consensus in ['etcdraft', 'bft']) || (self.engine == 'quorum' && self.consensus in ['qbft', 'raft'])").message("consensus must suit the engine: native bft; fabric etcdraft or bft; quorum qbft or raft"))]
+#[x_kube(validation = Rule::new(engine::consensus_rule()).message(Message::Message(engine::consensus_message())))]
 pub struct ChainSpec {
     /// The chain software: `native`, `fabric` or `quorum`. Cannot be changed after creation.
     #[x_kube(validation = Rule::new("self == oldSelf").message("engine is immutable"))]
@@ -200,21 +199,6 @@ pub struct ExposureSpec {
     /// Service type of the client endpoint.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_type: Option<ServiceType>,
-}
-
-/// Lifecycle phase of a chain.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub enum Phase {
-    /// Accepted, nothing created yet.
-    Pending,
-    /// Keys, genesis and workloads are being created or changed.
-    Provisioning,
-    /// Every node is ready and the chain makes blocks.
-    Running,
-    /// Some nodes are not ready, but the chain can go on.
-    Degraded,
-    /// The chain cannot be provisioned as specified.
-    Failed,
 }
 
 /// What the operator observed.

@@ -10,11 +10,11 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use consortia_bft::{Validator, ValidatorSet};
-use consortia_node::config::NodeConfig;
-use consortia_node::genesis::{Genesis, GenesisAccount, Params};
-use consortia_node::keys;
-use consortia_node::net::PeerAddr;
-use consortia_node::tx::WeightedKey;
+use consortia_chain::config::NodeConfig;
+use consortia_chain::config::PeerAddr;
+use consortia_chain::genesis::{Genesis, GenesisAccount, Params};
+use consortia_chain::keys;
+use consortia_chain::tx::WeightedKey;
 use ed25519_dalek::SigningKey;
 
 /// Port of the peer-to-peer links.
@@ -174,7 +174,7 @@ impl Material {
         genesis_time_ms: u64,
         next_key: &mut dyn FnMut() -> SigningKey,
     ) -> Result<Material, Error> {
-        if !consortia_node::genesis::check_chain_id(chain_id) {
+        if !consortia_chain::genesis::check_chain_id(chain_id) {
             return Err(Error::ChainId(chain_id.to_string()));
         }
         let node_keys: BTreeMap<String, SigningKey> = layout

@@ -3,6 +3,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use anyhow::Context;
+use tokio::sync::watch;
+
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -13,25 +16,17 @@ use consortia_bft::Hash;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use crate::admission::admit;
 use crate::block::{BlockPage, CommittedBlock};
 use crate::error::TxError;
 use crate::ledger::Ledger;
-use crate::node::{Role, Shared, admit};
+use crate::limits::{MAX_BATCH, MAX_BATCH_BYTES, MAX_PAGE_BLOCKS, MAX_TX_BODY, PAGE_BYTES};
+use crate::shared::{Role, Shared};
 use crate::tx::SignedTx;
 
-/// Most transactions in one batch submission.
-pub const MAX_BATCH: usize = 10_000;
-/// Body limit of a batch submission.
-pub const MAX_BATCH_BYTES: usize = 32 << 20;
-/// Body limit of a single transaction.
-pub const MAX_TX_BODY: usize = 64 << 10;
 /// Longest a client may wait for a block.
 const MAX_WAIT_MS: u64 = 30_000;
-/// Most blocks in one `GET /v1/blocks` page, and the number given when `limit` is absent.
-pub const MAX_PAGE_BLOCKS: u32 = 100;
 const DEFAULT_PAGE_BLOCKS: u32 = 16;
-/// Stored bytes of the blocks in one page, past its first block (which is always included).
-pub const PAGE_BYTES: usize = 4 << 20;
 
 type S = State<Arc<Shared>>;
 
@@ -513,4 +508,26 @@ async fn metrics(State(s): S) -> impl IntoResponse {
         )],
         s.metrics.encode(),
     )
+}
+
+/// Serves the REST API on `listen` until `shutdown` turns true; returns the bound address.
+pub(crate) async fn serve_api(
+    listen: &str,
+    shared: Arc<Shared>,
+    shutdown: watch::Receiver<bool>,
+) -> anyhow::Result<std::net::SocketAddr> {
+    let api_listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("listening for the API on {listen}"))?;
+    let api_addr = api_listener.local_addr()?;
+    let router = router(shared);
+    let mut stop = shutdown;
+    tokio::spawn(async move {
+        let _ = axum::serve(api_listener, router)
+            .with_graceful_shutdown(async move {
+                let _ = stop.wait_for(|s| *s).await;
+            })
+            .await;
+    });
+    Ok(api_addr)
 }

@@ -38,13 +38,7 @@ const PROTOCOL_VERSION: u16 = 1;
 /// Frames queued per peer before new ones are dropped (gossip repeats what matters).
 const PEER_QUEUE: usize = 8192;
 
-/// A peer to dial.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PeerAddr {
-    #[serde(with = "hexser::array")]
-    pub public_key: [u8; 32],
-    pub address: String,
-}
+pub use consortia_chain::config::PeerAddr;
 
 /// Settings of the transport.
 pub struct NetConfig {

@@ -10,160 +10,22 @@ use consortia_bft::{CommitCertificate, Hash};
 use ed25519_dalek::SigningKey;
 use tokio::sync::{Notify, mpsc, watch};
 
+use crate::admission::admit;
+use crate::api::serve_api;
 use crate::block::{Block, tx_leaf};
 use crate::config::NodeConfig;
-use crate::driver::{App, ConsensusStatus, Driver, DriverParams, Wire};
-use crate::error::TxError;
+use crate::driver::{App, ConsensusStatus, Driver, DriverParams};
 use crate::genesis::Genesis;
 use crate::ledger::Ledger;
+use crate::limits::MAX_FRAME;
 use crate::mempool::Mempool;
-use crate::metrics::{Metrics, Reason};
+use crate::metrics::Metrics;
 use crate::net::{NetConfig, Network};
-use crate::store::Store;
-use crate::tx::{SignedTx, verify_batch};
+use crate::shared::{Consensus, NodeWire, Role, Shared};
+use crate::tx::SignedTx;
 
-/// Largest frame on a peer link (a full block of maximum-size transactions fits).
-pub const MAX_FRAME: usize = 96 << 20;
 /// Transactions per gossip message.
 const GOSSIP_CHUNK: usize = 2000;
-
-pub type NodeWire = Wire<Block, Vec<SignedTx>>;
-
-/// What the API handlers and the task that writes the chain (consensus driver or observer
-/// follower) share.
-pub struct Shared {
-    pub genesis: Genesis,
-    pub genesis_hash: Hash,
-    pub store: Store,
-    /// Always empty on an observer, which admits no transactions.
-    pub mempool: Mutex<Mempool>,
-    pub wakeup: Arc<Notify>,
-    pub height: watch::Receiver<u64>,
-    pub metrics: Metrics,
-    pub role: Role,
-}
-
-/// How a node takes part in the chain.
-pub enum Role {
-    /// Runs consensus over peer links (a validator when its key is in the genesis set).
-    Validator(Consensus),
-    /// Follows an upstream's committed blocks over its REST API; read-only.
-    Observer(watch::Receiver<crate::observer::ObserverStatus>),
-}
-
-/// The consensus side of a validator, as the API sees it.
-pub struct Consensus {
-    pub public_key: [u8; 32],
-    pub status: watch::Receiver<ConsensusStatus>,
-    pub net: Network<NodeWire>,
-}
-
-impl Shared {
-    /// Whether this node only follows the chain (and so refuses transactions).
-    pub fn is_observer(&self) -> bool {
-        matches!(self.role, Role::Observer(_))
-    }
-}
-
-/// Admits transactions into the mempool: stateless checks, one batch signature
-/// verification, then key weight and nonce against the committed state. `gossip` sends the
-/// admitted ones on to the peers (for transactions from clients).
-pub fn admit(shared: &Shared, txs: Vec<SignedTx>, gossip: bool) -> Vec<Result<Hash, TxError>> {
-    let params = &shared.genesis.params;
-    let chain = &shared.genesis.chain_id;
-    let mut results: Vec<Result<Hash, TxError>> = Vec::with_capacity(txs.len());
-    let hashes: Vec<Hash> = txs.iter().map(|t| t.hash()).collect();
-    {
-        let mp = shared.mempool.lock().unwrap_or_else(|e| e.into_inner());
-        let mut in_batch = HashSet::new();
-        for (tx, hash) in txs.iter().zip(&hashes) {
-            let r = tx
-                .check_stateless(chain, params.max_metadata_bytes as usize)
-                .and_then(|()| mp.check(hash, tx))
-                .and_then(|()| {
-                    if in_batch.insert(*hash) {
-                        Ok(*hash)
-                    } else {
-                        Err(TxError::Duplicate)
-                    }
-                });
-            results.push(r);
-        }
-    }
-    let idx: Vec<usize> = (0..txs.len()).filter(|i| results[*i].is_ok()).collect();
-    let refs: Vec<&SignedTx> = idx.iter().map(|i| &txs[*i]).collect();
-    let hs: Vec<Hash> = idx.iter().map(|i| hashes[*i]).collect();
-    for (i, v) in idx.iter().zip(verify_batch(&refs, &hs)) {
-        if let Err(e) = v {
-            results[*i] = Err(e);
-        }
-    }
-    // Key weight and nonce against committed state, in one read transaction.
-    let ids: Vec<&str> = txs.iter().map(|t| t.tx.account.as_str()).collect();
-    let accounts = shared
-        .store
-        .accounts(&ids)
-        .unwrap_or_else(|_| vec![None; ids.len()]);
-    for (i, tx) in txs.iter().enumerate() {
-        if results[i].is_err() {
-            continue;
-        }
-        let r = match &accounts[i] {
-            None => Err(TxError::UnknownAccount(tx.tx.account.clone())),
-            Some(a) => {
-                let expected = a.nonce + 1;
-                if tx.tx.nonce < expected {
-                    Err(TxError::StaleNonce {
-                        expected,
-                        got: tx.tx.nonce,
-                    })
-                } else if tx.tx.nonce > a.nonce + params.nonce_window {
-                    Err(TxError::NonceTooFar {
-                        expected,
-                        got: tx.tx.nonce,
-                    })
-                } else if tx.tx.expiry_height <= *shared.height.borrow() {
-                    Err(TxError::Expired {
-                        expiry: tx.tx.expiry_height,
-                        height: *shared.height.borrow(),
-                    })
-                } else {
-                    a.authorize(tx)
-                }
-            }
-        };
-        if let Err(e) = r {
-            results[i] = Err(e);
-        }
-    }
-    let mut added = 0;
-    {
-        let mut mp = shared.mempool.lock().unwrap_or_else(|e| e.into_inner());
-        for (tx, r) in txs.into_iter().zip(results.iter_mut()) {
-            if let Ok(hash) = r {
-                match mp.insert(*hash, tx, gossip) {
-                    Ok(()) => added += 1,
-                    Err(e) => *r = Err(e),
-                }
-            }
-        }
-        shared.metrics.mempool_size.set(mp.len() as i64);
-    }
-    for r in &results {
-        if let Err(e) = r {
-            let code = e.code().to_string();
-            shared
-                .metrics
-                .rejected
-                .get_or_create(&Reason { reason: code })
-                .inc();
-        }
-    }
-    if added > 0 {
-        shared.wakeup.notify_one();
-    }
-    results
-}
 
 struct NodeApp {
     ledger: Ledger,
@@ -374,28 +236,6 @@ pub async fn run(paths: &RunPaths) -> Result<()> {
     let _ = shutdown_tx.send(true);
     let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
     Ok(())
-}
-
-/// Serves the REST API on `listen` until `shutdown` turns true; returns the bound address.
-pub(crate) async fn serve_api(
-    listen: &str,
-    shared: Arc<Shared>,
-    shutdown: watch::Receiver<bool>,
-) -> Result<std::net::SocketAddr> {
-    let api_listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .with_context(|| format!("listening for the API on {listen}"))?;
-    let api_addr = api_listener.local_addr()?;
-    let router = crate::api::router(shared);
-    let mut stop = shutdown;
-    tokio::spawn(async move {
-        let _ = axum::serve(api_listener, router)
-            .with_graceful_shutdown(async move {
-                let _ = stop.wait_for(|s| *s).await;
-            })
-            .await;
-    });
-    Ok(api_addr)
 }
 
 /// A started validator (used by `run` and by tests).

@@ -19,9 +19,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use consortia_bft::{CertificateError, verify_certificate};
-use serde::Serialize;
 use tokio::sync::{Notify, watch};
 
+use crate::api::serve_api;
 use crate::block::{BlockPage, CommittedBlock};
 use crate::client::Client;
 use crate::config::NodeConfig;
@@ -29,7 +29,7 @@ use crate::genesis::Genesis;
 use crate::ledger::Ledger;
 use crate::mempool::Mempool;
 use crate::metrics::{Metrics, Reason};
-use crate::node::{Role, Shared, serve_api};
+use crate::shared::{ObserverStatus, Role, Shared};
 
 /// Blocks asked for per request (the upstream may send fewer).
 const PAGE_BLOCKS: u32 = 64;
@@ -42,25 +42,6 @@ const MIN_POLL: Duration = Duration::from_millis(200);
 /// `MAX_BACKOFF`.
 const BACKOFF: Duration = Duration::from_millis(250);
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
-
-/// What an observer publishes on its status endpoint.
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct ObserverStatus {
-    /// Every upstream it may follow, in the order given.
-    pub upstreams: Vec<String>,
-    /// The upstream it follows now.
-    pub upstream: Option<String>,
-    /// The committed height that upstream reported last.
-    pub upstream_height: u64,
-    /// Blocks verified and committed since the observer started.
-    pub blocks_followed: u64,
-    /// Blocks refused since the observer started.
-    pub refused_blocks: u64,
-    /// Why the last refused block was refused.
-    pub last_refusal: Option<String>,
-    /// The last failure to reach, or make sense of, an upstream.
-    pub last_error: Option<String>,
-}
 
 /// Why a block from an upstream is refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -178,7 +159,7 @@ pub struct ObserverHandle {
 /// size.
 fn max_page_body(genesis: &Genesis) -> usize {
     let block = usize::try_from(genesis.params.max_block_bytes).unwrap_or(usize::MAX);
-    crate::api::PAGE_BYTES
+    crate::limits::PAGE_BYTES
         .saturating_add(block)
         .saturating_mul(8)
 }

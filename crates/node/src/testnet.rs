@@ -89,7 +89,7 @@ pub fn generate(dir: &Path, spec: &TestnetSpec) -> Result<TestnetSummary> {
     let mut ports = Vec::new();
     let free = match spec.base_port {
         Some(_) => Vec::new(),
-        None => crate::free_ports(2 * spec.validators)?,
+        None => consortia_ports::free_ports(2 * spec.validators)?,
     };
     for i in 0..spec.validators {
         let (p2p, api) = match spec.base_port {

@@ -157,7 +157,7 @@ async fn four_nodes_commit_and_a_restarted_node_catches_up() {
             .collect(),
     )
     .unwrap();
-    let ports = consortia_node::free_ports(4).unwrap();
+    let ports = consortia_ports::free_ports(4).unwrap();
     let chains: Vec<Chain> = (0..4).map(|_| Chain::default()).collect();
     let mut nodes = Vec::new();
     for (i, chain) in chains.iter().enumerate() {

@@ -127,7 +127,7 @@ async fn an_observer_follows_four_validators_serves_receipts_refuses_txs_and_res
     // genesis, and three upstreams of which the first is down.
     let obs_home = dir.path().join("observer");
     std::fs::create_dir_all(&obs_home).unwrap();
-    let [obs_port, dead_port] = consortia_node::free_ports(2).unwrap()[..] else {
+    let [obs_port, dead_port] = consortia_ports::free_ports(2).unwrap()[..] else {
         unreachable!()
     };
     let obs_api = format!("127.0.0.1:{obs_port}");

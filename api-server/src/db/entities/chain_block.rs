@@ -12,7 +12,7 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub height: i64,
     pub block_hash: String,
-    /// `consortia_node::receipt::BlockSeal` as JSON.
+    /// `consortia_chain::receipt::BlockSeal` as JSON.
     pub seal: String,
 }
 

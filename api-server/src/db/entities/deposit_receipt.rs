@@ -13,7 +13,7 @@ pub struct Model {
     pub tx_hash: String,
     pub height: i64,
     pub committed_at: DateTimeUtc,
-    /// The transaction's part of the receipt (`consortia_node::receipt::TxProof` JSON); the
+    /// The transaction's part of the receipt (`consortia_chain::receipt::TxProof` JSON); the
     /// block's part is in `chain_blocks`. (Rows written before that table existed hold the
     /// whole receipt.) Together they verify offline with `consortia-node verify-receipt`.
     pub receipt: String,

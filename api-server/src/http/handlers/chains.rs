@@ -11,7 +11,7 @@ use crate::app::AppState;
 use crate::db::entities::{chain, chain_node};
 use crate::domain::roles::Action;
 use crate::http::problem::{ApiError, ApiResult, Problem};
-use crate::runtime::{ChainReport, Engine, NodeReport, Phase, RuntimeError};
+use crate::runtime::{ChainReport, Engine, NodeReport, Phase, Placement, RuntimeError};
 use crate::service::access::Caller;
 use crate::store::alliances as alliance_db;
 use crate::store::chains as db;
@@ -106,6 +106,7 @@ pub struct ChainView {
     /// Hex hash of the genesis: receipts verify against it.
     pub genesis_hash: String,
     #[schema(value_type = String)]
+    #[serde(serialize_with = "Phase::serialize_api")]
     pub phase: Phase,
     pub height: Option<u64>,
     pub message: Option<String>,
@@ -149,11 +150,7 @@ fn check_name(name: &str) -> Result<(), ApiError> {
 }
 
 fn consensus_for(engine: Engine, asked: Option<&str>) -> Result<String, ApiError> {
-    let allowed: &[&str] = match engine {
-        Engine::Native => &["bft"],
-        Engine::Fabric => &["etcdraft", "bft"],
-        Engine::Quorum => &["qbft", "raft"],
-    };
+    let allowed = engine.consensus();
     match asked {
         None => Ok(allowed[0].to_string()),
         Some(c) if allowed.contains(&c) => Ok(c.to_string()),
@@ -194,45 +191,24 @@ fn member_labels(org_ids: &[String]) -> Vec<String> {
     out
 }
 
-/// Ports handed to chains that are being created and not yet recorded.
-static RESERVED: std::sync::Mutex<std::collections::BTreeSet<u16>> =
-    std::sync::Mutex::new(std::collections::BTreeSet::new());
-
-/// A reservation in [`RESERVED`], given back when dropped (once the ports are recorded, or
-/// the creation failed).
-struct Reserved(Vec<u16>);
-
-impl Drop for Reserved {
-    fn drop(&mut self) {
-        let mut r = RESERVED.lock().unwrap_or_else(|e| e.into_inner());
-        for p in &self.0 {
-            r.remove(p);
-        }
-    }
-}
-
-/// Two free ports on 127.0.0.1 per node: none repeated, none recorded for another chain's
-/// node (a node waiting to be restarted has its ports unbound), none handed to a chain still
-/// being created.
-async fn allocate_ports(state: &AppState, count: usize) -> ApiResult<(Vec<(u16, u16)>, Reserved)> {
+/// Where the runtime places `count` new nodes of chain `id`: on the local runtime, never on a
+/// port recorded for another chain's node (a node waiting to be restarted has its ports
+/// unbound) nor on one held for a chain still being created.
+async fn place_nodes(state: &AppState, id: Uuid, count: usize) -> ApiResult<Placement> {
     loop {
-        let mut avoid = db::recorded_ports(&state.db).await?;
-        let reserved = {
-            let mut r = RESERVED.lock().unwrap_or_else(|e| e.into_inner());
-            avoid.extend(r.iter().copied());
-            let ports = consortia_node::free_ports_avoiding(count * 2, &avoid)
-                .map_err(|e| ApiError::Internal(format!("allocating ports: {e}")))?;
-            r.extend(ports.iter().copied());
-            Reserved(ports)
-        };
-        // A creation that recorded its ports and gave back its reservation between the read
-        // above and the lock: draw again.
+        let avoid = db::recorded_ports(&state.db).await?;
+        let placement = state
+            .runtime
+            .place(id, count, &avoid)
+            .await
+            .map_err(runtime_error)?;
+        // A creation that recorded its ports and released its placement between the read
+        // above and this placement: place again.
         let recorded = db::recorded_ports(&state.db).await?;
-        if reserved.0.iter().any(|p| recorded.contains(p)) {
+        if placement.held_ports().iter().any(|p| recorded.contains(p)) {
             continue;
         }
-        let pairs = reserved.0.chunks(2).map(|p| (p[0], p[1])).collect();
-        return Ok((pairs, reserved));
+        return Ok(placement);
     }
 }
 
@@ -517,14 +493,7 @@ pub(crate) async fn provision(
         .map_err(|e| ApiError::Internal(format!("generating chain material: {e}")))?;
     let files = material.to_files();
     // Held until the chain's nodes are recorded (the end of this function).
-    let (ports, _reserved) = if state.runtime.kind() == "local" {
-        allocate_ports(state, total).await?
-    } else {
-        (
-            vec![(native::P2P_PORT, native::API_PORT); total],
-            Reserved(Vec::new()),
-        )
-    };
+    let placement = place_nodes(state, id, total).await?;
     let now = state.clock.now();
     let tenant_of = |label: &str| {
         labels
@@ -536,8 +505,8 @@ pub(crate) async fn provision(
     let node_rows: Vec<chain_node::Model> = layout
         .nodes()
         .iter()
-        .zip(&ports)
-        .map(|(n, (p2p, api))| chain_node::Model {
+        .zip(&placement.nodes)
+        .map(|(n, ports)| chain_node::Model {
             id: Uuid::new_v4(),
             chain_id: id,
             name: n.name.clone(),
@@ -545,8 +514,8 @@ pub(crate) async fn provision(
             member: n.member.clone(),
             role: "validator".into(),
             public_key: hex::encode(material.node_keys[&n.name].verifying_key().to_bytes()),
-            p2p_port: i32::from(*p2p),
-            api_port: i32::from(*api),
+            p2p_port: i32::from(ports.p2p),
+            api_port: i32::from(ports.api),
         })
         .collect();
     let row = chain::Model {

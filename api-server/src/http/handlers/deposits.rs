@@ -12,11 +12,11 @@ use crate::store::alliances as alliance_db;
 use crate::store::chains as db;
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, TimeZone, Utc};
-use consortia_node::hexser;
-use consortia_node::receipt::{
+use consortia_chain::hexser;
+use consortia_chain::receipt::{
     AnchoredItem, AnchoredPart, AnchoredReceipt, BlockSeal, Receipt, TxProof,
 };
-use consortia_node::tx::{HashAlg, Op};
+use consortia_chain::tx::{HashAlg, Op};
 use sea_orm::TransactionTrait;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -366,12 +366,12 @@ async fn deposit_all(
     } else {
         Vec::new()
     };
-    let leaves: Vec<consortia_node::Hash> = anchored.iter().map(AnchoredItem::leaf).collect();
-    let paths = consortia_node::merkle::all_proofs(&leaves);
+    let leaves: Vec<consortia_chain::Hash> = anchored.iter().map(AnchoredItem::leaf).collect();
+    let paths = consortia_chain::merkle::all_proofs(&leaves);
     let ops: Vec<Op> = if merkle {
         vec![Op::Deposit {
             hash_alg: HashAlg::Sha256,
-            content_hash: consortia_node::merkle::root(&leaves).to_vec(),
+            content_hash: consortia_chain::merkle::root(&leaves).to_vec(),
             metadata:
                 serde_json::json!({"kind": "consortia.merkle-anchor", "leaves": leaves.len()})
                     .to_string(),

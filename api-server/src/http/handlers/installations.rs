@@ -30,7 +30,7 @@ use crate::runtime::Phase;
 use crate::service::access::Caller;
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
-use consortia_node::tx::{HashAlg, Op};
+use consortia_chain::tx::{HashAlg, Op};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, QueryFilter,
@@ -309,7 +309,7 @@ struct Anchored {
 }
 
 impl Anchored {
-    fn of(r: &consortia_node::receipt::Receipt) -> anyhow::Result<Anchored> {
+    fn of(r: &consortia_chain::receipt::Receipt) -> anyhow::Result<Anchored> {
         Ok(Anchored {
             tx_hash: hex::encode(r.tx_hash),
             height: r.height as i64,
@@ -363,7 +363,7 @@ async fn anchored_before(
     package_sha256: &str,
 ) -> anyhow::Result<Option<Anchored>> {
     let endpoint = crate::deposit::running_endpoint(state, row.chain_id).await?;
-    let client = consortia_node::client::Client::new(&endpoint)?;
+    let client = consortia_chain::client::Client::new(&endpoint)?;
     let found = client.deposits(package_sha256).await?;
     let account = crate::deposit::account_id(row.tenant_id);
     let external_id = install_external_id(row.id);

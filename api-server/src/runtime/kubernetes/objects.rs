@@ -3,41 +3,23 @@
 
 use std::collections::BTreeMap;
 
+use consortia_crds::contract::{CHAIN_ID_LABEL, CHAIN_LABEL, MEMBER_LABEL, keys_secret_name};
 use consortia_crds::{Chain, ChainSpec, MemberSpec, RetainPolicy};
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::{Pod, Secret};
 use kube::ResourceExt;
 use kube::api::ObjectMeta;
 
-use crate::runtime::{ChainPlan, ChainReport, Engine, NodePlan, NodeReport, NodeState, Phase};
+use crate::runtime::{ChainPlan, ChainReport, NodePlan, NodeReport, NodeState, Phase};
 
 /// Field manager of every write, and the `managed-by` label of the key Secret and the Chain.
 pub const FIELD_MANAGER: &str = "consortia-api";
-/// The operator's label naming the Chain an object belongs to (on the key Secret and pods).
-pub const CHAIN_LABEL: &str = "consortia.dev/chain";
-/// The operator's label naming a node's member organisation (on pods).
-pub const MEMBER_LABEL: &str = "consortia.dev/member";
-/// The API server's id of the chain, on its Chain and key Secret: how a chain is found again.
-pub const CHAIN_ID_LABEL: &str = "consortia.dev/chain-id";
 const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
 /// The operator's condition types (operator/src/status.rs).
 const READY: &str = "Ready";
 const SPEC_VALID: &str = "SpecValid";
 /// Why a container that keeps exiting waits: the kubelet restarts it after a backoff.
 const CRASH_LOOP: &str = "CrashLoopBackOff";
-
-/// Name of the key Secret the operator reads instead of generating keys.
-pub fn keys_secret_name(chain: &str) -> String {
-    format!("{chain}-keys")
-}
-
-/// Base URL of the chain's client Service (the nodes' REST API), inside the cluster.
-pub fn client_endpoint(chain: &str, namespace: &str) -> String {
-    format!(
-        "http://{chain}-client.{namespace}.svc:{}",
-        consortia_engines::native::API_PORT
-    )
-}
 
 fn labels(plan: &ChainPlan, with_chain: bool) -> BTreeMap<String, String> {
     let mut labels = BTreeMap::from([
@@ -98,23 +80,15 @@ pub fn members(nodes: &[NodePlan]) -> Vec<MemberSpec> {
     members
 }
 
-fn crd_engine(engine: Engine) -> consortia_crds::Engine {
-    match engine {
-        Engine::Native => consortia_crds::Engine::Native,
-        Engine::Fabric => consortia_crds::Engine::Fabric,
-        Engine::Quorum => consortia_crds::Engine::Quorum,
-    }
-}
-
 /// The Chain resource of a plan. Its data stays when it is deleted unless `remove` says
 /// otherwise.
 pub fn chain_resource(plan: &ChainPlan, namespace: &str) -> Chain {
     let mut chain = Chain::new(
         &plan.name,
         ChainSpec {
-            engine: crd_engine(plan.engine),
+            engine: plan.engine,
             version: plan.version.clone(),
-            consensus: None,
+            consensus: Some(plan.consensus.clone()),
             members: members(&plan.nodes),
             storage: None,
             images: None,
@@ -133,6 +107,7 @@ pub fn up_to_date(held: &Chain, want: &Chain) -> bool {
     let (h, w) = (&held.spec, &want.spec);
     h.engine == w.engine
         && h.version == w.version
+        && h.consensus == w.consensus
         && h.members == w.members
         && h.retain_policy == w.retain_policy
         && want
@@ -163,13 +138,10 @@ pub fn chain_report(chain: &Chain, pods: &[Pod]) -> ChainReport {
             ..stopped(Some("the chain is being deleted".to_string()))
         };
     }
+    // The API has no `pending`: a chain the operator accepted is being provisioned.
     let phase = match status.phase {
-        Some(consortia_crds::Phase::Pending | consortia_crds::Phase::Provisioning) => {
-            Phase::Provisioning
-        }
-        Some(consortia_crds::Phase::Running) => Phase::Running,
-        Some(consortia_crds::Phase::Degraded) => Phase::Degraded,
-        Some(consortia_crds::Phase::Failed) => Phase::Failed,
+        Some(Phase::Pending) => Phase::Provisioning,
+        Some(phase) => phase,
         None => Phase::Stopped,
     };
     let failing = |type_: &str| {
@@ -231,6 +203,7 @@ pub fn node_report(pod: &Pod) -> NodeReport {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::runtime::Engine;
     use serde_json::json;
     use uuid::Uuid;
 
@@ -309,12 +282,35 @@ mod tests {
     }
 
     #[test]
+    fn the_chain_carries_the_consensus_of_the_plan() {
+        let plan = ChainPlan {
+            id: Uuid::nil(),
+            name: "ch-x".into(),
+            engine: Engine::Quorum,
+            version: None,
+            consensus: "raft".into(),
+            material: BTreeMap::new(),
+            nodes: vec![node("a", 0)],
+        };
+        let chain = chain_resource(&plan, "team");
+        assert_eq!(chain.spec.engine, Engine::Quorum);
+        assert_eq!(chain.spec.consensus.as_deref(), Some("raft"));
+        let mut other = chain.clone();
+        other.spec.consensus = Some("qbft".into());
+        assert!(
+            !up_to_date(&other, &chain),
+            "another consensus is re-applied"
+        );
+    }
+
+    #[test]
     fn a_secret_without_a_genesis_never_matches() {
         let plan = ChainPlan {
             id: Uuid::nil(),
             name: "ch-x".into(),
             engine: Engine::Native,
             version: None,
+            consensus: "bft".into(),
             material: BTreeMap::new(),
             nodes: vec![node("a", 0)],
         };

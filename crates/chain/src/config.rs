@@ -1,11 +1,20 @@
-//! A node's configuration file (`config.json` in its home directory).
+//! A node's configuration file (`config.json` in its home directory): the contract between
+//! whoever lays out a chain (`consortia-engines`, the operator, `consortia-node testnet`) and
+//! the node that reads it.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
+use consortia_bft::hexser;
 use serde::{Deserialize, Serialize};
 
-use crate::net::PeerAddr;
+/// A peer to dial.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeerAddr {
+    #[serde(with = "hexser::array")]
+    pub public_key: [u8; 32],
+    pub address: String,
+}
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -77,7 +77,7 @@ impl Params {
         // A block must hold at least one transaction, and its proposal must fit in a peer
         // frame (with room for the rest of the message).
         if p.max_block_bytes < crate::tx::MAX_TX_BYTES as u64
-            || p.max_block_bytes > (crate::node::MAX_FRAME / 3 * 2) as u64
+            || p.max_block_bytes > (crate::limits::MAX_FRAME / 3 * 2) as u64
         {
             return Err(GenesisError::Param("max_block_bytes"));
         }

@@ -1,4 +1,4 @@
-//! HTTP client of the node API, used by the CLI's client commands and by `bench`.
+//! HTTP client of the node API, used by the CLI's client commands, `bench` and the API server.
 
 use std::time::Duration;
 
@@ -6,8 +6,8 @@ use anyhow::{Context, Result, bail};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use crate::account::Account;
 use crate::receipt::Receipt;
-use crate::state::Account;
 use crate::tx::SignedTx;
 
 #[derive(Clone)]
