@@ -13,6 +13,24 @@ pub enum LogFormat {
     Json,
 }
 
+/// Where the metrics listener listens, if anywhere.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricsListen {
+    /// No metrics listener.
+    Off,
+    /// Serve `GET /metrics` here.
+    At(SocketAddr),
+}
+
+fn parse_metrics_listen(s: &str) -> Result<MetricsListen, String> {
+    if s.eq_ignore_ascii_case("off") {
+        return Ok(MetricsListen::Off);
+    }
+    s.parse()
+        .map(MetricsListen::At)
+        .map_err(|e| format!("`{s}` is neither an address like 0.0.0.0:9464 nor `off`: {e}"))
+}
+
 /// Settings shared by every subcommand that touches the database.
 #[derive(Debug, Clone, Args)]
 pub struct DbArgs {
@@ -45,6 +63,11 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "CONSORTIA_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
+
+    /// Address of the metrics listener (`GET /metrics`), kept apart from the API's so that
+    /// only the monitoring system reaches it; `off` serves no metrics.
+    #[arg(long, env = "CONSORTIA_METRICS_LISTEN", default_value = "127.0.0.1:9464", value_parser = parse_metrics_listen)]
+    pub metrics_listen: MetricsListen,
 
     /// File holding the 64-hex-character key that API token secrets are hashed under;
     /// created in the data directory when absent. Every replica must share it.

@@ -2,7 +2,7 @@
 
 use crate::app::{AppState, Infra};
 use crate::bootstrap::{self, Outcome};
-use crate::config::ServeArgs;
+use crate::config::{MetricsListen, ServeArgs};
 use crate::db;
 use crate::http;
 use actix_web::{App, HttpServer, middleware};
@@ -141,6 +141,25 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let listener = TcpListener::bind(args.listen)
         .with_context(|| format!("could not listen on {}", args.listen))?;
     let addr = listener.local_addr()?;
+    let metrics = match args.metrics_listen {
+        MetricsListen::Off => None,
+        MetricsListen::At(at) => {
+            let listener = TcpListener::bind(at)
+                .with_context(|| format!("could not listen for metrics on {at}"))?;
+            let state = state.clone();
+            let at = listener.local_addr()?;
+            tracing::info!(%at, "metrics at http://{at}/metrics");
+            Some(
+                HttpServer::new(move || {
+                    App::new().configure(http::configure_metrics(state.clone()))
+                })
+                .workers(1)
+                .shutdown_timeout(1)
+                .listen(listener)?
+                .run(),
+            )
+        }
+    };
     let mut server = HttpServer::new(move || {
         App::new()
             .wrap(middleware::from_fn(http::observe::observe))
@@ -154,7 +173,14 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     tracing::info!(%addr, "listening; API docs at http://{addr}/docs");
     eprintln!("Consortia API listening on http://{addr} (docs: http://{addr}/docs)");
-    server.run().await?;
+    let api = server.run();
+    match metrics {
+        // Both stop on SIGTERM/SIGINT (each installs the handlers).
+        Some(metrics) => {
+            futures_util::future::try_join(api, metrics).await?;
+        }
+        None => api.await?,
+    }
     runtime.shutdown().await;
     tracing::info!("stopped");
     Ok(())

@@ -187,6 +187,10 @@ def _ingresses(report: Report, ingresses: Objects, services: dict[str, dict[str,
                         f"{where} {ident(ing)}",
                         f"backend port {backend['port']['name']!r} not on the Service",
                     )
+                # Metrics carry every tenant's series: never behind the public Ingress.
+                port = backend["port"].get("name") or backend["port"].get("number")
+                if port in ("metrics", 9464):
+                    report.fail(f"{where} {ident(ing)}", "routes to the metrics port")
         hosts = {r.get("host") for r in rules}
         for tls in ing["spec"].get("tls") or []:
             if not set(tls.get("hosts") or []) <= hosts:

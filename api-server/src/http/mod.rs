@@ -119,6 +119,16 @@ async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     )))
 }
 
+/// The metrics listener's app: `GET /metrics` and nothing else. It runs on its own address
+/// (`--metrics-listen`) so the public listener, and the Ingress in front of it, never serve
+/// the metrics (they carry every tenant's series).
+pub fn configure_metrics(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
+    move |cfg: &mut web::ServiceConfig| {
+        cfg.app_data(web::Data::new(state))
+            .route("/metrics", web::get().to(handlers::ops::metrics));
+    }
+}
+
 /// Everything an actix `App` needs: state, extractor settings, routes, docs.
 pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg: &mut web::ServiceConfig| {

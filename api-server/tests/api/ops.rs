@@ -3,7 +3,10 @@
 use crate::support::TestApp;
 use actix_web::test::TestRequest;
 
-crate::both!(operations_endpoints_answer);
+crate::both!(
+    operations_endpoints_answer,
+    metrics_are_served_on_their_own_listener_only
+);
 
 async fn operations_endpoints_answer(app: &TestApp) {
     assert_eq!(
@@ -43,8 +46,6 @@ async fn operations_endpoints_answer(app: &TestApp) {
     );
     assert_eq!(r.body["request_id"].as_str(), r.header("x-request-id"));
 
-    let m = app.send(TestRequest::get().uri("/metrics"), None).await;
-    assert_eq!(m.status, 200);
     let metrics = {
         let app_state = &app.state;
         app_state.metrics.encode()
@@ -74,5 +75,36 @@ async fn operations_endpoints_answer(app: &TestApp) {
             .await
             .status,
         503
+    );
+}
+
+/// Metrics carry every tenant's certificate expiry and request counts: they are served on
+/// the separate metrics listener (kept off the public Ingress), never on the API's.
+async fn metrics_are_served_on_their_own_listener_only(app: &TestApp) {
+    let public = app.send(TestRequest::get().uri("/metrics"), None).await;
+    assert_eq!(
+        public.status, 404,
+        "the public listener must not serve /metrics"
+    );
+    let metrics = actix_web::test::init_service(
+        actix_web::App::new().configure(consortia_api::http::configure_metrics(app.state.clone())),
+    )
+    .await;
+    let res =
+        actix_web::test::call_service(&metrics, TestRequest::get().uri("/metrics").to_request())
+            .await;
+    assert_eq!(res.status(), 200);
+    let body = actix_web::test::read_body(res).await;
+    assert!(
+        String::from_utf8_lossy(&body).contains("consortia_api_http_requests_total"),
+        "the metrics listener serves the registry"
+    );
+    let other =
+        actix_web::test::call_service(&metrics, TestRequest::get().uri("/api/v1/me").to_request())
+            .await;
+    assert_eq!(
+        other.status(),
+        404,
+        "the metrics listener serves nothing else"
     );
 }

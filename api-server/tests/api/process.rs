@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 pub(crate) struct Server {
     pub(crate) child: Child,
     pub(crate) addr: SocketAddr,
+    /// The metrics listener.
+    pub(crate) metrics: SocketAddr,
 }
 
 impl Drop for Server {
@@ -18,12 +20,13 @@ impl Drop for Server {
 }
 
 pub(crate) fn start(data_dir: &std::path::Path, envs: &[(&str, String)]) -> Server {
-    let addr: SocketAddr = format!("127.0.0.1:{}", consortia_ports::free_ports(1).unwrap()[0])
-        .parse()
-        .unwrap();
+    let ports = consortia_ports::free_ports(2).unwrap();
+    let addr: SocketAddr = format!("127.0.0.1:{}", ports[0]).parse().unwrap();
+    let metrics: SocketAddr = format!("127.0.0.1:{}", ports[1]).parse().unwrap();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_consortia-api"));
     cmd.env("CONSORTIA_DATA_DIR", data_dir)
         .env("CONSORTIA_LISTEN", addr.to_string())
+        .env("CONSORTIA_METRICS_LISTEN", metrics.to_string())
         .env("CONSORTIA_WORKERS", "2")
         .env_remove("DATABASE_URL")
         .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
@@ -45,7 +48,11 @@ pub(crate) fn start(data_dir: &std::path::Path, envs: &[(&str, String)]) -> Serv
         assert!(Instant::now() < deadline, "server did not start");
         std::thread::sleep(Duration::from_millis(50));
     }
-    Server { child, addr }
+    Server {
+        child,
+        addr,
+        metrics,
+    }
 }
 
 /// The last lines of the server log under `data_dir`, for failure messages.
@@ -128,6 +135,11 @@ fn first_start_writes_a_private_bootstrap_token_once() {
     let (status, body) = http(first.addr, "GET", "/api/v1/me", Some(&token), None);
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("\"is_platform_admin\":true"));
+    // Metrics are on their own listener, not on the API's.
+    let (status, body) = http(first.metrics, "GET", "/metrics", None, None);
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("consortia_api_http_requests_total"), "{body}");
+    assert_eq!(http(first.addr, "GET", "/metrics", None, None).0, 404);
     drop(first);
 
     std::fs::remove_file(&token_file).unwrap();

@@ -38,7 +38,6 @@ fn endpoints() -> Vec<Endpoint> {
     vec![
         e(Method::GET, "/healthz", Public, None),
         e(Method::GET, "/readyz", Public, None),
-        e(Method::GET, "/metrics", Public, None),
         e(Method::GET, "/api/v1/openapi.json", Public, None),
         e(Method::GET, "/api/v1/me", Authenticated, None),
         e(

@@ -25,9 +25,8 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     }
 }
 
-/// Prometheus metrics in the text exposition format.
-#[utoipa::path(get, path = "/metrics", tag = "operations", operation_id = "metrics",
-    responses((status = 200, description = "Metrics in the OpenMetrics text format", content_type = "application/openmetrics-text", body = String)))]
+/// Prometheus metrics in the text exposition format, served by the metrics listener only
+/// (`http::configure_metrics`), not by the API's.
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
@@ -54,12 +53,11 @@ pub fn routes(r: &mut crate::http::Routes<'_>) {
     crate::http::routes!(r;
         GET "/healthz" => healthz,
         GET "/readyz" => readyz,
-        GET "/metrics" => metrics,
         GET "/api/v1/openapi.json" => openapi_json,
     );
 }
 
 /// This module's part of the API document.
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(healthz, readyz, metrics, openapi_json))]
+#[openapi(paths(healthz, readyz, openapi_json))]
 pub struct Doc;
