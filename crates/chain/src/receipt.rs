@@ -143,8 +143,22 @@ impl AnchoredReceipt {
     }
 }
 
-/// Verifies an anchored deposit: the anchoring transaction's receipt (as
-/// [`verify_receipt`]), that it deposited a SHA-256 root, and the item's path to that root.
+/// The `kind` an anchoring deposit's metadata names.
+pub const ANCHOR_KIND: &str = "consortia.merkle-anchor";
+
+/// The metadata of the deposit that anchors a batch of `leaves` items, exactly:
+/// `{"kind":"consortia.merkle-anchor","leaves":N}` (no spaces, N in decimal). The
+/// transaction's signatures cover it, so the batch size a receipt claims is the signed one.
+pub fn anchor_metadata(leaves: u64) -> String {
+    format!("{{\"kind\":\"{ANCHOR_KIND}\",\"leaves\":{leaves}}}")
+}
+
+/// Verifies an anchored deposit: the anchoring transaction's receipt (as [`verify_receipt`]);
+/// that it is a SHA-256 deposit of a root whose metadata is [`anchor_metadata`] of the
+/// receipt's `size`; that `index < size`; and the item's path to that root as the path of
+/// leaf `index` in a tree of `size` leaves (RFC 9162 §2.1.3.2). An audit path alone does not
+/// fix the tree's size (item 0's path in a 3-leaf tree also verifies in a 4-leaf one), so
+/// the size must come from the signed metadata.
 pub fn verify_anchored(
     genesis: &Genesis,
     r: &AnchoredReceipt,
@@ -153,6 +167,7 @@ pub fn verify_anchored(
     let crate::tx::Op::Deposit {
         hash_alg: crate::tx::HashAlg::Sha256,
         content_hash,
+        metadata,
         ..
     } = &r.anchor.tx.tx.op
     else {
@@ -162,6 +177,15 @@ pub fn verify_anchored(
         .as_slice()
         .try_into()
         .map_err(|_| ReceiptError::NotAnAnchor)?;
+    if *metadata != anchor_metadata(r.size) {
+        return Err(ReceiptError::AnchorMetadata(r.size));
+    }
+    if r.index >= r.size {
+        return Err(ReceiptError::AnchorPosition {
+            index: r.index,
+            size: r.size,
+        });
+    }
     if !merkle::verify(r.index, r.size, &r.item.leaf(), &r.path, &root) {
         return Err(ReceiptError::AnchorPath);
     }
@@ -222,6 +246,12 @@ pub enum ReceiptError {
     Certificate(#[from] CertificateError),
     #[error("the anchoring transaction is not a SHA-256 deposit of a Merkle root")]
     NotAnAnchor,
+    #[error(
+        "the anchoring deposit's metadata is not {{\"kind\":\"consortia.merkle-anchor\",\"leaves\":{0}}}: it anchors another kind or another batch size than the receipt's"
+    )]
+    AnchorMetadata(u64),
+    #[error("the deposit is item {index} of a batch of {size}: no such position")]
+    AnchorPosition { index: u64, size: u64 },
     #[error("the deposit's inclusion path does not lead to the anchored root")]
     AnchorPath,
 }
