@@ -119,7 +119,11 @@ impl Fixture {
 
     /// Builds a block from `txs`, validates it as a peer would, and commits it.
     fn commit(&mut self, txs: Vec<SignedTx>) -> (Block, Vec<(consortia_node::Hash, TxError)>) {
-        let (block, refused) = self.ledger.build(txs, 0, 0, 1_700_000_001_000);
+        let proposer = self
+            .genesis
+            .validators
+            .proposer(self.ledger.height() + 1, 0) as u32;
+        let (block, refused) = self.ledger.build(txs, 0, proposer, 1_700_000_001_000);
         let n = self.validators.len();
         let cert = certify(self, &block, n - (n - 1) / 3);
         self.ledger

@@ -170,7 +170,13 @@ impl Net {
     /// Precommits of `signers` for `header` in `round`.
     pub fn certify(&self, header: &Header, round: u32, signers: &[usize]) -> CommitCertificate {
         let hash = header.hash();
-        let msg = vote_sign_bytes(CHAIN, VoteKind::Precommit, header.height, round, Some(&hash));
+        let msg = vote_sign_bytes(
+            CHAIN,
+            VoteKind::Precommit,
+            header.height,
+            round,
+            Some(&hash),
+        );
         CommitCertificate {
             height: header.height,
             round,
@@ -207,12 +213,12 @@ pub fn receipt_with(block: &Block, cert: &CommitCertificate, index: usize) -> Re
     }
 }
 
-/// `n` distinct items (content hashes 0x10.., metadata naming their position).
+/// `n` distinct items (content hashes 0xa0.., metadata naming their position).
 pub fn items(n: usize) -> Vec<AnchoredItem> {
     (0..n)
         .map(|i| AnchoredItem {
             hash_alg: HashAlg::Sha256,
-            content_hash: vec![0x10 + i as u8; 32],
+            content_hash: vec![0xa0 + i as u8; 32],
             metadata: format!("{{\"n\":{i}}}"),
         })
         .collect()
@@ -230,7 +236,12 @@ pub fn anchor_tx(net: &Net, nonce: u64, items: &[AnchoredItem]) -> SignedTx {
 }
 
 /// Every item's receipt, the anchoring transaction being `block.txs[at]`.
-pub fn anchored(block: &Block, at: usize, items: &[AnchoredItem], net: &Net) -> Vec<AnchoredReceipt> {
+pub fn anchored(
+    block: &Block,
+    at: usize,
+    items: &[AnchoredItem],
+    net: &Net,
+) -> Vec<AnchoredReceipt> {
     let leaves: Vec<Hash> = items.iter().map(AnchoredItem::leaf).collect();
     let anchor = net.receipt(block, at);
     items
