@@ -256,3 +256,38 @@ pub fn anchored(
         })
         .collect()
 }
+
+/// An ed25519 signature of `msg` by `sk` whose nonce point `R` has the point of order 2
+/// added: the cofactored equation `[8][S]B = [8]R + [8][k]A` holds (ZIP 215 accepts it, as
+/// transaction signatures are checked), the cofactorless one does not (strict verification
+/// refuses it, as precommit signatures are checked).
+pub fn sign_with_torsion(sk: &SigningKey, msg: &[u8]) -> [u8; 64] {
+    use curve25519_dalek::constants::ED25519_BASEPOINT_POINT as B;
+    use curve25519_dalek::edwards::CompressedEdwardsY;
+    use curve25519_dalek::scalar::Scalar;
+    use sha2::{Digest, Sha512};
+    let h = Sha512::digest(sk.to_bytes());
+    let mut a_bytes = [0u8; 32];
+    a_bytes.copy_from_slice(&h[..32]);
+    a_bytes[0] &= 248;
+    a_bytes[31] &= 127;
+    a_bytes[31] |= 64;
+    let a = Scalar::from_bytes_mod_order(a_bytes);
+    let public = sk.verifying_key().to_bytes();
+    // (0, -1): the point of order 2.
+    let mut t = [0xffu8; 32];
+    t[0] = 0xec;
+    t[31] = 0x7f;
+    let t = CompressedEdwardsY(t).decompress().unwrap();
+    assert!(t.is_small_order());
+    let r = Scalar::from_bytes_mod_order_wide(&Sha512::digest([&h[32..], msg].concat()).into());
+    let big_r = (r * B + t).compress().to_bytes();
+    let k = Scalar::from_bytes_mod_order_wide(
+        &Sha512::digest([&big_r[..], &public, msg].concat()).into(),
+    );
+    let s = r + k * a;
+    let mut sig = [0u8; 64];
+    sig[..32].copy_from_slice(&big_r);
+    sig[32..].copy_from_slice(s.as_bytes());
+    sig
+}
