@@ -1,5 +1,6 @@
-//! Serde helpers for byte strings: lowercase hex in human-readable formats (JSON), raw bytes in
-//! binary formats (the node's wire protocol), so neither pays for the other's encoding.
+//! Serde helpers for byte strings: lowercase hex in human-readable formats (JSON; uppercase is
+//! refused), raw bytes in binary formats (the node's wire protocol), so neither pays for the
+//! other's encoding.
 
 use std::fmt;
 
@@ -16,6 +17,11 @@ impl<'de> Visitor<'de> for BytesVisitor {
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Vec<u8>, E> {
+        // One spelling per value: what is signed or hashed is the bytes, so an uppercase
+        // copy would be a second text for the same receipt (or key, or transaction).
+        if let Some(c) = v.chars().find(|c| c.is_ascii_uppercase()) {
+            return Err(E::custom(format!("expected lowercase hex, found {c:?}")));
+        }
         hex::decode(v).map_err(|e| E::custom(format!("expected hex: {e}")))
     }
 
@@ -160,5 +166,19 @@ mod tests {
             .to_string();
         assert!(e.contains("expected 4 bytes"), "{e}");
         assert!(serde_json::from_str::<T>(r#"{"a":"zz","b":null,"c":null,"d":""}"#).is_err());
+    }
+
+    /// Hex has one spelling: an uppercase digit anywhere, in any kind of field, is refused.
+    #[test]
+    fn uppercase_hex_is_refused() {
+        for bad in [
+            r#"{"a":"010203FF","b":null,"c":null,"d":""}"#,
+            r#"{"a":"010203fF","b":null,"c":null,"d":""}"#,
+            r#"{"a":"010203ff","b":"0A0b","c":null,"d":""}"#,
+            r#"{"a":"010203ff","b":null,"c":null,"d":"AB"}"#,
+        ] {
+            let e = serde_json::from_str::<T>(bad).unwrap_err().to_string();
+            assert!(e.contains("expected lowercase hex"), "{bad}: {e}");
+        }
     }
 }

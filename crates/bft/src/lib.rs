@@ -102,6 +102,7 @@ fn push_str(out: &mut Vec<u8>, s: &str) {
 
 /// One validator: its ed25519 public key and voting power.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Validator {
     /// Human-readable name (for logs and status); not part of any signature.
     #[serde(default)]
@@ -223,6 +224,7 @@ impl ValidatorSet {
 
 /// One validator's precommit signature inside a certificate.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CommitSig {
     /// Index of the validator in the chain's validator set.
     pub validator: u32,
@@ -232,6 +234,7 @@ pub struct CommitSig {
 
 /// Proof that a quorum of validators precommitted `block_hash` at `height` in `round`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CommitCertificate {
     pub height: u64,
     pub round: u32,

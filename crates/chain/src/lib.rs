@@ -4,7 +4,8 @@
 //!
 //! What the node binary (`consortia-node`), the API server, the operator and
 //! `consortia-engines` share, without the node's server, storage and CLI. See
-//! `crates/node/README.md` for the protocol and formats.
+//! `crates/node/README.md` for the protocol and `RECEIPTS.md` for the receipt format a
+//! verifier in any language implements.
 
 pub mod account;
 pub mod block;
@@ -18,5 +19,6 @@ pub mod limits;
 pub mod merkle;
 pub mod receipt;
 pub mod tx;
+pub mod verdict;
 
 pub use consortia_bft::{Hash, hexser};

@@ -85,7 +85,11 @@ fn path(leaves: &[Hash], m: usize, out: &mut Vec<Hash>) {
     }
 }
 
-/// Verifies an audit path (RFC 9162 §2.1.3.2).
+/// Verifies an audit path (RFC 9162 §2.1.3.2) of leaf `index` in a tree of `size` leaves.
+///
+/// A path does not fix the size by itself (leaf 0's path in a 3-leaf tree also verifies in a
+/// 4-leaf one): `size` must come from something the root's signer committed to — a block
+/// header's `tx_count`, an anchoring deposit's signed leaf count.
 pub fn verify(index: u64, size: u64, leaf: &Hash, proof: &[Hash], root: &Hash) -> bool {
     if index >= size {
         return false;
@@ -141,7 +145,8 @@ mod tests {
                     "n={n} i={i}"
                 );
                 // Another leaf, index, or any changed sibling: refused. (The tree size is not
-                // bound by every path on its own; receipts bind it through the header hash.)
+                // bound by every path on its own: receipts take it from the header's signed
+                // `tx_count`, anchored receipts from the anchor's signed leaf count.)
                 assert!(!verify(i as u64, n as u64, &leaf_hash(b"x"), &p, &r));
                 if n > 1 {
                     let j = (i + 1) % n;

@@ -143,8 +143,22 @@ impl AnchoredReceipt {
     }
 }
 
-/// Verifies an anchored deposit: the anchoring transaction's receipt (as
-/// [`verify_receipt`]), that it deposited a SHA-256 root, and the item's path to that root.
+/// The `kind` an anchoring deposit's metadata names.
+pub const ANCHOR_KIND: &str = "consortia.merkle-anchor";
+
+/// The metadata of the deposit that anchors a batch of `leaves` items, exactly:
+/// `{"kind":"consortia.merkle-anchor","leaves":N}` (no spaces, N in decimal). The
+/// transaction's signatures cover it, so the batch size a receipt claims is the signed one.
+pub fn anchor_metadata(leaves: u64) -> String {
+    format!("{{\"kind\":\"{ANCHOR_KIND}\",\"leaves\":{leaves}}}")
+}
+
+/// Verifies an anchored deposit: the anchoring transaction's receipt (as [`verify_receipt`]);
+/// that it is a SHA-256 deposit of a root whose metadata is [`anchor_metadata`] of the
+/// receipt's `size`; that `index < size`; and the item's path to that root as the path of
+/// leaf `index` in a tree of `size` leaves (RFC 9162 §2.1.3.2). An audit path alone does not
+/// fix the tree's size (item 0's path in a 3-leaf tree also verifies in a 4-leaf one), so
+/// the size must come from the signed metadata.
 pub fn verify_anchored(
     genesis: &Genesis,
     r: &AnchoredReceipt,
@@ -153,6 +167,7 @@ pub fn verify_anchored(
     let crate::tx::Op::Deposit {
         hash_alg: crate::tx::HashAlg::Sha256,
         content_hash,
+        metadata,
         ..
     } = &r.anchor.tx.tx.op
     else {
@@ -162,6 +177,15 @@ pub fn verify_anchored(
         .as_slice()
         .try_into()
         .map_err(|_| ReceiptError::NotAnAnchor)?;
+    if *metadata != anchor_metadata(r.size) {
+        return Err(ReceiptError::AnchorMetadata(r.size));
+    }
+    if r.index >= r.size {
+        return Err(ReceiptError::AnchorPosition {
+            index: r.index,
+            size: r.size,
+        });
+    }
     if !merkle::verify(r.index, r.size, &r.item.leaf(), &r.path, &root) {
         return Err(ReceiptError::AnchorPath);
     }
@@ -202,13 +226,19 @@ pub struct VerifiedReceipt {
     pub total_power: u64,
 }
 
+/// Why a receipt does not verify. [`ReceiptError::code`] names each reason the same way in
+/// every verifier (`crates/chain/RECEIPTS.md`).
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ReceiptError {
     #[error("receipt is for chain {0:?}, the genesis is for another chain")]
     WrongChain(String),
     #[error("transaction hash does not match the transaction")]
     TxHash,
-    #[error("a transaction signature does not verify: {0}")]
+    #[error("the transaction carries no signature")]
+    TxUnsigned,
+    #[error("key {0} signs the transaction twice")]
+    TxDuplicateSigner(String),
+    #[error("the transaction's signature by {0} does not verify")]
     TxSignature(String),
     #[error("height or index does not match the header")]
     Position,
@@ -216,20 +246,80 @@ pub enum ReceiptError {
     Proof,
     #[error("block hash does not match the header")]
     BlockHash,
+    #[error("block 1 does not follow the genesis: its previous hash is not the genesis hash")]
+    PrevHash,
+    #[error("block 1 is dated before the genesis")]
+    Time,
     #[error("block names a validator set other than the genesis one")]
     Validators,
+    #[error(
+        "the header names validator {named} as proposer of round {round}, whose proposer is {expected}"
+    )]
+    Proposer {
+        named: u32,
+        round: u32,
+        expected: u64,
+    },
     #[error("commit certificate: {0}")]
     Certificate(#[from] CertificateError),
+    #[error(
+        "the header names round {header}, the certificate decides the block in round {certificate}"
+    )]
+    Round { header: u32, certificate: u32 },
     #[error("the anchoring transaction is not a SHA-256 deposit of a Merkle root")]
     NotAnAnchor,
+    #[error(
+        "the anchoring deposit's metadata is not {{\"kind\":\"consortia.merkle-anchor\",\"leaves\":{0}}}: it anchors another kind or another batch size than the receipt's"
+    )]
+    AnchorMetadata(u64),
+    #[error("the deposit is item {index} of a batch of {size}: no such position")]
+    AnchorPosition { index: u64, size: u64 },
     #[error("the deposit's inclusion path does not lead to the anchored root")]
     AnchorPath,
 }
 
-/// Verifies a receipt against a genesis: the transaction hashes to `tx_hash` and its
-/// signatures verify, its leaf is at `index` under `header.tx_root`, the header hashes to
-/// `block_hash`, and validators of the genesis set holding more than two thirds of the power
-/// signed that hash at that height.
+impl ReceiptError {
+    /// A stable, language-neutral name of the reason (snake case), as the specification and
+    /// the test vectors give it.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ReceiptError::WrongChain(_) => "wrong_chain",
+            ReceiptError::TxHash => "tx_hash",
+            ReceiptError::TxUnsigned => "tx_unsigned",
+            ReceiptError::TxDuplicateSigner(_) => "tx_duplicate_signer",
+            ReceiptError::TxSignature(_) => "tx_signature",
+            ReceiptError::Position => "position",
+            ReceiptError::Proof => "proof",
+            ReceiptError::BlockHash => "block_hash",
+            ReceiptError::PrevHash => "prev_hash",
+            ReceiptError::Time => "time",
+            ReceiptError::Validators => "validators",
+            ReceiptError::Proposer { .. } => "proposer",
+            ReceiptError::Certificate(e) => match e {
+                CertificateError::WrongHeight { .. } => "certificate_height",
+                CertificateError::WrongBlock => "certificate_block",
+                CertificateError::UnknownValidator(..) => "certificate_unknown_validator",
+                CertificateError::DuplicateSigner(_) => "certificate_duplicate_signer",
+                CertificateError::NoQuorum { .. } => "certificate_no_quorum",
+                CertificateError::BadSignature(_) => "certificate_signature",
+            },
+            ReceiptError::Round { .. } => "round",
+            ReceiptError::NotAnAnchor => "not_an_anchor",
+            ReceiptError::AnchorMetadata(_) => "anchor_metadata",
+            ReceiptError::AnchorPosition { .. } => "anchor_position",
+            ReceiptError::AnchorPath => "anchor_path",
+        }
+    }
+}
+
+/// Verifies a receipt against a genesis, in this order (the first failure is the verdict):
+/// both chain ids are the genesis one; the transaction hashes to `tx_hash`, carries at least
+/// one signature, no key twice, and every signature verifies; `height` is the header's (at
+/// least 1) and `index` below its `tx_count`; the transaction's leaf is at `index` under
+/// `tx_root`; the header hashes to `block_hash` and names the genesis validator set; block 1
+/// follows the genesis (previous hash, time not before it); the header names its round's proposer;
+/// validators of that set holding more than two thirds of the power precommitted the block
+/// hash at that height; and the certificate's round is not before the header's.
 pub fn verify_receipt(genesis: &Genesis, r: &Receipt) -> Result<VerifiedReceipt, ReceiptError> {
     let chain = &genesis.chain_id;
     if &r.tx.tx.chain_id != chain || &r.header.chain_id != chain {
@@ -238,9 +328,8 @@ pub fn verify_receipt(genesis: &Genesis, r: &Receipt) -> Result<VerifiedReceipt,
     if r.tx.hash() != r.tx_hash {
         return Err(ReceiptError::TxHash);
     }
-    r.tx.verify_signatures()
-        .map_err(|e| ReceiptError::TxSignature(e.to_string()))?;
-    if r.header.height != r.height || r.index >= r.header.tx_count {
+    check_tx_signatures(&r.tx)?;
+    if r.header.height != r.height || r.height == 0 || r.index >= r.header.tx_count {
         return Err(ReceiptError::Position);
     }
     if !merkle::verify(
@@ -258,6 +347,24 @@ pub fn verify_receipt(genesis: &Genesis, r: &Receipt) -> Result<VerifiedReceipt,
     if r.header.validators_hash != genesis.validators_hash() {
         return Err(ReceiptError::Validators);
     }
+    // The one link to the chain's past a receipt carries: block 1's parent is the genesis.
+    if r.height == 1 {
+        if r.header.prev_hash != genesis.hash() {
+            return Err(ReceiptError::PrevHash);
+        }
+        if r.header.time_ms < genesis.genesis_time_ms {
+            return Err(ReceiptError::Time);
+        }
+    }
+    // As block validation does: the header names its round's proposer.
+    let expected = genesis.validators.proposer(r.height, r.header.round) as u64;
+    if u64::from(r.header.proposer) != expected {
+        return Err(ReceiptError::Proposer {
+            named: r.header.proposer,
+            round: r.header.round,
+            expected,
+        });
+    }
     verify_certificate(
         chain,
         &genesis.validators,
@@ -265,6 +372,13 @@ pub fn verify_receipt(genesis: &Genesis, r: &Receipt) -> Result<VerifiedReceipt,
         &r.block_hash,
         &r.certificate,
     )?;
+    // A block is decided in the round it was proposed in or later.
+    if r.header.round > r.certificate.round {
+        return Err(ReceiptError::Round {
+            header: r.header.round,
+            certificate: r.certificate.round,
+        });
+    }
     let signed_power = r
         .certificate
         .signatures
@@ -282,5 +396,26 @@ pub fn verify_receipt(genesis: &Genesis, r: &Receipt) -> Result<VerifiedReceipt,
         kind: r.tx.tx.op.kind(),
         signed_power,
         total_power: genesis.validators.total_power(),
+    })
+}
+
+/// The signature rules of block validation: at least one, no key twice, each valid (ZIP 215).
+fn check_tx_signatures(tx: &SignedTx) -> Result<(), ReceiptError> {
+    if tx.signatures.is_empty() {
+        return Err(ReceiptError::TxUnsigned);
+    }
+    for (i, s) in tx.signatures.iter().enumerate() {
+        if tx.signatures[..i]
+            .iter()
+            .any(|o| o.public_key == s.public_key)
+        {
+            return Err(ReceiptError::TxDuplicateSigner(hexser::encode(
+                &s.public_key,
+            )));
+        }
+    }
+    tx.verify_signatures().map_err(|e| match e {
+        crate::error::TxError::BadSignature(k) => ReceiptError::TxSignature(k),
+        other => ReceiptError::TxSignature(other.to_string()),
     })
 }

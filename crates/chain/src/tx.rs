@@ -37,6 +37,7 @@ pub fn check_account_id(id: &str) -> Result<(), TxError> {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, BorshSerialize, BorshDeserialize)]
+#[serde(deny_unknown_fields)]
 pub struct WeightedKey {
     #[serde(with = "hexser::array")]
     pub public_key: [u8; 32],

@@ -10,7 +10,7 @@ use consortia_bft::{Validator, ValidatorSet};
 use consortia_node::client::Client;
 use consortia_node::genesis::{Genesis, GenesisAccount, Params};
 use consortia_node::tx::{HashAlg, Op, SignedTx, Tx, WeightedKey};
-use consortia_node::{bench, keys, receipt, testnet};
+use consortia_node::{bench, keys, testnet};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
@@ -491,70 +491,10 @@ async fn dispatch(cmd: Cmd) -> Result<ExitCode> {
             let g = Genesis::load(&genesis)?;
             let bytes =
                 std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-            // A plain receipt, or an anchored deposit's (it has an `anchor`).
-            let anchored = serde_json::from_slice::<serde_json::Value>(&bytes)
-                .ok()
-                .is_some_and(|v| v.get("anchor").is_some());
-            let checked = if anchored {
-                serde_json::from_slice::<receipt::AnchoredReceipt>(&bytes)
-                    .map(|r| receipt::verify_anchored(&g, &r).map(|v| (v, Some(r))))
-            } else {
-                serde_json::from_slice::<receipt::Receipt>(&bytes)
-                    .map(|r| receipt::verify_receipt(&g, &r).map(|v| (v, None)))
-            };
-            let verdict = match checked {
-                Ok(v) => v,
-                Err(e) => {
-                    print(
-                        json,
-                        &json!({"valid": false, "reason": format!("not a receipt: {e}")}),
-                        || format!("INVALID: not a receipt: {e}"),
-                    );
-                    return Ok(ExitCode::FAILURE);
-                }
-            };
-            match verdict {
-                Ok((v, item)) => {
-                    let anchored_item = item.as_ref().map(|r| {
-                        json!({"content_hash": hex::encode(&r.item.content_hash),
-                            "hash_alg": r.item.hash_alg, "index": r.index, "size": r.size})
-                    });
-                    print(
-                        json,
-                        &json!({"valid": true, "receipt": v, "anchored_item": anchored_item}),
-                        || {
-                            let lead = match &item {
-                                Some(r) => format!(
-                                    "VALID: {} is item {} of {} anchored by transaction",
-                                    hex::encode(&r.item.content_hash),
-                                    r.index,
-                                    r.size
-                                ),
-                                None => "VALID: transaction".to_string(),
-                            };
-                            format!(
-                                "{lead} {} ({} by {}) is in block {} (hash {}) at index {}, \
-                                 signed by validators holding {}/{} of the voting power",
-                                hex::encode(v.tx_hash),
-                                v.kind,
-                                v.account,
-                                v.height,
-                                hex::encode(v.block_hash),
-                                v.index,
-                                v.signed_power,
-                                v.total_power
-                            )
-                        },
-                    )
-                }
-                Err(e) => {
-                    print(
-                        json,
-                        &json!({"valid": false, "reason": e.to_string()}),
-                        || format!("INVALID: {e}"),
-                    );
-                    return Ok(ExitCode::FAILURE);
-                }
+            let verdict = consortia_chain::verdict::check(&g, &bytes);
+            print(json, &verdict.to_json(), || verdict.text());
+            if !verdict.is_valid() {
+                return Ok(ExitCode::FAILURE);
             }
         }
         Cmd::Bench {
