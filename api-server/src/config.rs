@@ -1,17 +1,13 @@
 //! Server configuration from flags and environment variables.
 
-use clap::{Args, ValueEnum};
+use crate::oidc::{OidcSettings, parse_group_map};
+use crate::telemetry::LogFormat;
+use clap::Args;
+use openidconnect::{IssuerUrl, RedirectUrl};
+use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-
-/// Log output format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
-    /// Human-readable lines.
-    Text,
-    /// One JSON object per line.
-    Json,
-}
+use std::time::Duration;
 
 /// Where the metrics listener listens, if anywhere.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,7 +115,7 @@ pub struct ServeArgs {
     pub session_idle_timeout: u64,
 
     /// Largest marketplace template package (tar.gz) accepted, in bytes.
-    #[arg(long, env = "CONSORTIA_TEMPLATE_MAX_BYTES", default_value_t = crate::marketplace::DEFAULT_MAX_PACKAGE_BYTES)]
+    #[arg(long, env = "CONSORTIA_TEMPLATE_MAX_BYTES", default_value_t = crate::domain::templates::DEFAULT_MAX_PACKAGE_BYTES)]
     pub template_max_bytes: usize,
 
     /// Where chains run: `local` (consortia-node processes on this machine, data under the
@@ -218,4 +214,125 @@ pub struct OidcArgs {
         env = "CONSORTIA_OIDC_JWKS_MIN_REFRESH"
     )]
     pub jwks_min_refresh_secs: Option<u64>,
+}
+
+/// The `--oidc-config` file: the same settings as the flags (flags and environment win).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OidcFile {
+    issuer: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    client_secret_file: Option<std::path::PathBuf>,
+    redirect_url: Option<String>,
+    scopes: Option<String>,
+    claim_email: Option<String>,
+    claim_name: Option<String>,
+    claim_groups: Option<String>,
+    group_map: Option<String>,
+    api_audience: Option<String>,
+    trust_unverified_email: Option<bool>,
+    jwks_min_refresh_secs: Option<u64>,
+}
+
+impl OidcArgs {
+    /// Resolves flags, environment and the optional config file. `None` when no issuer is
+    /// configured (single sign-on off).
+    pub fn settings(&self, public_url: &str) -> anyhow::Result<Option<OidcSettings>> {
+        let args = self;
+        let file: OidcFile = match &args.config {
+            Some(p) => {
+                let text = std::fs::read_to_string(p).map_err(|e| {
+                    anyhow::anyhow!("could not read OIDC config file {}: {e}", p.display())
+                })?;
+                serde_json::from_str(&text).map_err(|e| {
+                    anyhow::anyhow!("OIDC config file {} is not valid: {e}", p.display())
+                })?
+            }
+            None => OidcFile::default(),
+        };
+        let Some(issuer) = args.issuer.clone().or(file.issuer) else {
+            return Ok(None);
+        };
+        let issuer = issuer.trim_end_matches('/').to_string();
+        IssuerUrl::new(issuer.clone())
+            .map_err(|e| anyhow::anyhow!("OIDC issuer `{issuer}` is not a URL: {e}"))?;
+        let client_id = args.client_id.clone().or(file.client_id).ok_or_else(|| {
+            anyhow::anyhow!(
+                "OIDC issuer is set but no client id (--oidc-client-id / CONSORTIA_OIDC_CLIENT_ID)"
+            )
+        })?;
+        let secret_file = args.client_secret_file.clone().or(file.client_secret_file);
+        let client_secret = match (
+            args.client_secret.clone().or(file.client_secret),
+            secret_file,
+        ) {
+            (Some(s), _) => Some(s),
+            (None, Some(p)) => Some(
+                std::fs::read_to_string(&p)
+                    .map_err(|e| {
+                        anyhow::anyhow!(
+                            "could not read OIDC client secret file {}: {e}",
+                            p.display()
+                        )
+                    })?
+                    .trim()
+                    .to_string(),
+            ),
+            (None, None) => None,
+        };
+        let redirect_url = args
+            .redirect_url
+            .clone()
+            .or(file.redirect_url)
+            .unwrap_or_else(|| format!("{}/auth/callback", public_url.trim_end_matches('/')));
+        RedirectUrl::new(redirect_url.clone())
+            .map_err(|e| anyhow::anyhow!("OIDC redirect URL `{redirect_url}` is not a URL: {e}"))?;
+        let scopes: Vec<String> = args
+            .scopes
+            .clone()
+            .or(file.scopes)
+            .unwrap_or_else(|| "openid email profile".into())
+            .split([' ', ','])
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect();
+        let group_map = match args.group_map.clone().or(file.group_map) {
+            Some(s) => parse_group_map(&s).map_err(anyhow::Error::msg)?,
+            None => Vec::new(),
+        };
+        Ok(Some(OidcSettings {
+            api_audience: args.api_audience.clone().or(file.api_audience),
+            issuer,
+            client_id,
+            client_secret,
+            redirect_url,
+            scopes,
+            claim_email: args
+                .claim_email
+                .clone()
+                .or(file.claim_email)
+                .unwrap_or_else(|| "email".into()),
+            claim_name: args
+                .claim_name
+                .clone()
+                .or(file.claim_name)
+                .unwrap_or_else(|| "name".into()),
+            claim_groups: args
+                .claim_groups
+                .clone()
+                .or(file.claim_groups)
+                .unwrap_or_else(|| "groups".into()),
+            group_map,
+            trust_unverified_email: args
+                .trust_unverified_email
+                .or(file.trust_unverified_email)
+                .unwrap_or(false),
+            jwks_min_refresh: Duration::from_secs(
+                args.jwks_min_refresh_secs
+                    .or(file.jwks_min_refresh_secs)
+                    .unwrap_or(10),
+            ),
+        }))
+    }
 }

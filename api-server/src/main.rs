@@ -1,7 +1,8 @@
 //! `consortia-api`: serve the API (default), run migrations, or print the OpenAPI document.
 
 use clap::{Parser, Subcommand};
-use consortia_api::config::{DbArgs, LogFormat, ServeArgs};
+use consortia_api::config::{DbArgs, ServeArgs};
+use consortia_api::telemetry::LogFormat;
 use consortia_api::{db, http, server, telemetry};
 
 /// Consortia control-plane API server.
@@ -53,7 +54,7 @@ enum TemplateCommand {
         /// A directory holding consortia-template.yaml and its artifacts, or a .tar.gz package.
         path: std::path::PathBuf,
         /// Largest package accepted, in bytes (as the server's CONSORTIA_TEMPLATE_MAX_BYTES).
-        #[arg(long, env = "CONSORTIA_TEMPLATE_MAX_BYTES", default_value_t = consortia_api::marketplace::DEFAULT_MAX_PACKAGE_BYTES)]
+        #[arg(long, env = "CONSORTIA_TEMPLATE_MAX_BYTES", default_value_t = consortia_api::domain::templates::DEFAULT_MAX_PACKAGE_BYTES)]
         max_bytes: usize,
     },
     /// Check a template directory and write its package (.tar.gz) for upload.
@@ -66,10 +67,63 @@ enum TemplateCommand {
     },
 }
 
+use consortia_api::domain::templates::{MANIFEST, Manifest, Package, Problem};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+fn package_problem(detail: String) -> Vec<Problem> {
+    vec![Problem {
+        pointer: "package".into(),
+        detail,
+    }]
+}
+
+/// Reads and checks a template directory (the manifest and the files beside it).
+fn read_dir(dir: &Path) -> Result<Package, Vec<Problem>> {
+    let text = std::fs::read_to_string(dir.join(MANIFEST)).map_err(|e| {
+        package_problem(format!("cannot read {}: {e}", dir.join(MANIFEST).display()))
+    })?;
+    let mut files = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let rd = std::fs::read_dir(&d)
+            .map_err(|e| package_problem(format!("cannot list {}: {e}", d.display())))?;
+        for entry in rd {
+            let entry = entry.map_err(|e| package_problem(e.to_string()))?;
+            let p = entry.path();
+            let rel = p
+                .strip_prefix(dir)
+                .unwrap_or(&p)
+                .to_string_lossy()
+                .replace('\\', "/");
+            if p.is_dir() {
+                stack.push(p);
+            } else if rel != MANIFEST {
+                let b = std::fs::read(&p)
+                    .map_err(|e| package_problem(format!("cannot read {}: {e}", p.display())))?;
+                files.insert(rel, b);
+            }
+        }
+    }
+    consortia_api::domain::templates::check_files(&text, files)
+}
+
+/// `consortia-api template lint PATH`: a directory or a `.tar.gz`.
+fn lint(path: &Path, max_bytes: usize) -> Result<Manifest, Vec<Problem>> {
+    if path.is_dir() {
+        read_dir(path)
+    } else {
+        let bytes = std::fs::read(path)
+            .map_err(|e| package_problem(format!("cannot read {}: {e}", path.display())))?;
+        consortia_api::domain::templates::read_package(&bytes, max_bytes)
+    }
+    .map(|p| p.manifest)
+}
+
 fn template_command(cmd: TemplateCommand) -> std::process::ExitCode {
-    use consortia_api::marketplace;
+    use consortia_api::domain::templates as marketplace;
     match cmd {
-        TemplateCommand::Lint { path, max_bytes } => match marketplace::lint(&path, max_bytes) {
+        TemplateCommand::Lint { path, max_bytes } => match lint(&path, max_bytes) {
             Ok(m) => {
                 println!("{}: ok ({} {})", path.display(), m.slug, m.version);
                 std::process::ExitCode::SUCCESS
@@ -82,7 +136,7 @@ fn template_command(cmd: TemplateCommand) -> std::process::ExitCode {
                 std::process::ExitCode::from(1)
             }
         },
-        TemplateCommand::Pack { dir, out } => match marketplace::read_dir(&dir) {
+        TemplateCommand::Pack { dir, out } => match read_dir(&dir) {
             Ok(pkg) => {
                 let bytes = marketplace::build_package(&pkg.manifest_text, &pkg.files);
                 match std::fs::write(&out, bytes) {
@@ -156,7 +210,7 @@ fn main() -> anyhow::Result<()> {
                 let new = consortia_pki::seal::Kek::from_hex(&text)?;
                 let conn = db::connect(&args.url()).await?;
                 db::migrate(&conn).await?;
-                let (cas, certs) = consortia_api::pki::rewrap(&conn, &old, &new).await?;
+                let (cas, certs) = consortia_api::store::pki::rewrap(&conn, &old, &new).await?;
                 eprintln!(
                     "re-sealed {cas} CA keys and {certs} other keys (managed identities, chain keys, chain accounts) under KEK {}; now use {} as the KEK",
                     new.id(),

@@ -44,10 +44,10 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{}", args.listen));
-    let sso = match crate::sso::OidcSettings::resolve(&args.oidc, &public_url)? {
+    let sso = match args.oidc.settings(&public_url)? {
         Some(settings) => {
             tracing::info!(issuer = %settings.issuer, client_id = %settings.client_id, "single sign-on configured");
-            let oidc = Arc::new(crate::sso::Oidc::new(settings)?);
+            let oidc = Arc::new(crate::oidc::Oidc::new(settings)?);
             let warm = oidc.clone();
             tokio::spawn(async move {
                 if let Err(e) = warm.warm_up().await {

@@ -1,8 +1,17 @@
 //! Logs and traces of the API server (see `consortia-telemetry`).
 
-use crate::config::LogFormat;
+use clap::ValueEnum;
 
 pub use consortia_telemetry::Telemetry;
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
 
 /// Installs the global subscriber. Call once, early, from the binary.
 pub fn init(format: LogFormat) -> anyhow::Result<Telemetry> {

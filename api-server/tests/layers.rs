@@ -3,7 +3,7 @@
 //!
 //! Layers, lowest first: `domain`, `clock`, `metrics` (no I/O); `db`; `store`, `runtime` and
 //! outbound clients; `service`; `jobs`; `app` (the wired state); `http`; and the start-up
-//! modules on top. See the crate docs (`src/lib.rs`).
+//! modules on top (`config` and `bootstrap`, then `server`, then `main`). See the crate docs (`src/lib.rs`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -246,7 +246,11 @@ fn rank(top: &str) -> Option<u8> {
         "jobs" => 4,
         "app" => 5,
         "http" => 6,
-        "config" | "bootstrap" | "server" | "main" => 7,
+        // Start-up: configuration and first-start bootstrap, then the server that wires
+        // everything, then the binary.
+        "config" | "bootstrap" => 7,
+        "server" => 8,
+        "main" => 9,
         _ => return None,
     })
 }

@@ -5,6 +5,7 @@ use crate::domain::tokens::TokenKey;
 use crate::metrics::Metrics;
 use crate::service::access::cache::AuthCache;
 use crate::service::access::{Access, SessionSettings};
+use crate::service::alliances::Alliances;
 use crate::service::audit::Audit;
 use crate::service::members::Members;
 use crate::service::tenants::Tenants;
@@ -28,7 +29,7 @@ pub struct Infra {
     /// The server's public base URL (CRL distribution points point here).
     pub public_url: String,
     /// Single sign-on, when configured.
-    pub sso: Option<Arc<crate::sso::Oidc>>,
+    pub sso: Option<Arc<crate::oidc::Oidc>>,
     /// Browser session lifetimes.
     pub sessions: SessionSettings,
     /// Largest marketplace template package accepted (bytes).
@@ -57,7 +58,7 @@ pub struct AppState {
     /// The server's public base URL (CRL distribution points point here).
     pub public_url: String,
     /// Single sign-on, when configured.
-    pub sso: Option<Arc<crate::sso::Oidc>>,
+    pub sso: Option<Arc<crate::oidc::Oidc>>,
     /// Browser session lifetimes.
     pub sessions: SessionSettings,
     /// Largest marketplace template package accepted (bytes).
@@ -65,7 +66,7 @@ pub struct AppState {
     /// Where chains run (local processes or Kubernetes).
     pub runtime: Arc<dyn crate::runtime::Runtime>,
     /// Tenants' service accounts on chains (evidence deposits).
-    pub signer: Arc<crate::deposit::Signer>,
+    pub signer: Arc<crate::service::signer::Signer>,
     /// See [`Infra::tasks`].
     pub tasks: tokio::runtime::Handle,
     /// Authentication and authorization.
@@ -74,10 +75,14 @@ pub struct AppState {
     pub tenants: Tenants,
     /// Members of tenants.
     pub members: Members,
+    /// Who sees an alliance and acts for its members.
+    pub alliances: Alliances,
     /// API tokens.
     pub tokens: Tokens,
     /// The audit log.
     pub audit: Audit,
+    /// CRLs signed by this server, while current.
+    pub crls: Arc<crate::service::crls::CrlCache>,
 }
 
 impl AppState {
@@ -106,10 +111,18 @@ impl AppState {
         AppState {
             tenants: Tenants::new(db.clone(), access.clone()),
             members: Members::new(db.clone(), access.clone()),
+            alliances: Alliances::new(db.clone(), access.clone()),
             tokens: Tokens::new(db.clone(), access.clone(), token_key.clone(), clock.clone()),
             audit: Audit::new(db.clone(), access.clone()),
-            signer: Arc::new(crate::deposit::Signer::new(tasks.clone())),
+            signer: Arc::new(crate::service::signer::Signer::new(
+                db.clone(),
+                kek.clone(),
+                clock.clone(),
+                runtime.clone(),
+                tasks.clone(),
+            )),
             metrics: Arc::new(Metrics::default()),
+            crls: Arc::new(Default::default()),
             db,
             token_key,
             clock,

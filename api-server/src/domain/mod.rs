@@ -2,10 +2,12 @@
 //! and input validation. No I/O here.
 
 pub mod audit;
+pub mod chains;
 pub mod error;
 pub mod governance;
 pub mod pagination;
 pub mod roles;
+pub mod templates;
 pub mod tenants;
 pub mod tokens;
 pub mod validation;

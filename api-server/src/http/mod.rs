@@ -69,6 +69,7 @@ pub(crate) use routes;
 /// Every route of the API.
 pub fn register(r: &mut Routes<'_>) {
     ops::routes(r);
+    openapi::routes(r);
     me::routes(r);
     tenants::routes(r);
     members::routes(r);

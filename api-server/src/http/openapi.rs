@@ -7,6 +7,7 @@ use crate::http::handlers::{
     templates, tenants, tokens,
 };
 use crate::http::problem::{PROBLEM_JSON, problem_response};
+use actix_web::HttpResponse;
 use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{RefOr, Required};
@@ -53,11 +54,35 @@ impl Modify for BearerAuth {
 )]
 struct Frame;
 
+/// This OpenAPI document.
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "operations", operation_id = "openapiDocument",
+    responses((status = 200, description = "This OpenAPI 3.1 document", content_type = "application/json", body = Object)))]
+pub async fn openapi_json() -> HttpResponse {
+    static DOC: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let doc = DOC.get_or_init(|| document().to_json().unwrap_or_default());
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(doc.as_str())
+}
+
+/// The document's own route.
+pub fn routes(r: &mut crate::http::Routes<'_>) {
+    crate::http::routes!(r;
+        GET "/api/v1/openapi.json" => openapi_json,
+    );
+}
+
+/// The document's own operation.
+#[derive(OpenApi)]
+#[openapi(paths(openapi_json))]
+struct Own;
+
 /// The whole API document.
 pub fn document() -> utoipa::openapi::OpenApi {
     let mut doc = Frame::openapi();
     for part in [
         ops::Doc::openapi(),
+        Own::openapi(),
         me::Doc::openapi(),
         tenants::Doc::openapi(),
         members::Doc::openapi(),

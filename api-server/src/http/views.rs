@@ -232,3 +232,27 @@ impl From<audit_event::Model> for AuditEventView {
         }
     }
 }
+
+/// A `Content-Disposition` header offering a download named `file_name`. The name may come
+/// from input (a certificate's common name): the quoted `filename` keeps only letters,
+/// digits, `.`, `-` and `_` (others become `_`), and `filename*` (RFC 6266, 8187) carries
+/// the exact name percent-encoded, so no character can end the header or add a parameter.
+pub fn attachment(file_name: &str) -> (&'static str, String) {
+    let safe = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_');
+    let plain: String = file_name
+        .chars()
+        .map(|c| if safe(c) { c } else { '_' })
+        .collect();
+    let mut exact = String::new();
+    for b in file_name.bytes() {
+        if safe(char::from(b)) {
+            exact.push(char::from(b));
+        } else {
+            exact.push_str(&format!("%{b:02X}"));
+        }
+    }
+    (
+        "Content-Disposition",
+        format!("attachment; filename=\"{plain}\"; filename*=UTF-8''{exact}"),
+    )
+}

@@ -3,7 +3,11 @@
 //! here, every query is in [`crate::store`].
 
 pub mod access;
+pub mod alliances;
 pub mod audit;
+pub mod crls;
 pub mod members;
+pub mod signer;
 pub mod tenants;
 pub mod tokens;
+pub mod watchers;

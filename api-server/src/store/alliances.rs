@@ -265,12 +265,13 @@ pub async fn proposals(
         .await
 }
 
-/// Open proposals of an alliance of `kind` whose payload names `tenant`.
+/// Whether an open proposal of an alliance of `kind` has `id` in its payload's `field`.
 pub async fn open_proposal_about(
     db: &impl ConnectionTrait,
     alliance: Uuid,
     kind: &str,
-    tenant: Uuid,
+    field: &str,
+    id: Uuid,
 ) -> Result<bool, DbErr> {
     let rows = proposal::Entity::find()
         .filter(proposal::Column::AllianceId.eq(alliance))
@@ -278,11 +279,11 @@ pub async fn open_proposal_about(
         .filter(proposal::Column::Status.eq("open"))
         .all(db)
         .await?;
-    let t = tenant.to_string();
+    let t = id.to_string();
     Ok(rows.iter().any(|p| {
         serde_json::from_str::<serde_json::Value>(&p.payload)
             .ok()
-            .and_then(|v| v.get("tenant_id").and_then(|x| x.as_str().map(|s| s == t)))
+            .and_then(|v| v.get(field).and_then(|x| x.as_str().map(|s| s == t)))
             .unwrap_or(false)
     }))
 }

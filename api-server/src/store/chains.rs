@@ -4,14 +4,16 @@
 use std::collections::{BTreeMap, HashMap};
 
 use crate::db::entities::{
-    chain, chain_account, chain_block, chain_material, chain_node, deposit, deposit_receipt,
+    alliance_event, chain, chain_account, chain_block, chain_material, chain_node, deposit,
+    deposit_receipt, template_installation,
 };
-use crate::runtime::{ChainPlan, Engine, NodePlan};
+use crate::domain::chains::{ChainPlan, NodePlan};
+use consortia_crds::Engine;
 use consortia_pki::seal::Kek;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, Set,
 };
 use uuid::Uuid;
 
@@ -98,6 +100,41 @@ pub async fn insert(
     .insert(db)
     .await?;
     Ok(())
+}
+
+/// Why a chain is shared beyond its creating tenant, one reason per line of evidence: the
+/// alliance voted it into being, other tenants hold service accounts on it (they deposited),
+/// or other tenants installed templates on it. Empty: the creator alone uses it.
+pub async fn shared_by(db: &impl ConnectionTrait, c: &chain::Model) -> Result<Vec<String>, DbErr> {
+    let mut why = Vec::new();
+    let voted = alliance_event::Entity::find()
+        .filter(alliance_event::Column::AllianceId.eq(c.alliance_id))
+        .filter(alliance_event::Column::Kind.eq("chain_created"))
+        .all(db)
+        .await?
+        .into_iter()
+        .filter_map(|e| serde_json::from_str::<serde_json::Value>(&e.data).ok())
+        .any(|d| d["chain_id"] == c.id.to_string() && !d["proposal_id"].is_null());
+    if voted {
+        why.push("the alliance voted it into being".to_string());
+    }
+    let depositors = chain_account::Entity::find()
+        .filter(chain_account::Column::ChainId.eq(c.id))
+        .filter(chain_account::Column::TenantId.ne(c.created_by_tenant))
+        .count(db)
+        .await?;
+    if depositors > 0 {
+        why.push(format!("{depositors} other member(s) deposited on it"));
+    }
+    let installers = template_installation::Entity::find()
+        .filter(template_installation::Column::ChainId.eq(c.id))
+        .filter(template_installation::Column::TenantId.ne(c.created_by_tenant))
+        .count(db)
+        .await?;
+    if installers > 0 {
+        why.push(format!("{installers} installation(s) by other members"));
+    }
+    Ok(why)
 }
 
 /// Deletes a chain with its nodes, material and accounts (receipts of deposits stay: they

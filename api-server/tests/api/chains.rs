@@ -375,7 +375,7 @@ async fn chain_lifecycle(app: &TestApp) {
     let chain_id: uuid::Uuid = id.parse().unwrap();
     let tenant_id: uuid::Uuid = tenant.parse().unwrap();
     let new_kek = consortia_pki::seal::Kek::generate();
-    consortia_api::pki::rewrap(&app.state.db, &app.state.kek, &new_kek)
+    consortia_api::store::pki::rewrap(&app.state.db, &app.state.kek, &new_kek)
         .await
         .unwrap();
     let files = consortia_api::store::chains::material(&app.state.db, &new_kek, chain_id)
@@ -808,7 +808,13 @@ async fn alliances_create_chains_by_vote(app: &TestApp) {
         .unwrap_or_else(|| panic!("{list}"));
     let resumed = format!("{chains}/{}", resumed["id"].as_str().unwrap());
 
-    for c in [path, format!("{chains}/{direct}"), resumed] {
+    // Voted chains are the alliance's: not even their proposer deletes them alone (see
+    // `shared_chains_are_deleted_by_the_alliance`); the one made directly is its creator's.
+    for (c, status) in [
+        (path, 409),
+        (format!("{chains}/{direct}"), 204),
+        (resumed, 409),
+    ] {
         let del = app
             .call(
                 Method::DELETE,
@@ -817,8 +823,188 @@ async fn alliances_create_chains_by_vote(app: &TestApp) {
                 None,
             )
             .await;
-        assert_eq!(del.status, 204, "{}", del.body);
+        assert_eq!(del.status, status, "{c}: {}", del.body);
     }
+}
+
+/// A chain others use is deleted by the alliance's vote, never by one member alone: another
+/// member's admin is refused (403); its creator is refused once another member deposited
+/// on it (409); an approved `delete_chain` proposal deletes it (at once, or at the next
+/// start if the server stopped first); a chain only its creator used is its creator's.
+async fn shared_chains_are_deleted_by_the_alliance(app: &TestApp) {
+    let (acme, acme_t) = app.tenant_with_owner("acme").await;
+    let (globex, globex_t) = app.tenant_with_owner("globex").await;
+    let alliance = found(app, &acme_t, &acme, "AcmeMSP").await;
+    join(
+        app,
+        &alliance,
+        (&acme_t, &acme),
+        (&globex_t, &globex),
+        "GlobexMSP",
+    )
+    .await;
+    let proposals = format!("/api/v1/alliances/{alliance}/proposals");
+    let chains = chains_path(&alliance);
+    let chain = create_named(app, &acme_t, &acme, &alliance, "evidence").await;
+    let path = format!("{chains}/{chain}");
+    let delete = |tenant: &str| format!("{path}?tenant_id={tenant}");
+
+    // Another member's admin cannot delete it, and nothing changes.
+    let snap = app.snapshot().await;
+    let r = app
+        .call(Method::DELETE, &delete(&globex), Some(&globex_t), None)
+        .await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(
+        r.body["detail"].as_str().unwrap().contains("delete_chain"),
+        "{}",
+        r.body
+    );
+    assert_eq!(
+        app.snapshot().await,
+        snap,
+        "a refused delete changed something"
+    );
+
+    // Once another member deposited on it, its creator cannot delete it alone either.
+    wait_chain(app, &globex_t, &path, "the first block", running).await;
+    let d = deposit(app, &globex_t, &globex, &chain, &"ab".repeat(32)).await;
+    assert_eq!(d.status, 201, "{}", d.body);
+    let deposit_id = d.body["id"].as_str().unwrap().to_string();
+
+    // Nodes answer reads about every tenant's deposits, so their endpoints are the creator's
+    // alone; and no API path shows one tenant's deposit to another.
+    let theirs = app.get(&path, &globex_t).await.body;
+    assert_eq!(theirs["endpoints"], json!([]), "{theirs}");
+    assert!(
+        theirs["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|n| n["endpoint"].is_null()),
+        "{theirs}"
+    );
+    let ours = app.get(&path, &acme_t).await.body;
+    assert!(!ours["endpoints"].as_array().unwrap().is_empty(), "{ours}");
+    assert_eq!(
+        app.get(&format!("/api/v1/deposits/{deposit_id}"), &acme_t)
+            .await
+            .status,
+        404
+    );
+    let v = app
+        .post(
+            "/api/v1/deposits/verify",
+            &acme_t,
+            json!({"content_hash": "ab".repeat(32)}),
+        )
+        .await;
+    assert_eq!(v.status, 200, "{}", v.body);
+    assert_eq!(v.body["deposited"], false, "{}", v.body);
+
+    let r = app
+        .call(Method::DELETE, &delete(&acme), Some(&acme_t), None)
+        .await;
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert!(
+        r.body["detail"].as_str().unwrap().contains("deposited"),
+        "{}",
+        r.body
+    );
+    assert_eq!(app.get(&path, &acme_t).await.status, 200, "still there");
+
+    // The alliance decides. A proposal naming no chain of the alliance, or a second open
+    // one for the same chain, is refused.
+    let r = app
+        .post(
+            &proposals,
+            &globex_t,
+            json!({"tenant_id": globex, "action": {"delete_chain":
+                {"chain_id": "0190a000-0000-7000-8000-000000000009"}}}),
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert_eq!(
+        r.body["errors"][0]["pointer"], "/action/delete_chain/chain_id",
+        "{}",
+        r.body
+    );
+    let p = propose(
+        app,
+        &globex_t,
+        &globex,
+        &alliance,
+        json!({"delete_chain": {"chain_id": chain}}),
+    )
+    .await;
+    let r = app
+        .post(
+            &proposals,
+            &acme_t,
+            json!({"tenant_id": acme, "action": {"delete_chain": {"chain_id": chain}}}),
+        )
+        .await;
+    assert_eq!(r.status, 409, "{}", r.body);
+    let v = vote(app, &globex_t, &globex, &alliance, &p, "yes", 201).await;
+    assert_eq!(v["status"], "open");
+    assert_eq!(
+        app.get(&path, &acme_t).await.status,
+        200,
+        "not before approval"
+    );
+    let v = vote(app, &acme_t, &acme, &alliance, &p, "yes", 201).await;
+    assert_eq!(v["status"], "approved", "{v}");
+    assert_eq!(app.get(&path, &acme_t).await.status, 404, "deleted");
+    let deleted = event(app, &acme_t, &alliance, "chain_deleted").await;
+    assert_eq!(deleted["data"]["chain_id"], chain.as_str(), "{deleted}");
+    assert_eq!(deleted["data"]["proposal_id"], p.as_str(), "{deleted}");
+    assert_eq!(
+        app.get(&format!("/api/v1/deposits/{deposit_id}"), &globex_t)
+            .await
+            .status,
+        200,
+        "receipts outlive the chain"
+    );
+
+    // Approved, but the server stopped before it deleted the chain: done at start, once.
+    let second = create_named(app, &acme_t, &acme, &alliance, "second").await;
+    let p = propose(
+        app,
+        &acme_t,
+        &acme,
+        &alliance,
+        json!({"delete_chain": {"chain_id": second}}),
+    )
+    .await;
+    {
+        use consortia_api::db::entities::proposal as pr;
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+        pr::Entity::update_many()
+            .col_expr(pr::Column::Status, Expr::value("approved"))
+            .filter(pr::Column::Id.eq(p.parse::<uuid::Uuid>().unwrap()))
+            .exec(&app.state.db)
+            .await
+            .unwrap();
+    }
+    use consortia_api::http::handlers::alliances::resume_chain_proposals;
+    assert_eq!(resume_chain_proposals(&app.state).await.unwrap(), 1);
+    assert_eq!(resume_chain_proposals(&app.state).await.unwrap(), 0, "once");
+    assert_eq!(
+        app.get(&format!("{chains}/{second}"), &acme_t).await.status,
+        404
+    );
+
+    // A chain no one else used is its creator's to delete.
+    let own = create_named(app, &acme_t, &acme, &alliance, "own").await;
+    let r = app
+        .call(
+            Method::DELETE,
+            &format!("{chains}/{own}?tenant_id={acme}"),
+            Some(&acme_t),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 204, "{}", r.body);
 }
 
 /// The alliance's latest event of `kind`.
@@ -860,5 +1046,6 @@ async fn create_named(
 crate::both!(
     chain_lifecycle,
     bad_chain_and_deposit_requests_change_nothing,
-    alliances_create_chains_by_vote
+    alliances_create_chains_by_vote,
+    shared_chains_are_deleted_by_the_alliance
 );

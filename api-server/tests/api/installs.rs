@@ -12,8 +12,8 @@ use crate::marketplace::partner;
 use crate::support::{Resp, TestApp};
 use actix_web::http::Method;
 use actix_web::test::TestRequest;
+use consortia_api::domain::templates::build_package;
 use consortia_api::http::handlers::templates::load_builtins;
-use consortia_api::marketplace::build_package;
 use consortia_chain::genesis::Genesis;
 use consortia_chain::receipt::{Receipt, verify_receipt};
 use consortia_chain::tx::Op;
@@ -492,7 +492,7 @@ async fn bad_installs_change_nothing(app: &TestApp) {
             .unwrap()
             .into_iter()
             .find(|p| {
-                consortia_api::marketplace::read_package(&p.package, usize::MAX / 8)
+                consortia_api::domain::templates::read_package(&p.package, usize::MAX / 8)
                     .is_ok_and(|pkg| pkg.manifest.slug == "cold-ledger")
             })
             .expect("the partner's stored package")

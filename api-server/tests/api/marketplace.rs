@@ -4,8 +4,8 @@
 use crate::support::{Backend, Resp, TestApp};
 use actix_web::http::Method;
 use actix_web::test::TestRequest;
+use consortia_api::domain::templates::build_package;
 use consortia_api::http::handlers::templates::load_builtins;
-use consortia_api::marketplace::build_package;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 

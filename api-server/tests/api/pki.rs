@@ -66,8 +66,98 @@ fn find_ca<'a>(cas: &'a Value, kind: &str, tenant: &str) -> &'a Value {
 crate::both!(
     pki_end_to_end,
     pki_refuses_bad_requests,
-    renewal_job_gauges_and_rewrap
+    renewal_job_gauges_and_rewrap,
+    a_hostile_common_name_stays_out_of_download_headers,
+    crls_are_numbered_and_signed_once_per_change
 );
+
+/// A CRL's number and what it lists.
+fn crl_number_and_count(der: &[u8]) -> (u64, usize) {
+    let (_, crl) = x509_parser::parse_x509_crl(der).expect("a DER CRL");
+    (
+        crl.crl_number().unwrap().to_string().parse().unwrap(),
+        crl.iter_revoked_certificates().count(),
+    )
+}
+
+/// The public CRL is signed once per change (a revocation) or hour, each time with a greater
+/// CRL number; requests in between get the very same CRL (they used to re-sign the same
+/// number with a new thisUpdate on every anonymous request).
+async fn crls_are_numbered_and_signed_once_per_change(app: &TestApp) {
+    let (acme, acme_t) = app.tenant_with_owner("acme").await;
+    let alliance = found(app, &acme_t, &acme, "AcmeMSP").await;
+    let (ca, cert) = org_ca_and_cert(app, &acme_t, &acme, &alliance).await;
+    let path = format!("/api/v1/cas/{ca}/crl?format=der");
+    let first = app.raw_body(&path, &app.admin_token).await;
+    let (n1, listed) = crl_number_and_count(&first);
+    assert_eq!(listed, 0);
+    assert_eq!(
+        app.raw_body(&path, &app.admin_token).await,
+        first,
+        "the same CRL until something changes"
+    );
+    let r = app
+        .post(
+            &format!("/api/v1/certificates/{cert}/revoke"),
+            &acme_t,
+            json!({"reason": "superseded"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let revoked = app.raw_body(&path, &app.admin_token).await;
+    let (n2, listed) = crl_number_and_count(&revoked);
+    assert_eq!(listed, 1);
+    assert!(n2 > n1, "{n2} after {n1}");
+    app.clock.advance(chrono::Duration::minutes(61));
+    let later = app.raw_body(&path, &app.admin_token).await;
+    let (n3, listed) = crl_number_and_count(&later);
+    assert_eq!(listed, 1);
+    assert!(n3 > n2, "{n3} after {n2}");
+    assert_eq!(app.raw_body(&path, &app.admin_token).await, later);
+}
+
+/// A common name is input (from a body or a CSR): it names the MSP download without being
+/// able to end the header, add a parameter or break the response.
+async fn a_hostile_common_name_stays_out_of_download_headers(app: &TestApp) {
+    let (acme, acme_t) = app.tenant_with_owner("acme").await;
+    let alliance = crate::alliances::found(app, &acme_t, &acme, "AcmeMSP").await;
+    let cas = app
+        .get(&format!("/api/v1/alliances/{alliance}/cas"), &acme_t)
+        .await;
+    let ca = find_ca(&cas.body, "org", &acme)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for cn in [
+        "evil\"; filename=\"run.sh",
+        "a\r\nSet-Cookie: session=stolen",
+        "d\u{e9}j\u{e0} vu/../..",
+    ] {
+        let r = app
+            .post(
+                &format!("/api/v1/cas/{ca}/certificates"),
+                &acme_t,
+                json!({"profile": "client", "common_name": cn, "validity_days": 30}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{cn:?}: {}", r.body);
+        let id = r.body["certificate"]["id"].as_str().unwrap();
+        let got = app
+            .get(&format!("/api/v1/certificates/{id}/msp"), &acme_t)
+            .await;
+        assert_eq!(got.status, 200, "{cn:?}");
+        assert!(got.header("set-cookie").is_none(), "{cn:?}");
+        let cd = got.header("content-disposition").unwrap();
+        let (plain, exact) = cd
+            .strip_prefix("attachment; filename=\"")
+            .and_then(|r| r.split_once("\"; filename*=UTF-8''"))
+            .unwrap_or_else(|| panic!("{cn:?}: {cd}"));
+        let safe = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '%');
+        assert!(plain.chars().all(safe), "{cn:?}: {cd}");
+        assert!(exact.chars().all(safe), "{cn:?}: {cd}");
+        assert!(plain.ends_with("-msp.tar.gz"), "{cd}");
+    }
+}
 
 async fn pki_end_to_end(app: &TestApp) {
     let (acme, acme_t) = app.tenant_with_owner("acme").await;
@@ -249,7 +339,7 @@ async fn pki_end_to_end(app: &TestApp) {
     assert!(r.body.get("private_key_pem").is_none());
     assert_eq!(r.body["certificate"]["renewed_from"], cert_id.as_str());
     let spki = |pem: &str| {
-        let der = consortia_api::pki::pem_to_der(pem).unwrap();
+        let der = consortia_api::store::pki::pem_to_der(pem).unwrap();
         let (_, x) = x509_parser::parse_x509_certificate(&der).unwrap();
         x.public_key().raw.to_vec()
     };
@@ -662,7 +752,7 @@ async fn renewal_job_gauges_and_rewrap(app: &TestApp) {
         .clone();
     assert_eq!(successor["managed"], true);
     let spki = |pem: &str| {
-        let der = consortia_api::pki::pem_to_der(pem).unwrap();
+        let der = consortia_api::store::pki::pem_to_der(pem).unwrap();
         let (_, x) = x509_parser::parse_x509_certificate(&der).unwrap();
         x.public_key().raw.to_vec()
     };
@@ -701,16 +791,16 @@ async fn renewal_job_gauges_and_rewrap(app: &TestApp) {
     );
     // Re-wrap every sealed key under a new KEK: the old one no longer opens them.
     let new = consortia_pki::seal::Kek::generate();
-    let (n_cas, n_certs) = consortia_api::pki::rewrap(&app.state.db, &app.state.kek, &new)
+    let (n_cas, n_certs) = consortia_api::store::pki::rewrap(&app.state.db, &app.state.kek, &new)
         .await
         .unwrap();
     assert_eq!((n_cas, n_certs), (3, 2));
-    let ca_row = consortia_api::pki::ca(&app.state.db, org.parse().unwrap())
+    let ca_row = consortia_api::store::pki::ca(&app.state.db, org.parse().unwrap())
         .await
         .unwrap()
         .unwrap();
-    assert!(consortia_api::pki::load(&new, &ca_row).is_ok());
-    assert!(consortia_api::pki::load(&app.state.kek, &ca_row).is_err());
+    assert!(consortia_api::store::pki::load(&new, &ca_row).is_ok());
+    assert!(consortia_api::store::pki::load(&app.state.kek, &ca_row).is_err());
     // Sealed keys are not readable in the database.
     assert!(!app.snapshot().await.contains("PRIVATE KEY"));
 }

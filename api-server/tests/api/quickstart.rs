@@ -153,10 +153,13 @@ fn the_readme_sequence_reaches_a_verified_receipt_and_survives_an_api_server_cra
         .as_str()
         .unwrap()
         .to_string();
-    let body = format!(
-        r#"{{"tenant_id":"{tenant}","content_hash":"{}","chain_ids":["{chain_id}"]}}"#,
-        "5a".repeat(32)
-    );
+    let deposit = |byte: &str| {
+        format!(
+            r#"{{"tenant_id":"{tenant}","content_hash":"{}","chain_ids":["{chain_id}"]}}"#,
+            byte.repeat(32)
+        )
+    };
+    let body = deposit("5a");
     let (status, created) = http(
         server.addr,
         "POST",
@@ -226,7 +229,7 @@ fn the_readme_sequence_reaches_a_verified_receipt_and_survives_an_api_server_cra
         "POST",
         "/api/v1/deposits",
         Some(&token),
-        Some(&body.replace("5a", "5b")),
+        Some(&deposit("5b")),
     );
     assert_eq!(
         status,

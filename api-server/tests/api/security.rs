@@ -635,7 +635,8 @@ fn request(e: &Endpoint, f: &Fixture) -> TestRequest {
 
 crate::both!(
     bad_callers_are_refused_on_every_endpoint,
-    bad_bodies_are_refused_on_every_endpoint
+    bad_bodies_are_refused_on_every_endpoint,
+    extreme_numbers_never_cause_a_server_error
 );
 
 async fn bad_callers_are_refused_on_every_endpoint(app: &TestApp) {
@@ -869,4 +870,137 @@ async fn bad_bodies_are_refused_on_every_endpoint(app: &TestApp) {
         .uri("/api/v1/tenants")
         .set_json(json!({"slug": "Bad Slug", "name": "A", "kind": "customer"}));
     refused(app, true, bad_slug, Some(&admin), 422, "bad slug").await;
+}
+
+/// The schema a `$ref` names, or the schema itself.
+fn resolve<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
+    match schema["$ref"].as_str() {
+        Some(r) => {
+            let name = r.rsplit('/').next().unwrap();
+            resolve(doc, &doc["components"]["schemas"][name])
+        }
+        None => schema,
+    }
+}
+
+fn is_number(schema: &Value) -> bool {
+    let kind = |t: &Value| t == "integer" || t == "number";
+    match &schema["type"] {
+        Value::Array(types) => types.iter().any(kind),
+        t => kind(t),
+    }
+}
+
+/// JSON pointers of every numeric field a schema allows, nested objects and `oneOf`
+/// variants included (depth-bounded).
+fn numeric_fields(doc: &Value, schema: &Value, at: &str, depth: usize, out: &mut Vec<String>) {
+    if depth > 6 {
+        return;
+    }
+    let schema = resolve(doc, schema);
+    for key in ["oneOf", "anyOf", "allOf"] {
+        for s in schema[key].as_array().into_iter().flatten() {
+            numeric_fields(doc, s, at, depth + 1, out);
+        }
+    }
+    if let Some(props) = schema["properties"].as_object() {
+        for (name, s) in props {
+            let here = format!("{at}/{name}");
+            if is_number(resolve(doc, s)) {
+                out.push(here);
+            } else {
+                numeric_fields(doc, s, &here, depth + 1, out);
+            }
+        }
+    }
+}
+
+/// Sets the value at a JSON pointer, making the objects on the way.
+fn set_at(body: &mut Value, pointer: &str, value: Value) {
+    let mut at = body;
+    let mut parts = pointer.split('/').skip(1).peekable();
+    while let Some(part) = parts.next() {
+        if !at.is_object() {
+            *at = json!({});
+        }
+        let map = at.as_object_mut().unwrap();
+        if parts.peek().is_none() {
+            map.insert(part.to_string(), value);
+            return;
+        }
+        at = map.entry(part.to_string()).or_insert_with(|| json!({}));
+    }
+}
+
+/// Every numeric field of every request body and query string the OpenAPI document
+/// declares gets the extremes (zero, negatives, the edges of every integer width, huge
+/// floats): the answer is never a 5xx and the server never panics.
+async fn extreme_numbers_never_cause_a_server_error(app: &TestApp) {
+    let f = fixture(app).await;
+    let doc = serde_json::to_value(consortia_api::http::openapi::document()).unwrap();
+    let extremes = [
+        json!(0),
+        json!(-1),
+        json!(u32::MAX),
+        json!(u64::from(u32::MAX) + 1),
+        json!(i64::MAX),
+        json!(i64::MIN),
+        json!(u64::MAX),
+        json!(1e300),
+        json!(0.5),
+    ];
+    let mut tried = 0;
+    for e in endpoints() {
+        if e.need == Need::SignIn || e.need == Need::Public {
+            continue;
+        }
+        let token = match e.need {
+            Need::PlatformAdmin => app.admin_token.clone(),
+            _ => f.tokens["owner"].clone(),
+        };
+        let op = &doc["paths"][e.template][e.method.as_str().to_lowercase()];
+        let what = format!("{} {}", e.method, e.template);
+        if let Some(b) = &e.body {
+            let schema = &op["requestBody"]["content"]["application/json"]["schema"];
+            let mut fields = Vec::new();
+            numeric_fields(&doc, schema, "", 0, &mut fields);
+            for field in fields {
+                for x in &extremes {
+                    let mut body = with_ids(b, &f);
+                    set_at(&mut body, &field, x.clone());
+                    let req = TestRequest::default()
+                        .method(e.method.clone())
+                        .uri(&url(&e, &f))
+                        .set_json(&body);
+                    let r = app.send(req, Some(&token)).await;
+                    assert!(r.status < 500, "{what} with {field} = {x}: {}", r.body);
+                    tried += 1;
+                }
+            }
+        }
+        for p in op["parameters"].as_array().into_iter().flatten() {
+            if p["in"] != "query" || !is_number(resolve(&doc, &p["schema"])) {
+                continue;
+            }
+            let name = p["name"].as_str().unwrap();
+            for x in &extremes {
+                let base = url(&e, &f);
+                let sep = if base.contains('?') { '&' } else { '?' };
+                let req = TestRequest::default()
+                    .method(e.method.clone())
+                    .uri(&format!("{base}{sep}{name}={x}"));
+                let req = match &e.body {
+                    Some(b) => req.set_json(with_ids(b, &f)),
+                    None => req,
+                };
+                let r = app.send(req, Some(&token)).await;
+                assert!(r.status < 500, "{what} with ?{name}={x}: {}", r.body);
+                tried += 1;
+            }
+        }
+    }
+    assert!(
+        tried > 50,
+        "only {tried} numeric inputs found: is the document read right?"
+    );
 }

@@ -3,7 +3,7 @@
 
 use crate::support::{Backend, Resp, TestApp};
 use actix_web::test::TestRequest;
-use consortia_api::sso::{Oidc, OidcSettings, parse_group_map};
+use consortia_api::oidc::{Oidc, OidcSettings, parse_group_map};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
@@ -1035,6 +1035,43 @@ async fn local_login_exchanges_an_api_token_for_a_session() {
         .get("/api/v1/sessions", scoped.body["secret"].as_str().unwrap())
         .await;
     assert_eq!(r.status, 403, "{}", r.body);
+    // A session ends with the token it came from: revoking the token ends it.
+    let personal = app
+        .post("/api/v1/tokens", &owner, json!({"name": "console"}))
+        .await;
+    assert_eq!(personal.status, 201, "{}", personal.body);
+    let mut console = Browser::default();
+    let r = console
+        .app(
+            &app,
+            Method::POST,
+            "/auth/token",
+            &[],
+            Some(json!({"token": personal.body["secret"]})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let me = console
+        .app(&app, Method::GET, "/api/v1/me", &[], None)
+        .await;
+    assert_eq!(me.status, 200, "{}", me.body);
+    let r = app
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/tokens/{}", personal.body["id"].as_str().unwrap()),
+            Some(&owner),
+            None,
+        )
+        .await;
+    assert!(r.status < 300, "{}", r.body);
+    let me = console
+        .app(&app, Method::GET, "/api/v1/me", &[], None)
+        .await;
+    assert_eq!(
+        me.status, 401,
+        "the session outlived its token: {}",
+        me.body
+    );
     // A forged cookie is no session.
     let mut forged = Browser::default();
     forged

@@ -103,6 +103,18 @@ impl Profile {
     }
 }
 
+/// The longest validity any certificate gets (100 years): longer requests are refused
+/// before any date arithmetic, so no input can overflow a date.
+pub const MAX_VALIDITY_DAYS: u32 = 36_525;
+
+/// A validity length in days as a duration, refused outside 1..=[`MAX_VALIDITY_DAYS`].
+fn validity(days: u32) -> Result<Duration, PkiError> {
+    if !(1..=MAX_VALIDITY_DAYS).contains(&days) {
+        return Err(PkiError::BadValidity);
+    }
+    Ok(Duration::days(i64::from(days)))
+}
+
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum PkiError {
     #[error("the CSR is not a valid PKCS#10 request")]
@@ -115,7 +127,7 @@ pub enum PkiError {
     BadSan(String),
     #[error("the certificate would be valid until {requested}, after its issuer ({issuer})")]
     OutlivesIssuer { requested: String, issuer: String },
-    #[error("validity must be at least one day")]
+    #[error("validity must be 1 to {MAX_VALIDITY_DAYS} days")]
     BadValidity,
     #[error("common name must be 1-64 characters")]
     BadCommonName,
@@ -303,9 +315,7 @@ impl Ca {
         days: u32,
         path_len: Option<u8>,
     ) -> Result<CertificateParams, PkiError> {
-        if days == 0 {
-            return Err(PkiError::BadValidity);
-        }
+        let lifetime = validity(days)?;
         let mut p = CertificateParams::default();
         p.distinguished_name = subject.dn()?;
         p.is_ca = IsCa::Ca(match path_len {
@@ -319,7 +329,7 @@ impl Ca {
         ];
         p.serial_number = Some(random_serial());
         p.not_before = OffsetDateTime::now_utc() - Duration::minutes(5);
-        p.not_after = OffsetDateTime::now_utc() + Duration::days(i64::from(days));
+        p.not_after = OffsetDateTime::now_utc() + lifetime;
         p.key_identifier_method = KeyIdMethod::Sha256;
         p.use_authority_key_identifier_extension = true;
         Ok(p)
@@ -364,9 +374,7 @@ impl Ca {
         req: &LeafRequest,
         dn: DistinguishedName,
     ) -> Result<CertificateParams, PkiError> {
-        if req.validity_days == 0 {
-            return Err(PkiError::BadValidity);
-        }
+        let lifetime = validity(req.validity_days)?;
         let mut p = CertificateParams::default();
         p.distinguished_name = dn;
         p.subject_alt_names = sans(&req.sans)?;
@@ -377,7 +385,7 @@ impl Ca {
         p.serial_number = Some(random_serial());
         let start = req.not_before.unwrap_or_else(OffsetDateTime::now_utc);
         p.not_before = start - Duration::minutes(5);
-        p.not_after = start + Duration::days(i64::from(req.validity_days));
+        p.not_after = start.checked_add(lifetime).ok_or(PkiError::BadValidity)?;
         self.check_lifetime(p.not_after)?;
         p.key_identifier_method = KeyIdMethod::Sha256;
         p.use_authority_key_identifier_extension = true;
@@ -460,14 +468,30 @@ impl Ca {
         Ok(Self::finish(&p, cert, None))
     }
 
-    /// A signed v2 CRL listing `revoked`, valid for `next_update_hours`.
+    /// A signed v2 CRL listing `revoked`, valid for `next_update_hours` from now.
     pub fn crl(
         &self,
         revoked: &[Revoked],
         crl_number: u64,
         next_update_hours: u32,
     ) -> Result<Crl, PkiError> {
-        let now = OffsetDateTime::now_utc();
+        self.crl_at(
+            revoked,
+            crl_number,
+            OffsetDateTime::now_utc(),
+            next_update_hours,
+        )
+    }
+
+    /// A signed v2 CRL listing `revoked` issued at `now` (its thisUpdate), valid for
+    /// `next_update_hours`. Each CRL a CA issues needs a greater `crl_number` (RFC 5280).
+    pub fn crl_at(
+        &self,
+        revoked: &[Revoked],
+        crl_number: u64,
+        now: OffsetDateTime,
+        next_update_hours: u32,
+    ) -> Result<Crl, PkiError> {
         let params = CertificateRevocationListParams {
             this_update: now,
             next_update: now + Duration::hours(i64::from(next_update_hours.max(1))),

@@ -360,6 +360,19 @@ fn bad_requests_are_refused() {
         inter.issue_generated(&zero, KeyAlg::EcdsaP256).unwrap_err(),
         PkiError::BadValidity
     );
+    // Extreme lengths are refused before any date arithmetic (u32::MAX days overflowed).
+    let mut endless = req(Profile::Client, &[]);
+    endless.validity_days = u32::MAX;
+    assert_eq!(
+        inter
+            .issue_generated(&endless, KeyAlg::EcdsaP256)
+            .unwrap_err(),
+        PkiError::BadValidity
+    );
+    assert!(matches!(
+        Ca::new_root(KeyAlg::EcdsaP256, subject("y"), u32::MAX),
+        Err(PkiError::BadValidity)
+    ));
     let mut nameless = req(Profile::Client, &[]);
     nameless.subject.common_name.clear();
     assert_eq!(

@@ -22,6 +22,8 @@ pub struct Model {
     pub last_seen_at: DateTimeUtc,
     pub expires_at: DateTimeUtc,
     pub revoked_at: Option<DateTimeUtc>,
+    /// The API token a `token` session was exchanged for: the session ends with it.
+    pub origin_token_id: Option<Uuid>,
 }
 
 /// No relations.

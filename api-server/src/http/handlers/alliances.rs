@@ -9,13 +9,15 @@ use super::check;
 use crate::app::AppState;
 use crate::db::entities::{alliance, alliance_event, alliance_member, invitation, proposal, vote};
 use crate::domain::governance::{self, Comparator, Outcome, Policy};
-use crate::domain::roles::{Action, Role};
+use crate::domain::roles::Action;
 use crate::domain::validation;
 use crate::http::problem::{ApiError, ApiResult, Problem};
 use crate::http::views::{Page, PageQuery, page};
 use crate::service::access::Caller;
+use crate::service::alliances::{alliance_not_found, ensure_open};
 use crate::store;
 use crate::store::alliances as db;
+use crate::store::chains as chain_db;
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DatabaseTransaction, TransactionTrait};
@@ -77,6 +79,13 @@ pub enum ProposalAction {
     /// Create a chain for the alliance (the body of `POST …/chains` less `tenant_id`). It is
     /// checked when proposed and again when approved, then created as the proposer's.
     CreateChain(super::chains::ChainSpec),
+    /// Delete a chain of the alliance: how a chain others use is deleted. Carried out when
+    /// approved, as `DELETE …/chains/{chain_id}` would (`keep_data` keeps the nodes' data).
+    DeleteChain {
+        chain_id: Uuid,
+        #[serde(default)]
+        keep_data: bool,
+    },
     /// Add validators to a running chain: refused, because the native engine cannot change
     /// a chain's validator set yet.
     AddNodes {},
@@ -89,6 +98,7 @@ impl ProposalAction {
             ProposalAction::RemoveMember { .. } => "remove_member",
             ProposalAction::ChangePolicy { .. } => "change_policy",
             ProposalAction::CreateChain(_) => "create_chain",
+            ProposalAction::DeleteChain { .. } => "delete_chain",
             ProposalAction::AddNodes {} => "add_nodes",
         }
     }
@@ -209,7 +219,8 @@ pub struct VoteView {
 pub struct ProposalView {
     pub id: Uuid,
     pub alliance_id: Uuid,
-    /// `invite_member`, `remove_member`, `change_policy`, `create_chain` or `add_nodes`.
+    /// `invite_member`, `remove_member`, `change_policy`, `create_chain`, `delete_chain` or
+    /// `add_nodes`.
     pub kind: String,
     /// What the proposal does, as proposed.
     #[schema(value_type = Object)]
@@ -334,10 +345,6 @@ impl From<alliance_event::Model> for AllianceEventView {
 
 // ----- access -----
 
-pub(crate) fn alliance_not_found(id: Uuid) -> ApiError {
-    ApiError::NotFound(format!("alliance {id} not found"))
-}
-
 fn check_org(pointer: &str, org: &MemberOrg) -> Result<(), ApiError> {
     check(
         &format!("{pointer}/name"),
@@ -388,79 +395,6 @@ fn check_text(pointer: &str, field: &str, s: &str, max: usize) -> Result<(), Api
         ));
     }
     Ok(())
-}
-
-/// Member tenants of `alliance` through which the caller sees it.
-async fn viewer_tenants(
-    state: &AppState,
-    who: &Caller,
-    members: &[alliance_member::Model],
-) -> Result<Vec<Uuid>, ApiError> {
-    if who.is_platform_admin() {
-        return Ok(members.iter().map(|m| m.tenant_id).collect());
-    }
-    let mine = db::user_tenants(&state.db, who.user.id).await?;
-    Ok(members
-        .iter()
-        .map(|m| m.tenant_id)
-        .filter(|t| mine.iter().any(|x| x.tenant_id == *t))
-        .filter(|t| who.token_tenant.is_none_or(|tt| tt == *t))
-        .collect())
-}
-
-/// The alliance, if the caller may see it (else 404).
-pub(crate) async fn visible(
-    state: &AppState,
-    who: &Caller,
-    id: Uuid,
-) -> Result<(alliance::Model, Vec<alliance_member::Model>), ApiError> {
-    let a = db::get(&state.db, id)
-        .await?
-        .ok_or_else(|| alliance_not_found(id))?;
-    let members = db::members(&state.db, id).await?;
-    let through = viewer_tenants(state, who, &members).await?;
-    if through.is_empty() {
-        return Err(alliance_not_found(id));
-    }
-    if let [t, ..] = through.as_slice() {
-        who.noted_tenant_if_none(*t);
-    }
-    Ok((a, members))
-}
-
-/// The alliance, with the caller acting for member tenant `tenant` with at least the role
-/// `action` needs. Not a member (or not the caller's tenant): 404; role too low: 403.
-pub(crate) async fn acting(
-    state: &AppState,
-    who: &Caller,
-    id: Uuid,
-    tenant: Uuid,
-    action: Action,
-) -> Result<(alliance::Model, Role), ApiError> {
-    let a = db::get(&state.db, id)
-        .await?
-        .ok_or_else(|| alliance_not_found(id))?;
-    if db::member(&state.db, id, tenant).await?.is_none() {
-        return Err(alliance_not_found(id));
-    }
-    let role = state
-        .access
-        .role_in(who, tenant, action)
-        .await
-        .map_err(ApiError::from)
-        .map_err(|e| match e {
-            ApiError::NotFound(_) => alliance_not_found(id),
-            other => other,
-        })?;
-    Ok((a, role))
-}
-
-fn closed(a: &alliance::Model) -> Result<(), ApiError> {
-    if a.status == "closed" {
-        Err(ApiError::Conflict(format!("alliance {} is closed", a.id)))
-    } else {
-        Ok(())
-    }
 }
 
 /// Expires what has run out of time in an alliance (proposals and invitations). Idempotent;
@@ -524,7 +458,7 @@ pub struct AllianceQuery {
 }
 
 /// Creates an alliance; the founding tenant becomes its first member (admins).
-#[utoipa::path(post, path = "/api/v1/alliances", tag = "alliances", request_body = CreateAlliance,
+#[utoipa::path(post, path = "/api/v1/alliances", operation_id = "createAlliance", tag = "alliances", request_body = CreateAlliance,
     responses((status = 201, body = AllianceView), (status = 400, body = Problem), (status = 401, body = Problem),
         (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
@@ -563,8 +497,8 @@ pub async fn create(
         now,
     )
     .await?;
-    crate::pki::create_root(&txn, &state.kek, a.id, &a.name, body.tenant_id, now).await?;
-    crate::pki::create_member_cas(
+    crate::store::pki::create_root(&txn, &state.kek, a.id, &a.name, body.tenant_id, now).await?;
+    crate::store::pki::create_member_cas(
         &txn,
         &state.kek,
         a.id,
@@ -589,7 +523,7 @@ pub async fn create(
 }
 
 /// Lists the alliances the caller's tenants belong to.
-#[utoipa::path(get, path = "/api/v1/alliances", tag = "alliances", params(AllianceQuery),
+#[utoipa::path(get, path = "/api/v1/alliances", operation_id = "listAlliances", tag = "alliances", params(AllianceQuery),
     responses((status = 200, body = Page<AllianceView>), (status = 400, body = Problem), (status = 401, body = Problem),
         (status = 404, body = Problem)),
     security(("bearer" = [])))]
@@ -630,7 +564,7 @@ pub async fn list(
 }
 
 /// One alliance with its members (members only).
-#[utoipa::path(get, path = "/api/v1/alliances/{alliance_id}", tag = "alliances",
+#[utoipa::path(get, path = "/api/v1/alliances/{alliance_id}", operation_id = "getAlliance", tag = "alliances",
     params(("alliance_id" = Uuid, Path, description = "Alliance id")),
     responses((status = 200, body = AllianceView), (status = 401, body = Problem), (status = 404, body = Problem)),
     security(("bearer" = [])))]
@@ -639,12 +573,15 @@ pub async fn get(
     who: Caller,
     path: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
-    let (a, members) = visible(&state, &who, path.into_inner()).await?;
+    let (a, members) = state
+        .alliances
+        .authorize_view(&who, path.into_inner())
+        .await?;
     Ok(HttpResponse::Ok().json(alliance_view(a, members)?))
 }
 
 /// A member tenant leaves the alliance (its admins). The last one to leave closes it.
-#[utoipa::path(post, path = "/api/v1/alliances/{alliance_id}/leave", tag = "alliances", request_body = Acting,
+#[utoipa::path(post, path = "/api/v1/alliances/{alliance_id}/leave", operation_id = "leaveAlliance", tag = "alliances", request_body = Acting,
     params(("alliance_id" = Uuid, Path, description = "Alliance id")),
     responses((status = 200, body = AllianceView), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem), (status = 409, body = Problem)),
@@ -656,12 +593,15 @@ pub async fn leave(
     body: web::Json<Acting>,
 ) -> ApiResult<HttpResponse> {
     let id = path.into_inner();
-    let (a, _) = acting(&state, &who, id, body.tenant_id, Action::ManageMembers).await?;
-    closed(&a)?;
+    let (a, _) = state
+        .alliances
+        .authorize_member_action(&who, id, body.tenant_id, Action::ManageMembers)
+        .await?;
+    ensure_open(&a)?;
     let now = state.clock.now();
     let txn = state.db.begin().await?;
     if !db::remove_member(&txn, id, body.tenant_id).await? {
-        return Err(alliance_not_found(id));
+        return Err(alliance_not_found(id).into());
     }
     db::event(
         &txn,
@@ -693,7 +633,7 @@ async fn close_if_empty(
 }
 
 /// The alliance's event feed, oldest first (members only).
-#[utoipa::path(get, path = "/api/v1/alliances/{alliance_id}/events", tag = "alliances",
+#[utoipa::path(get, path = "/api/v1/alliances/{alliance_id}/events", operation_id = "listAllianceEvents", tag = "alliances",
     params(("alliance_id" = Uuid, Path, description = "Alliance id"), PageQuery),
     responses((status = 200, body = Page<AllianceEventView>), (status = 401, body = Problem), (status = 404, body = Problem)),
     security(("bearer" = [])))]
@@ -705,7 +645,7 @@ pub async fn events(
 ) -> ApiResult<HttpResponse> {
     let page_req = q.page()?;
     let id = path.into_inner();
-    visible(&state, &who, id).await?;
+    state.alliances.authorize_view(&who, id).await?;
     settle(&state, Some(id)).await?;
     let rows = db::events(&state.db, id, &page_req).await?;
     Ok(HttpResponse::Ok().json(page(
@@ -730,7 +670,7 @@ pub struct ProposalQuery {
 }
 
 /// Proposes a change (admins of a member tenant). Voters are the members at this moment.
-#[utoipa::path(post, path = "/api/v1/alliances/{alliance_id}/proposals", tag = "alliances", request_body = CreateProposal,
+#[utoipa::path(post, path = "/api/v1/alliances/{alliance_id}/proposals", operation_id = "createProposal", tag = "alliances", request_body = CreateProposal,
     params(("alliance_id" = Uuid, Path, description = "Alliance id")),
     responses((status = 201, body = ProposalView), (status = 400, body = Problem), (status = 401, body = Problem),
         (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
@@ -742,8 +682,11 @@ pub async fn propose(
     body: web::Json<CreateProposal>,
 ) -> ApiResult<HttpResponse> {
     let id = path.into_inner();
-    let (a, _) = acting(&state, &who, id, body.tenant_id, Action::ManageMembers).await?;
-    closed(&a)?;
+    let (a, _) = state
+        .alliances
+        .authorize_member_action(&who, id, body.tenant_id, Action::ManageMembers)
+        .await?;
+    ensure_open(&a)?;
     check_text("/description", "description", &body.description, 2000)?;
     settle(&state, Some(id)).await?;
     let members = db::members(&state.db, id).await?;
@@ -760,7 +703,8 @@ pub async fn propose(
                     "tenant {tenant_id} is already a member"
                 )));
             }
-            if db::open_proposal_about(&state.db, id, "invite_member", *tenant_id).await?
+            if db::open_proposal_about(&state.db, id, "invite_member", "tenant_id", *tenant_id)
+                .await?
                 || db::pending_invitation_for(&state.db, id, *tenant_id).await?
             {
                 return Err(ApiError::Conflict(format!(
@@ -781,7 +725,9 @@ pub async fn propose(
                     "a member leaves with POST .../leave, not by proposing its own removal",
                 ));
             }
-            if db::open_proposal_about(&state.db, id, "remove_member", *tenant_id).await? {
+            if db::open_proposal_about(&state.db, id, "remove_member", "tenant_id", *tenant_id)
+                .await?
+            {
                 return Err(ApiError::Conflict(format!(
                     "an open proposal already removes tenant {tenant_id}"
                 )));
@@ -794,6 +740,23 @@ pub async fn propose(
             // Checked now, so the alliance votes on a chain that can be made; checked again
             // when approved, against the alliance as it is then.
             super::chains::plan(&state, &a, spec, "/action/create_chain").await?;
+        }
+        ProposalAction::DeleteChain { chain_id, .. } => {
+            let here = chain_db::get(&state.db, *chain_id)
+                .await?
+                .is_some_and(|c| c.alliance_id == id);
+            if !here {
+                return Err(ApiError::field(
+                    "/action/delete_chain/chain_id",
+                    format!("chain {chain_id} is not a chain of this alliance"),
+                ));
+            }
+            if db::open_proposal_about(&state.db, id, "delete_chain", "chain_id", *chain_id).await?
+            {
+                return Err(ApiError::Conflict(format!(
+                    "an open proposal already deletes chain {chain_id}"
+                )));
+            }
         }
         ProposalAction::AddNodes {} => {
             return Err(ApiError::field(
@@ -838,7 +801,7 @@ pub async fn propose(
 }
 
 /// Lists an alliance's proposals (members only).
-#[utoipa::path(get, path = "/api/v1/alliances/{alliance_id}/proposals", tag = "alliances",
+#[utoipa::path(get, path = "/api/v1/alliances/{alliance_id}/proposals", operation_id = "listProposals", tag = "alliances",
     params(("alliance_id" = Uuid, Path, description = "Alliance id"), ProposalQuery),
     responses((status = 200, body = Page<ProposalView>), (status = 400, body = Problem), (status = 401, body = Problem), (status = 404, body = Problem)),
     security(("bearer" = [])))]
@@ -861,7 +824,7 @@ pub async fn list_proposals(
         ));
     }
     let id = path.into_inner();
-    visible(&state, &who, id).await?;
+    state.alliances.authorize_view(&who, id).await?;
     settle(&state, Some(id)).await?;
     let rows = db::proposals(&state.db, id, q.status.as_deref(), &page_req).await?;
     let (rows, next_cursor) =
@@ -875,7 +838,7 @@ pub async fn list_proposals(
 }
 
 /// One proposal with its votes (members only).
-#[utoipa::path(get, path = "/api/v1/alliances/{alliance_id}/proposals/{proposal_id}", tag = "alliances",
+#[utoipa::path(get, path = "/api/v1/alliances/{alliance_id}/proposals/{proposal_id}", operation_id = "getProposal", tag = "alliances",
     params(("alliance_id" = Uuid, Path, description = "Alliance id"), ("proposal_id" = Uuid, Path, description = "Proposal id")),
     responses((status = 200, body = ProposalView), (status = 401, body = Problem), (status = 404, body = Problem)),
     security(("bearer" = [])))]
@@ -885,7 +848,7 @@ pub async fn get_proposal(
     path: web::Path<(Uuid, Uuid)>,
 ) -> ApiResult<HttpResponse> {
     let (id, pid) = path.into_inner();
-    visible(&state, &who, id).await?;
+    state.alliances.authorize_view(&who, id).await?;
     settle(&state, Some(id)).await?;
     let p = db::proposal(&state.db, id, pid)
         .await?
@@ -896,7 +859,7 @@ pub async fn get_proposal(
 
 /// Casts a member tenant's vote (its admins). A vote is final; the proposal is decided as
 /// soon as its outcome can no longer change, and the decision is carried out at once.
-#[utoipa::path(post, path = "/api/v1/alliances/{alliance_id}/proposals/{proposal_id}/votes", tag = "alliances", request_body = CastVote,
+#[utoipa::path(post, path = "/api/v1/alliances/{alliance_id}/proposals/{proposal_id}/votes", operation_id = "voteOnProposal", tag = "alliances", request_body = CastVote,
     params(("alliance_id" = Uuid, Path, description = "Alliance id"), ("proposal_id" = Uuid, Path, description = "Proposal id")),
     responses((status = 201, body = ProposalView), (status = 400, body = Problem), (status = 401, body = Problem),
         (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)),
@@ -908,8 +871,11 @@ pub async fn vote(
     body: web::Json<CastVote>,
 ) -> ApiResult<HttpResponse> {
     let (id, pid) = path.into_inner();
-    let (a, _) = acting(&state, &who, id, body.tenant_id, Action::ManageMembers).await?;
-    closed(&a)?;
+    let (a, _) = state
+        .alliances
+        .authorize_member_action(&who, id, body.tenant_id, Action::ManageMembers)
+        .await?;
+    ensure_open(&a)?;
     let now = state.clock.now();
     let txn = state.db.begin().await?;
     // The row lock first: on SQLite a transaction that reads before it writes can lose a
@@ -1017,13 +983,46 @@ pub async fn vote(
     // The vote stands whatever happens here; one whose outcome went unrecorded is carried out
     // again at the next start (`resume_chain_proposals`).
     if outcome == Outcome::Approved
-        && p.kind == "create_chain"
-        && let Err(e) = create_proposed_chain(&state, &p).await
+        && let Err(e) = carry_out_chain_proposal(&state, &p).await
     {
         tracing::error!(proposal = %pid, error = ?e, "could not carry out an approved chain proposal");
     }
     who.created(pid);
     Ok(HttpResponse::Created().json(proposal_view(p, votes)?))
+}
+
+/// Carries out what an approved proposal does outside the database: creating or deleting a
+/// chain. Other kinds were carried out inside the deciding vote's transaction.
+async fn carry_out_chain_proposal(state: &AppState, p: &proposal::Model) -> Result<(), ApiError> {
+    match p.kind.as_str() {
+        "create_chain" => create_proposed_chain(state, p).await,
+        "delete_chain" => delete_proposed_chain(state, p).await,
+        _ => Ok(()),
+    }
+}
+
+/// Deletes the chain of an approved `delete_chain` proposal; nothing when it is gone already.
+async fn delete_proposed_chain(state: &AppState, p: &proposal::Model) -> Result<(), ApiError> {
+    #[derive(Deserialize)]
+    struct Payload {
+        chain_id: Uuid,
+        #[serde(default)]
+        keep_data: bool,
+    }
+    let what: Payload = serde_json::from_str(&p.payload)
+        .map_err(|e| ApiError::Internal(format!("delete_chain payload: {e}")))?;
+    let Some(c) = chain_db::get(&state.db, what.chain_id)
+        .await?
+        .filter(|c| c.alliance_id == p.alliance_id)
+    else {
+        return Ok(());
+    };
+    let actor = super::chains::Actor {
+        tenant: p.proposer_tenant_id,
+        user: Some(p.proposer_user_id),
+        proposal: Some(p.id),
+    };
+    super::chains::remove(state, &c, what.keep_data, actor).await
 }
 
 /// Creates the chain of an approved `create_chain` proposal, as the proposer's. If the
@@ -1061,19 +1060,41 @@ async fn create_proposed_chain(state: &AppState, p: &proposal::Model) -> Result<
     Ok(())
 }
 
-/// Carries out approved `create_chain` proposals that a stopped server never got to (it
-/// stopped between the deciding vote's commit and the chain's creation): those whose alliance
-/// feed has neither `chain_created` nor `chain_creation_failed` naming them. Runs at start,
+/// Carries out approved chain proposals that a stopped server never got to (it stopped
+/// between the deciding vote's commit and the chain's creation or deletion): `create_chain`
+/// proposals whose alliance feed has neither `chain_created` nor `chain_creation_failed`
+/// naming them, and `delete_chain` proposals whose chain still exists. Runs at start,
 /// before requests are served. Returns how many it carried out.
 pub async fn resume_chain_proposals(state: &AppState) -> anyhow::Result<usize> {
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let deletions = proposal::Entity::find()
+        .filter(proposal::Column::Kind.eq("delete_chain"))
+        .filter(proposal::Column::Status.eq("approved"))
+        .all(&state.db)
+        .await?;
+    let mut deleted = 0;
+    for p in deletions {
+        let chain = serde_json::from_str::<serde_json::Value>(&p.payload)
+            .ok()
+            .and_then(|v| Uuid::try_parse(v["chain_id"].as_str()?).ok());
+        let Some(chain) = chain else { continue };
+        if chain_db::get(&state.db, chain).await?.is_none() {
+            continue;
+        }
+        match delete_proposed_chain(state, &p).await {
+            Ok(()) => deleted += 1,
+            Err(e) => {
+                tracing::error!(proposal = %p.id, error = ?e, "could not carry out an approved chain deletion")
+            }
+        }
+    }
     let approved = proposal::Entity::find()
         .filter(proposal::Column::Kind.eq("create_chain"))
         .filter(proposal::Column::Status.eq("approved"))
         .all(&state.db)
         .await?;
     if approved.is_empty() {
-        return Ok(0);
+        return Ok(deleted);
     }
     let settled: std::collections::HashSet<String> = alliance_event::Entity::find()
         .filter(alliance_event::Column::Kind.is_in(["chain_created", "chain_creation_failed"]))
@@ -1085,7 +1106,7 @@ pub async fn resume_chain_proposals(state: &AppState) -> anyhow::Result<usize> {
             Some(data["proposal_id"].as_str()?.to_string())
         })
         .collect();
-    let mut n = 0;
+    let mut n = deleted;
     for p in approved {
         if settled.contains(&p.id.to_string()) {
             continue;
@@ -1165,9 +1186,9 @@ async fn carry_out(
             )
             .await?;
         }
-        // Made once the vote is committed (see `create_proposed_chain`): starting nodes is no
-        // part of a database transaction.
-        "create_chain" => {}
+        // Made or removed once the vote is committed (see `carry_out_chain_proposal`): starting
+        // and stopping nodes is no part of a database transaction.
+        "create_chain" | "delete_chain" => {}
         other => return Err(ApiError::Internal(format!("cannot carry out {other}"))),
     }
     Ok(())
@@ -1191,7 +1212,7 @@ async fn alliance_name(conn: &impl ConnectionTrait, id: Uuid) -> Result<String, 
 }
 
 /// Invitations addressed to the caller's tenants.
-#[utoipa::path(get, path = "/api/v1/invitations", tag = "alliances", params(InvitationQuery),
+#[utoipa::path(get, path = "/api/v1/invitations", operation_id = "listAllianceInvitations", tag = "alliances", params(InvitationQuery),
     responses((status = 200, body = Page<InvitationView>), (status = 400, body = Problem), (status = 401, body = Problem), (status = 404, body = Problem)),
     security(("bearer" = [])))]
 pub async fn list_invitations(
@@ -1249,7 +1270,7 @@ async fn invited(
 }
 
 /// One invitation (users of the invited tenant).
-#[utoipa::path(get, path = "/api/v1/invitations/{invitation_id}", tag = "alliances",
+#[utoipa::path(get, path = "/api/v1/invitations/{invitation_id}", operation_id = "getAllianceInvitation", tag = "alliances",
     params(("invitation_id" = Uuid, Path, description = "Invitation id")),
     responses((status = 200, body = InvitationView), (status = 401, body = Problem), (status = 404, body = Problem)),
     security(("bearer" = [])))]
@@ -1270,7 +1291,7 @@ pub async fn get_invitation(
 
 /// Accepts an invitation (admins of the invited tenant): the tenant joins with its member
 /// organisation.
-#[utoipa::path(post, path = "/api/v1/invitations/{invitation_id}/accept", tag = "alliances", request_body = AcceptInvitation,
+#[utoipa::path(post, path = "/api/v1/invitations/{invitation_id}/accept", operation_id = "acceptAllianceInvitation", tag = "alliances", request_body = AcceptInvitation,
     params(("invitation_id" = Uuid, Path, description = "Invitation id")),
     responses((status = 200, body = AllianceView), (status = 400, body = Problem), (status = 401, body = Problem),
         (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
@@ -1298,7 +1319,7 @@ pub async fn accept_invitation(
     let a = db::get(&txn, i.alliance_id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("invitation {id} not found")))?;
-    closed(&a)?;
+    ensure_open(&a)?;
     if db::member(&txn, a.id, i.tenant_id).await?.is_some() {
         return Err(ApiError::Conflict("the tenant is already a member".into()));
     }
@@ -1321,7 +1342,7 @@ pub async fn accept_invitation(
             e.into()
         });
     }
-    crate::pki::create_member_cas(
+    crate::store::pki::create_member_cas(
         &txn,
         &state.kek,
         a.id,
@@ -1346,7 +1367,7 @@ pub async fn accept_invitation(
 }
 
 /// Declines an invitation (admins of the invited tenant).
-#[utoipa::path(post, path = "/api/v1/invitations/{invitation_id}/reject", tag = "alliances",
+#[utoipa::path(post, path = "/api/v1/invitations/{invitation_id}/reject", operation_id = "rejectAllianceInvitation", tag = "alliances",
     params(("invitation_id" = Uuid, Path, description = "Invitation id")),
     responses((status = 200, body = InvitationView), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem), (status = 409, body = Problem)),

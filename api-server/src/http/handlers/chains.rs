@@ -5,7 +5,6 @@
 //! come from `consortia-engines` and are sealed under the KEK; the runtime receives them in
 //! memory. Users of a member tenant see the chain; everyone else gets 404.
 
-use super::alliances::{acting, alliance_not_found, visible};
 use super::check;
 use crate::app::AppState;
 use crate::db::entities::{chain, chain_node};
@@ -13,6 +12,7 @@ use crate::domain::roles::Action;
 use crate::http::problem::{ApiError, ApiResult, Problem};
 use crate::runtime::{ChainReport, Engine, NodeReport, Phase, Placement, RuntimeError};
 use crate::service::access::Caller;
+use crate::service::alliances::chain_not_found;
 use crate::store::alliances as alliance_db;
 use crate::store::chains as db;
 use actix_web::{HttpResponse, web};
@@ -85,7 +85,8 @@ pub struct NodeView {
     pub state: crate::runtime::NodeState,
     pub restarts: u32,
     pub height: Option<u64>,
-    /// Base URL of the node's REST API.
+    /// Base URL of the node's REST API: shown to the chain's creating tenant only, because a
+    /// node serves every tenant's deposit metadata to whoever reaches it.
     pub endpoint: Option<String>,
 }
 
@@ -111,7 +112,8 @@ pub struct ChainView {
     pub height: Option<u64>,
     pub message: Option<String>,
     pub nodes: Vec<NodeView>,
-    /// REST API endpoints of the chain's nodes.
+    /// REST API endpoints of the chain's nodes: for the chain's creating tenant only (empty
+    /// for other members), since a node answers reads about every tenant's deposits.
     pub endpoints: Vec<String>,
     /// Marketplace templates installed on the chain.
     pub installations: Vec<super::installations::InstallationView>,
@@ -122,6 +124,7 @@ pub struct ChainView {
 
 /// Query of `DELETE …/chains/{chain_id}`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DeleteQuery {
     /// The member tenant acting (an admin of it).
@@ -129,10 +132,6 @@ pub struct DeleteQuery {
     /// Keep the nodes' data (blocks, state) on disk or in volumes.
     #[serde(default)]
     pub keep_data: bool,
-}
-
-fn chain_not_found(id: Uuid) -> ApiError {
-    ApiError::NotFound(format!("chain {id} not found"))
 }
 
 fn check_name(name: &str) -> Result<(), ApiError> {
@@ -220,10 +219,27 @@ fn runtime_error(e: RuntimeError) -> ApiError {
     }
 }
 
-async fn view(state: &AppState, c: chain::Model) -> ApiResult<ChainView> {
+/// Whether the caller may see the chain's raw node endpoints: nodes do not check tenants
+/// (their `/v1/blocks` and `/v1/deposits/{hash}` show every tenant's deposit metadata), so
+/// only the creating tenant's users (and the platform administrator) get them.
+async fn sees_endpoints(state: &AppState, who: &Caller, c: &chain::Model) -> ApiResult<bool> {
+    Ok(who.is_platform_admin()
+        || state
+            .access
+            .own_tenants(who)
+            .await?
+            .contains(&c.created_by_tenant))
+}
+
+async fn view(state: &AppState, who: &Caller, c: chain::Model) -> ApiResult<ChainView> {
     let nodes = db::nodes(&state.db, c.id).await?;
     let report: ChainReport = state.runtime.report(c.id).await;
-    let endpoints = state.runtime.endpoints(c.id).await;
+    let shown = sees_endpoints(state, who, &c).await?;
+    let endpoints = if shown {
+        state.runtime.endpoints(c.id).await
+    } else {
+        Vec::new()
+    };
     let find = |name: &str| -> Option<&NodeReport> { report.nodes.iter().find(|n| n.name == name) };
     Ok(ChainView {
         id: c.id,
@@ -247,7 +263,7 @@ async fn view(state: &AppState, c: chain::Model) -> ApiResult<ChainView> {
                     state: r.map_or(crate::runtime::NodeState::Stopped, |r| r.state),
                     restarts: r.map_or(0, |r| r.restarts),
                     height: r.and_then(|r| r.height),
-                    endpoint: r.and_then(|r| r.endpoint.clone()),
+                    endpoint: r.and_then(|r| r.endpoint.clone()).filter(|_| shown),
                     name: n.name,
                     tenant_id: n.tenant_id,
                     member: n.member,
@@ -263,25 +279,8 @@ async fn view(state: &AppState, c: chain::Model) -> ApiResult<ChainView> {
     })
 }
 
-/// The chain, if it belongs to the alliance and the caller may see the alliance (else 404).
-pub async fn visible_chain(
-    state: &AppState,
-    who: &Caller,
-    alliance: Uuid,
-    id: Uuid,
-) -> ApiResult<chain::Model> {
-    visible(state, who, alliance).await.map_err(|e| match e {
-        ApiError::NotFound(_) => chain_not_found(id),
-        other => other,
-    })?;
-    db::get(&state.db, id)
-        .await?
-        .filter(|c| c.alliance_id == alliance)
-        .ok_or_else(|| chain_not_found(id))
-}
-
 /// Creates a chain: every member tenant runs `nodes_per_member` validators.
-#[utoipa::path(post, path = "/api/v1/alliances/{alliance_id}/chains", tag = "chains",
+#[utoipa::path(post, path = "/api/v1/alliances/{alliance_id}/chains", operation_id = "createChain", tag = "chains",
     params(("alliance_id" = Uuid, Path)), request_body = CreateChain,
     responses((status = 201, body = ChainView), (status = 400, body = Problem), (status = 401, body = Problem),
         (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem),
@@ -294,14 +293,10 @@ pub async fn create(
     body: web::Json<CreateChain>,
 ) -> ApiResult<HttpResponse> {
     let alliance_id = path.into_inner();
-    let (alliance, _) = acting(
-        &state,
-        &who,
-        alliance_id,
-        body.tenant_id,
-        Action::ManageMembers,
-    )
-    .await?;
+    let (alliance, _) = state
+        .alliances
+        .authorize_member_action(&who, alliance_id, body.tenant_id, Action::ManageMembers)
+        .await?;
     let planned = plan(&state, &alliance, &body.chain, "").await?;
     let actor = Actor {
         tenant: body.tenant_id,
@@ -311,7 +306,7 @@ pub async fn create(
     let row = provision(&state, planned, actor).await?;
     who.created(row.id);
     who.noted_tenant(body.tenant_id);
-    Ok(HttpResponse::Created().json(view(&state, row).await?))
+    Ok(HttpResponse::Created().json(view(&state, &who, row).await?))
 }
 
 /// Who asked for a chain: a member admin's request, or an approved `create_chain` proposal.
@@ -340,12 +335,7 @@ pub(crate) async fn plan(
     spec: &ChainSpec,
     at: &str,
 ) -> ApiResult<Planned> {
-    if alliance.status == "closed" {
-        return Err(ApiError::Conflict(format!(
-            "alliance {} is closed",
-            alliance.id
-        )));
-    }
+    crate::service::alliances::ensure_open(alliance)?;
     plan_here(state, alliance.id, spec)
         .await
         .map_err(|e| e.under(at))
@@ -585,7 +575,7 @@ pub(crate) async fn provision(
 }
 
 /// Lists the alliance's chains.
-#[utoipa::path(get, path = "/api/v1/alliances/{alliance_id}/chains", tag = "chains",
+#[utoipa::path(get, path = "/api/v1/alliances/{alliance_id}/chains", operation_id = "listChains", tag = "chains",
     params(("alliance_id" = Uuid, Path)),
     responses((status = 200, body = Vec<ChainView>), (status = 401, body = Problem), (status = 404, body = Problem)),
     security(("bearer" = [])))]
@@ -595,21 +585,16 @@ pub async fn list(
     path: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
     let alliance_id = path.into_inner();
-    visible(&state, &who, alliance_id)
-        .await
-        .map_err(|e| match e {
-            ApiError::NotFound(_) => alliance_not_found(alliance_id),
-            other => other,
-        })?;
+    state.alliances.authorize_view(&who, alliance_id).await?;
     let mut out = Vec::new();
     for c in db::in_alliance(&state.db, alliance_id).await? {
-        out.push(view(&state, c).await?);
+        out.push(view(&state, &who, c).await?);
     }
     Ok(HttpResponse::Ok().json(out))
 }
 
 /// A chain with its nodes, phase and height.
-#[utoipa::path(get, path = "/api/v1/alliances/{alliance_id}/chains/{chain_id}", tag = "chains",
+#[utoipa::path(get, path = "/api/v1/alliances/{alliance_id}/chains/{chain_id}", operation_id = "getChain", tag = "chains",
     params(("alliance_id" = Uuid, Path), ("chain_id" = Uuid, Path)),
     responses((status = 200, body = ChainView), (status = 401, body = Problem), (status = 404, body = Problem)),
     security(("bearer" = [])))]
@@ -619,13 +604,16 @@ pub async fn get(
     path: web::Path<(Uuid, Uuid)>,
 ) -> ApiResult<HttpResponse> {
     let (alliance_id, id) = path.into_inner();
-    let c = visible_chain(&state, &who, alliance_id, id).await?;
-    Ok(HttpResponse::Ok().json(view(&state, c).await?))
+    let c = state
+        .alliances
+        .authorize_chain_view(&who, alliance_id, id)
+        .await?;
+    Ok(HttpResponse::Ok().json(view(&state, &who, c).await?))
 }
 
 /// The chain's genesis file: what receipts verify against offline
 /// (`consortia-node verify-receipt --genesis genesis.json receipt.json`).
-#[utoipa::path(get, path = "/api/v1/alliances/{alliance_id}/chains/{chain_id}/genesis", tag = "chains",
+#[utoipa::path(get, path = "/api/v1/alliances/{alliance_id}/chains/{chain_id}/genesis", operation_id = "getChainGenesis", tag = "chains",
     params(("alliance_id" = Uuid, Path), ("chain_id" = Uuid, Path)),
     responses((status = 200, body = Object), (status = 401, body = Problem), (status = 404, body = Problem)),
     security(("bearer" = [])))]
@@ -635,7 +623,10 @@ pub async fn genesis(
     path: web::Path<(Uuid, Uuid)>,
 ) -> ApiResult<HttpResponse> {
     let (alliance_id, id) = path.into_inner();
-    let c = visible_chain(&state, &who, alliance_id, id).await?;
+    let c = state
+        .alliances
+        .authorize_chain_view(&who, alliance_id, id)
+        .await?;
     let files = db::material(&state.db, &state.kek, c.id)
         .await
         .map_err(|e| ApiError::Internal(format!("{e:#}")))?;
@@ -649,10 +640,13 @@ pub async fn genesis(
 }
 
 /// Stops and removes a chain (its data stays when `keep_data=true`). Deposits' receipts stay.
-#[utoipa::path(delete, path = "/api/v1/alliances/{alliance_id}/chains/{chain_id}", tag = "chains",
+/// Only the tenant that created the chain deletes it this way, and only while no one else
+/// uses it; a chain the alliance shares (voted into being, or holding other members'
+/// deposits or installations) is deleted by an approved `delete_chain` proposal.
+#[utoipa::path(delete, path = "/api/v1/alliances/{alliance_id}/chains/{chain_id}", operation_id = "deleteChain", tag = "chains",
     params(("alliance_id" = Uuid, Path), ("chain_id" = Uuid, Path), DeleteQuery),
     responses((status = 204), (status = 400, body = Problem), (status = 401, body = Problem),
-        (status = 403, body = Problem), (status = 404, body = Problem)),
+        (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)),
     security(("bearer" = [])))]
 pub async fn delete(
     state: web::Data<AppState>,
@@ -661,43 +655,67 @@ pub async fn delete(
     q: web::Query<DeleteQuery>,
 ) -> ApiResult<HttpResponse> {
     let (alliance_id, id) = path.into_inner();
-    acting(
-        &state,
-        &who,
-        alliance_id,
-        q.tenant_id,
-        Action::ManageMembers,
-    )
-    .await
-    .map_err(|e| match e {
-        ApiError::NotFound(_) => chain_not_found(id),
-        other => other,
-    })?;
+    state
+        .alliances
+        .authorize_member_action(&who, alliance_id, q.tenant_id, Action::ManageMembers)
+        .await
+        .map_err(|e| e.not_found_as(|| chain_not_found(id)))?;
     let c = db::get(&state.db, id)
         .await?
         .filter(|c| c.alliance_id == alliance_id)
-        .ok_or_else(|| chain_not_found(id))?;
+        .ok_or_else(|| ApiError::from(chain_not_found(id)))?;
+    if c.created_by_tenant != q.tenant_id {
+        return Err(ApiError::Forbidden(format!(
+            "chain {id} was created by another member: propose delete_chain so the alliance \
+             decides"
+        )));
+    }
+    let shared = db::shared_by(&state.db, &c).await?;
+    if !shared.is_empty() {
+        return Err(ApiError::Conflict(format!(
+            "chain {id} is shared ({}): propose delete_chain so the alliance decides",
+            shared.join("; ")
+        )));
+    }
+    let actor = Actor {
+        tenant: q.tenant_id,
+        user: Some(who.user.id),
+        proposal: None,
+    };
+    remove(&state, &c, q.keep_data, actor).await?;
+    who.noted_tenant(q.tenant_id);
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Stops a chain's nodes, forgets its watchers and deletes its rows, recording
+/// `chain_deleted` (naming the proposal that decided it, if one did).
+pub(crate) async fn remove(
+    state: &AppState,
+    c: &chain::Model,
+    keep_data: bool,
+    actor: Actor,
+) -> ApiResult<()> {
     state
         .runtime
-        .remove(id, &c.resource_name, q.keep_data)
+        .remove(c.id, &c.resource_name, keep_data)
         .await
         .map_err(runtime_error)?;
-    state.signer.drop_chain(id);
+    state.signer.drop_chain(c.id);
     let now = state.clock.now();
     let txn = state.db.begin().await?;
-    db::delete(&txn, id).await?;
+    db::delete(&txn, c.id).await?;
     alliance_db::event(
         &txn,
-        alliance_id,
+        c.alliance_id,
         "chain_deleted",
-        (Some(q.tenant_id), Some(who.user.id)),
-        serde_json::json!({"chain_id": id, "name": c.name, "keep_data": q.keep_data}),
+        (Some(actor.tenant), actor.user),
+        serde_json::json!({"chain_id": c.id, "name": c.name, "keep_data": keep_data,
+            "proposal_id": actor.proposal}),
         now,
     )
     .await?;
     txn.commit().await?;
-    who.noted_tenant(q.tenant_id);
-    Ok(HttpResponse::NoContent().finish())
+    Ok(())
 }
 
 /// Starts (or adopts) every chain recorded for this server's runtime; called at start.

@@ -248,6 +248,7 @@ pub struct CreateDeposits {
 
 /// Query of `POST /api/v1/deposits/batch`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct BatchQuery {
     /// `summary` (default: chain, transaction, height and time per receipt) or `full`
@@ -393,7 +394,7 @@ async fn deposit_all(
         async move {
             let receipts = state
                 .signer
-                .commit(state, c.id, tenant, ops)
+                .commit(c.id, tenant, ops)
                 .await
                 .map_err(|e| ApiError::Unavailable(format!("chain {}: {e:#}", c.id)))?;
             Ok::<_, ApiError>((c.id, receipts))
@@ -481,7 +482,7 @@ async fn deposit_all(
 }
 
 /// Records a content hash on each named chain and answers with a receipt per chain.
-#[utoipa::path(post, path = "/api/v1/deposits", tag = "deposits", request_body = CreateDeposit,
+#[utoipa::path(post, path = "/api/v1/deposits", operation_id = "createDeposit", tag = "deposits", request_body = CreateDeposit,
     responses((status = 201, body = DepositView), (status = 400, body = Problem), (status = 401, body = Problem),
         (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem),
         (status = 503, body = Problem)),
@@ -507,7 +508,7 @@ pub async fn create(
 
 /// Records up to 1000 content hashes on each named chain in one go (one transaction batch
 /// per chain, one database transaction); answers with every deposit and its receipts.
-#[utoipa::path(post, path = "/api/v1/deposits/batch", tag = "deposits", request_body = CreateDeposits,
+#[utoipa::path(post, path = "/api/v1/deposits/batch", operation_id = "createDepositBatch", tag = "deposits", request_body = CreateDeposits,
     params(BatchQuery),
     responses((status = 201, body = DepositBatch), (status = 400, body = Problem), (status = 401, body = Problem),
         (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem),
@@ -569,7 +570,7 @@ pub async fn create_batch(
 }
 
 /// A deposit with its receipts.
-#[utoipa::path(get, path = "/api/v1/deposits/{deposit_id}", tag = "deposits",
+#[utoipa::path(get, path = "/api/v1/deposits/{deposit_id}", operation_id = "getDeposit", tag = "deposits",
     params(("deposit_id" = Uuid, Path)),
     responses((status = 200, body = DepositView), (status = 401, body = Problem), (status = 404, body = Problem)),
     security(("bearer" = [])))]
@@ -595,7 +596,7 @@ pub async fn get(
 }
 
 /// Where and when a content hash was deposited, among the caller's tenants' deposits.
-#[utoipa::path(post, path = "/api/v1/deposits/verify", tag = "deposits", request_body = VerifyDeposit,
+#[utoipa::path(post, path = "/api/v1/deposits/verify", operation_id = "verifyDeposit", tag = "deposits", request_body = VerifyDeposit,
     responses((status = 200, body = Verification), (status = 400, body = Problem), (status = 401, body = Problem),
         (status = 404, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
@@ -610,11 +611,7 @@ pub async fn verify(
             state.access.role_in(&who, t, Action::Read).await?;
             vec![t]
         }
-        None => alliance_db::user_tenants(&state.db, who.user.id)
-            .await?
-            .into_iter()
-            .map(|m| m.tenant_id)
-            .collect(),
+        None => state.access.own_tenants(&who).await?,
     };
     let mut deposits = Vec::new();
     for d in db::deposits_of_hash(&state.db, &tenants, &content_hash).await? {

@@ -16,16 +16,14 @@
 //! Installations are chain data: members of the alliance see them; the template's publisher
 //! sees only its install count.
 
-use super::alliances::acting;
-use super::chains::visible_chain;
 use super::templates::{check_install_parameters, installable};
 use crate::app::AppState;
 use crate::db::entities::{
     chain, template, template_installation, template_package, template_version,
 };
 use crate::domain::roles::Action;
+use crate::domain::templates::{self as marketplace, Rendered};
 use crate::http::problem::{ApiError, ApiResult, Problem};
-use crate::marketplace::{self, Rendered};
 use crate::runtime::Phase;
 use crate::service::access::Caller;
 use actix_web::{HttpResponse, web};
@@ -344,7 +342,7 @@ async fn anchor(
     };
     let receipts = state
         .signer
-        .commit(state, chain.id, row.tenant_id, vec![op])
+        .commit(chain.id, row.tenant_id, vec![op])
         .await?;
     let r = receipts
         .into_iter()
@@ -362,10 +360,17 @@ async fn anchored_before(
     row: &template_installation::Model,
     package_sha256: &str,
 ) -> anyhow::Result<Option<Anchored>> {
-    let endpoint = crate::deposit::running_endpoint(state, row.chain_id).await?;
+    // The account as recorded: ids of accounts made by older versions differ.
+    let Some(account) = crate::store::chains::account(&state.db, row.chain_id, row.tenant_id)
+        .await?
+        .map(|a| a.account)
+    else {
+        return Ok(None);
+    };
+    let endpoint =
+        crate::service::signer::running_endpoint(state.runtime.as_ref(), row.chain_id).await?;
     let client = consortia_chain::client::Client::new(&endpoint)?;
     let found = client.deposits(package_sha256).await?;
-    let account = crate::deposit::account_id(row.tenant_id);
     let external_id = install_external_id(row.id);
     for d in found["deposits"].as_array().into_iter().flatten() {
         let Some(tx_hash) = d["tx_hash"].as_str() else {
@@ -494,7 +499,7 @@ pub async fn resume(state: &AppState) -> anyhow::Result<usize> {
 }
 
 /// Installs a template onto a running chain of the alliance.
-#[utoipa::path(post, path = "/api/v1/alliances/{alliance_id}/chains/{chain_id}/installations", tag = "chains",
+#[utoipa::path(post, path = "/api/v1/alliances/{alliance_id}/chains/{chain_id}/installations", operation_id = "installTemplate", tag = "chains",
     params(("alliance_id" = Uuid, Path), ("chain_id" = Uuid, Path)), request_body = InstallTemplate,
     responses((status = 201, body = InstallationView), (status = 400, body = Problem), (status = 401, body = Problem),
         (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem),
@@ -507,20 +512,15 @@ pub async fn install(
     body: web::Json<InstallTemplate>,
 ) -> ApiResult<HttpResponse> {
     let (alliance_id, chain_id) = path.into_inner();
-    let (alliance, _) = acting(
-        &state,
-        &who,
-        alliance_id,
-        body.tenant_id,
-        Action::WriteWorkloads,
-    )
-    .await?;
-    if alliance.status == "closed" {
-        return Err(ApiError::Conflict(format!(
-            "alliance {alliance_id} is closed"
-        )));
-    }
-    let chain = visible_chain(&state, &who, alliance_id, chain_id).await?;
+    let (alliance, _) = state
+        .alliances
+        .authorize_member_action(&who, alliance_id, body.tenant_id, Action::WriteWorkloads)
+        .await?;
+    crate::service::alliances::ensure_open(&alliance)?;
+    let chain = state
+        .alliances
+        .authorize_chain_view(&who, alliance_id, chain_id)
+        .await?;
     let r = resolve(
         &state,
         &chain.engine,
@@ -612,7 +612,7 @@ pub async fn install(
 }
 
 /// Templates installed on a chain.
-#[utoipa::path(get, path = "/api/v1/alliances/{alliance_id}/chains/{chain_id}/installations", tag = "chains",
+#[utoipa::path(get, path = "/api/v1/alliances/{alliance_id}/chains/{chain_id}/installations", operation_id = "listInstallations", tag = "chains",
     params(("alliance_id" = Uuid, Path), ("chain_id" = Uuid, Path)),
     responses((status = 200, body = Vec<InstallationView>), (status = 401, body = Problem), (status = 404, body = Problem)),
     security(("bearer" = [])))]
@@ -622,7 +622,10 @@ pub async fn list(
     path: web::Path<(Uuid, Uuid)>,
 ) -> ApiResult<HttpResponse> {
     let (alliance_id, chain_id) = path.into_inner();
-    let chain = visible_chain(&state, &who, alliance_id, chain_id).await?;
+    let chain = state
+        .alliances
+        .authorize_chain_view(&who, alliance_id, chain_id)
+        .await?;
     Ok(HttpResponse::Ok().json(of_chain(&state.db, chain.id).await?))
 }
 

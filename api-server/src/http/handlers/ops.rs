@@ -14,14 +14,14 @@ pub async fn healthz() -> HttpResponse {
 /// Readiness: the database answers.
 #[utoipa::path(get, path = "/readyz", tag = "operations", operation_id = "readyz",
     responses((status = 200, description = "Ready", content_type = "text/plain", body = String),
-        (status = 503, description = "The database is not reachable", content_type = "text/plain", body = String)))]
-pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+        (status = 503, description = "The database is not reachable", body = crate::http::problem::Problem)))]
+pub async fn readyz(state: web::Data<AppState>) -> crate::http::problem::ApiResult<HttpResponse> {
     if db::ping(&state.db).await {
-        HttpResponse::Ok().content_type("text/plain").body("ready")
+        Ok(HttpResponse::Ok().content_type("text/plain").body("ready"))
     } else {
-        HttpResponse::ServiceUnavailable()
-            .content_type("text/plain")
-            .body("database not reachable")
+        Err(crate::http::problem::ApiError::Unavailable(
+            "the database is not reachable".into(),
+        ))
     }
 }
 
@@ -33,31 +33,15 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         .body(state.metrics.encode())
 }
 
-/// This OpenAPI document.
-#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "operations", operation_id = "openapiDocument",
-    responses((status = 200, description = "This OpenAPI 3.1 document", content_type = "application/json", body = Object)))]
-pub async fn openapi_json() -> HttpResponse {
-    static DOC: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    let doc = DOC.get_or_init(|| {
-        crate::http::openapi::document()
-            .to_json()
-            .unwrap_or_default()
-    });
-    HttpResponse::Ok()
-        .content_type("application/json")
-        .body(doc.as_str())
-}
-
 /// This module's routes.
 pub fn routes(r: &mut crate::http::Routes<'_>) {
     crate::http::routes!(r;
         GET "/healthz" => healthz,
         GET "/readyz" => readyz,
-        GET "/api/v1/openapi.json" => openapi_json,
     );
 }
 
 /// This module's part of the API document.
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(healthz, readyz, openapi_json))]
+#[openapi(paths(healthz, readyz))]
 pub struct Doc;

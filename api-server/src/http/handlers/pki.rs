@@ -9,9 +9,10 @@ use crate::app::AppState;
 use crate::db::entities::{alliance_member, ca, certificate};
 use crate::domain::roles::Action;
 use crate::http::problem::{ApiError, ApiResult, Problem};
-use crate::pki::{self, PkiStoreError};
 use crate::service::access::Caller;
+use crate::service::crls::{CRL_VALID_HOURS, SignedCrl};
 use crate::store::alliances as adb;
+use crate::store::pki::{self, PkiStoreError};
 use actix_web::{HttpResponse, web};
 use base64::Engine;
 use chrono::{DateTime, Utc};
@@ -514,7 +515,7 @@ async fn msp_for(
 
 /// An identity's Fabric MSP directory as tar.gz: CA certificates, its certificate, NodeOUs
 /// `config.yaml`; `keystore/` is left for the holder's key (members).
-#[utoipa::path(get, path = "/api/v1/certificates/{certificate_id}/msp", tag = "pki",
+#[utoipa::path(get, path = "/api/v1/certificates/{certificate_id}/msp", operation_id = "getMspBundle", tag = "pki",
     params(("certificate_id" = Uuid, Path, description = "Certificate id")),
     responses((status = 200, description = "tar.gz of msp/"), (status = 401, body = Problem), (status = 404, body = Problem)),
     security(("bearer" = [])))]
@@ -530,15 +531,15 @@ pub async fn msp(
     let tgz = msp_for(&state, &issuer, c.tenant_id, &c.cert_pem, None).await?;
     Ok(HttpResponse::Ok()
         .content_type("application/gzip")
-        .insert_header((
-            "Content-Disposition",
-            format!("attachment; filename=\"{}-msp.tar.gz\"", c.common_name),
-        ))
+        .insert_header(crate::http::views::attachment(&format!(
+            "{}-msp.tar.gz",
+            c.common_name
+        )))
         .body(tgz))
 }
 
 /// Lists an alliance's certificate authorities (members).
-#[utoipa::path(get, path = "/api/v1/alliances/{alliance_id}/cas", tag = "pki",
+#[utoipa::path(get, path = "/api/v1/alliances/{alliance_id}/cas", operation_id = "listCas", tag = "pki",
     params(("alliance_id" = Uuid, Path, description = "Alliance id")),
     responses((status = 200, body = Vec<CaView>), (status = 401, body = Problem), (status = 404, body = Problem)),
     security(("bearer" = [])))]
@@ -559,7 +560,7 @@ pub async fn list_cas(
 }
 
 /// One certificate authority with its chain (members).
-#[utoipa::path(get, path = "/api/v1/cas/{ca_id}", tag = "pki",
+#[utoipa::path(get, path = "/api/v1/cas/{ca_id}", operation_id = "getCa", tag = "pki",
     params(("ca_id" = Uuid, Path, description = "CA id")),
     responses((status = 200, body = CaView), (status = 401, body = Problem), (status = 404, body = Problem)),
     security(("bearer" = [])))]
@@ -581,8 +582,10 @@ pub struct CrlQuery {
     pub format: Option<String>,
 }
 
-/// The CA's current CRL, signed now, valid for a day (public).
-#[utoipa::path(get, path = "/api/v1/cas/{ca_id}/crl", tag = "pki",
+/// The CA's current CRL (public), valid for a day. It is signed again, with a greater CRL
+/// number, when the CA's revocations change or an hour after it was signed; requests in
+/// between get the same CRL.
+#[utoipa::path(get, path = "/api/v1/cas/{ca_id}/crl", operation_id = "getCrl", tag = "pki",
     params(("ca_id" = Uuid, Path, description = "CA id"), CrlQuery),
     responses((status = 200, description = "The CRL (PEM, or DER with format=der)"), (status = 400, body = Problem), (status = 404, body = Problem)))]
 pub async fn crl(
@@ -600,33 +603,52 @@ pub async fn crl(
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("certificate authority {id} not found")))?;
     let revoked = pki::revoked(&state.db, id).await?;
-    let list: Vec<Revoked> = revoked
-        .iter()
-        .filter_map(|r| {
-            Some(Revoked {
-                serial: hex::decode(&r.serial).ok()?,
-                time: time::OffsetDateTime::from_unix_timestamp(r.revoked_at?.timestamp()).ok()?,
-                reason: r
-                    .reason
-                    .as_deref()
-                    .and_then(ReasonName::parse)
-                    .unwrap_or(ReasonName::Unspecified)
-                    .pki(),
-            })
-        })
-        .collect();
-    let signer = pki::load(&state.kek, &c)?;
-    let crl = signer
-        .crl(&list, c.crl_number as u64 + 1, 24)
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let now = state.clock.now();
+    let signed = match state.crls.current(id, revoked.len(), now) {
+        Some(signed) => signed,
+        None => {
+            let list: Vec<Revoked> = revoked
+                .iter()
+                .filter_map(|r| {
+                    Some(Revoked {
+                        serial: hex::decode(&r.serial).ok()?,
+                        time: time::OffsetDateTime::from_unix_timestamp(r.revoked_at?.timestamp())
+                            .ok()?,
+                        reason: r
+                            .reason
+                            .as_deref()
+                            .and_then(ReasonName::parse)
+                            .unwrap_or(ReasonName::Unspecified)
+                            .pki(),
+                    })
+                })
+                .collect();
+            let signer = pki::load(&state.kek, &c)?;
+            let number = pki::next_crl_number(&state.db, id).await?;
+            let this_update = time::OffsetDateTime::from_unix_timestamp(now.timestamp())
+                .map_err(|e| ApiError::Internal(e.to_string()))?;
+            let crl = signer
+                .crl_at(&list, number, this_update, CRL_VALID_HOURS)
+                .map_err(|e| ApiError::Internal(e.to_string()))?;
+            let signed = SignedCrl {
+                revoked: revoked.len(),
+                number,
+                signed_at: now,
+                der: crl.der,
+                pem: crl.pem,
+            };
+            state.crls.keep(id, signed.clone());
+            signed
+        }
+    };
     Ok(if der {
         HttpResponse::Ok()
             .content_type("application/pkix-crl")
-            .body(crl.der)
+            .body(signed.der)
     } else {
         HttpResponse::Ok()
             .content_type("application/x-pem-file")
-            .body(crl.pem)
+            .body(signed.pem)
     })
 }
 
@@ -697,7 +719,7 @@ fn check_issue_fields(common_name: Option<&str>, sans: &[String]) -> Result<(), 
 
 /// Issues a certificate under a CA (admins of the tenant that controls it): from a CSR, or
 /// with a key generated here and returned once.
-#[utoipa::path(post, path = "/api/v1/cas/{ca_id}/certificates", tag = "pki", request_body = IssueCertificate,
+#[utoipa::path(post, path = "/api/v1/cas/{ca_id}/certificates", operation_id = "issueCertificate", tag = "pki", request_body = IssueCertificate,
     params(("ca_id" = Uuid, Path, description = "CA id")),
     responses((status = 201, body = IssuedView), (status = 400, body = Problem), (status = 401, body = Problem),
         (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)),
@@ -863,7 +885,7 @@ async fn list_certs(
 }
 
 /// Certificates issued by a CA, filtered (members).
-#[utoipa::path(get, path = "/api/v1/cas/{ca_id}/certificates", tag = "pki",
+#[utoipa::path(get, path = "/api/v1/cas/{ca_id}/certificates", operation_id = "listCaCertificates", tag = "pki",
     params(("ca_id" = Uuid, Path, description = "CA id"), CertQuery),
     responses((status = 200, body = crate::http::views::Page<CertificateView>), (status = 400, body = Problem), (status = 401, body = Problem), (status = 404, body = Problem)),
     security(("bearer" = [])))]
@@ -878,7 +900,7 @@ pub async fn list_ca_certificates(
 }
 
 /// Every certificate of an alliance, filtered — e.g. those expiring within N days (members).
-#[utoipa::path(get, path = "/api/v1/alliances/{alliance_id}/certificates", tag = "pki",
+#[utoipa::path(get, path = "/api/v1/alliances/{alliance_id}/certificates", operation_id = "listAllianceCertificates", tag = "pki",
     params(("alliance_id" = Uuid, Path, description = "Alliance id"), CertQuery),
     responses((status = 200, body = crate::http::views::Page<CertificateView>), (status = 400, body = Problem), (status = 401, body = Problem), (status = 404, body = Problem)),
     security(("bearer" = [])))]
@@ -909,7 +931,7 @@ async fn visible_cert(
 }
 
 /// One certificate (members).
-#[utoipa::path(get, path = "/api/v1/certificates/{certificate_id}", tag = "pki",
+#[utoipa::path(get, path = "/api/v1/certificates/{certificate_id}", operation_id = "getCertificate", tag = "pki",
     params(("certificate_id" = Uuid, Path, description = "Certificate id")),
     responses((status = 200, body = CertificateView), (status = 401, body = Problem), (status = 404, body = Problem)),
     security(("bearer" = [])))]
@@ -924,7 +946,7 @@ pub async fn get_certificate(
 
 /// Revokes a certificate with an RFC 5280 reason (admins of the issuing CA's tenant). It
 /// appears on the CA's next CRL.
-#[utoipa::path(post, path = "/api/v1/certificates/{certificate_id}/revoke", tag = "pki", request_body = RevokeCertificate,
+#[utoipa::path(post, path = "/api/v1/certificates/{certificate_id}/revoke", operation_id = "revokeCertificate", tag = "pki", request_body = RevokeCertificate,
     params(("certificate_id" = Uuid, Path, description = "Certificate id")),
     responses((status = 200, body = CertificateView), (status = 400, body = Problem), (status = 401, body = Problem),
         (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)),
@@ -984,7 +1006,7 @@ pub async fn revoke(
 /// Re-issues a certificate (admins of the issuing CA's tenant): with the same key (default),
 /// or a new one from a CSR or generated here. The old certificate stays valid until it
 /// expires or is revoked, so a renewal never breaks a running network.
-#[utoipa::path(post, path = "/api/v1/certificates/{certificate_id}/renew", tag = "pki", request_body = RenewCertificate,
+#[utoipa::path(post, path = "/api/v1/certificates/{certificate_id}/renew", operation_id = "renewCertificate", tag = "pki", request_body = RenewCertificate,
     params(("certificate_id" = Uuid, Path, description = "Certificate id")),
     responses((status = 201, body = IssuedView), (status = 400, body = Problem), (status = 401, body = Problem),
         (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),

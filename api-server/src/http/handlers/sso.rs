@@ -8,8 +8,8 @@ use crate::domain::validation;
 use crate::http::auth::{self, SESSION_COOKIE};
 use crate::http::problem::{ApiError, ApiResult};
 use crate::http::views::UserView;
+use crate::oidc::{ExternalIdentity, OidcError};
 use crate::service::access::{Caller, Credential};
-use crate::sso::{ExternalIdentity, OidcError};
 use crate::store;
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -23,7 +23,7 @@ const LOGIN_COOKIE: &str = "consortia_login";
 const LOGIN_TTL_SECS: i64 = 600;
 const NOT_A_MEMBER: &str = "you signed in, but you are not a member of any tenant: ask a tenant administrator for an invitation link";
 
-fn sso(state: &AppState) -> Result<&crate::sso::Oidc, ApiError> {
+fn sso(state: &AppState) -> Result<&crate::oidc::Oidc, ApiError> {
     state.sso.as_deref().ok_or_else(|| {
         ApiError::NotFound(
             "single sign-on is not configured on this server (set CONSORTIA_OIDC_ISSUER); \
@@ -113,7 +113,7 @@ async fn usable_invite(state: &AppState, token: &str) -> Result<tenant_invite::M
 
 /// Starts signing in: redirects to the identity provider (authorization code with PKCE S256,
 /// `state` and `nonce`).
-#[utoipa::path(get, path = "/auth/login", tag = "auth", params(LoginQuery),
+#[utoipa::path(get, path = "/auth/login", operation_id = "startLogin", tag = "auth", params(LoginQuery),
     responses((status = 303, description = "To the identity provider"),
         (status = 400, body = crate::http::problem::Problem),
         (status = 404, description = "Single sign-on is not configured", body = crate::http::problem::Problem),
@@ -129,7 +129,7 @@ pub async fn login(
         None => None,
     };
     let start = oidc.begin().await.map_err(oidc_error)?;
-    let browser = crate::sso::random_token();
+    let browser = crate::oidc::random_token();
     let id = Uuid::now_v7();
     let secrets = serde_json::to_vec(&PendingSecrets {
         nonce: start.nonce,
@@ -180,7 +180,7 @@ pub struct CallbackQuery {
 
 /// Finishes signing in: exchanges the code, validates the ID token (signature, issuer,
 /// audience, expiry, nonce), finds or links the user, and starts a session.
-#[utoipa::path(get, path = "/auth/callback", tag = "auth", params(CallbackQuery),
+#[utoipa::path(get, path = "/auth/callback", operation_id = "finishLogin", tag = "auth", params(CallbackQuery),
     responses((status = 303, description = "Signed in; the session cookie is set"),
         (status = 400, body = crate::http::problem::Problem),
         (status = 401, body = crate::http::problem::Problem),
@@ -252,9 +252,10 @@ pub async fn callback(
         &state,
         &req,
         user.id,
-        "oidc",
-        Some(&done.identity),
-        Some(&done.id_token),
+        Origin::Oidc {
+            identity: &done.identity,
+            id_token: &done.id_token,
+        },
     )
     .await?;
     tracing::info!(user_id = %user.id, "signed in with single sign-on");
@@ -278,17 +279,30 @@ fn session_cookie(state: &AppState, secret: String) -> Cookie<'static> {
     )
 }
 
+/// How a session was started.
+enum Origin<'a> {
+    /// Single sign-on.
+    Oidc {
+        identity: &'a ExternalIdentity,
+        id_token: &'a str,
+    },
+    /// The local login: an API token exchanged for a session, which ends with the token.
+    Token(Uuid),
+}
+
 async fn start_session(
     state: &AppState,
     req: &HttpRequest,
     user: Uuid,
-    method: &str,
-    identity: Option<&ExternalIdentity>,
-    id_token: Option<&str>,
+    origin: Origin<'_>,
 ) -> Result<(String, session::Model), ApiError> {
-    let secret = crate::sso::random_token();
+    let secret = crate::oidc::random_token();
     let id = Uuid::now_v7();
     let now = state.clock.now();
+    let (method, identity, id_token, origin_token_id) = match origin {
+        Origin::Oidc { identity, id_token } => ("oidc", Some(identity), Some(id_token), None),
+        Origin::Token(token) => ("token", None, None, Some(token)),
+    };
     let row = session::Model {
         id,
         user_id: user,
@@ -306,6 +320,7 @@ async fn start_session(
         last_seen_at: now,
         expires_at: now + Duration::from_std(state.sessions.ttl).unwrap_or_default(),
         revoked_at: None,
+        origin_token_id,
     };
     store::sessions::insert_session(&state.db, row.clone()).await?;
     Ok((secret, row))
@@ -463,7 +478,7 @@ fn view(s: &session::Model, current: Option<Uuid>) -> SessionView {
 }
 
 /// The browser session of the request's cookie, with its CSRF token.
-#[utoipa::path(get, path = "/auth/session", tag = "auth",
+#[utoipa::path(get, path = "/auth/session", operation_id = "currentSession", tag = "auth",
     responses((status = 200, body = SessionInfo), (status = 401, body = crate::http::problem::Problem)))]
 pub async fn current(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpResponse> {
     let no_session = || ApiError::Unauthorized("no live session: sign in first".into());
@@ -491,7 +506,7 @@ pub struct LoggedOut {
 }
 
 /// Ends the browser session (needs the CSRF token), and names the provider's end-session URL.
-#[utoipa::path(post, path = "/auth/logout", tag = "auth",
+#[utoipa::path(post, path = "/auth/logout", operation_id = "logout", tag = "auth",
     responses((status = 200, body = LoggedOut), (status = 401, body = crate::http::problem::Problem),
         (status = 403, description = "CSRF token missing or wrong", body = crate::http::problem::Problem)))]
 pub async fn logout(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpResponse> {
@@ -532,7 +547,7 @@ pub struct TokenLogin {
 
 /// The local login: exchanges a valid, unscoped API token for a browser session (the embedded
 /// default has no identity provider).
-#[utoipa::path(post, path = "/auth/token", tag = "auth", request_body = TokenLogin,
+#[utoipa::path(post, path = "/auth/token", operation_id = "tokenLogin", tag = "auth", request_body = TokenLogin,
     responses((status = 200, body = SessionInfo), (status = 400, body = crate::http::problem::Problem),
         (status = 401, body = crate::http::problem::Problem)))]
 pub async fn token_login(
@@ -547,7 +562,7 @@ pub async fn token_login(
             "a tenant-scoped token cannot start a console session: use a personal token".into(),
         ));
     }
-    let (secret, mut row) = start_session(&state, &req, user.id, "token", None, None).await?;
+    let (secret, mut row) = start_session(&state, &req, user.id, Origin::Token(token.id)).await?;
     // A session never outlives the token it was exchanged for.
     if let Some(exp) = token.expires_at
         && exp < row.expires_at
@@ -579,7 +594,7 @@ pub struct AuthConfig {
 }
 
 /// How to sign in here.
-#[utoipa::path(get, path = "/auth/config", tag = "auth", responses((status = 200, body = AuthConfig)))]
+#[utoipa::path(get, path = "/auth/config", operation_id = "signInConfig", tag = "auth", responses((status = 200, body = AuthConfig)))]
 pub async fn config(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok().json(AuthConfig {
         sso: state.sso.is_some(),
@@ -608,8 +623,9 @@ fn refuse_scoped(who: &Caller) -> Result<(), ApiError> {
 }
 
 /// Lists the caller's live sessions.
-#[utoipa::path(get, path = "/api/v1/sessions", tag = "auth",
-    responses((status = 200, body = SessionList), (status = 401, body = crate::http::problem::Problem)),
+#[utoipa::path(get, path = "/api/v1/sessions", operation_id = "listSessions", tag = "auth",
+    responses((status = 200, body = SessionList), (status = 401, body = crate::http::problem::Problem),
+        crate::http::problem::ForbiddenProblem),
     security(("bearer" = [])))]
 pub async fn list_sessions(state: web::Data<AppState>, who: Caller) -> ApiResult<HttpResponse> {
     refuse_scoped(&who)?;
@@ -626,9 +642,10 @@ pub async fn list_sessions(state: web::Data<AppState>, who: Caller) -> ApiResult
 }
 
 /// Ends one of the caller's sessions (another person's session is a 404).
-#[utoipa::path(delete, path = "/api/v1/sessions/{session_id}", tag = "auth",
+#[utoipa::path(delete, path = "/api/v1/sessions/{session_id}", operation_id = "revokeSession", tag = "auth",
     params(("session_id" = Uuid, Path, description = "Session id")),
     responses((status = 204), (status = 401, body = crate::http::problem::Problem),
+        crate::http::problem::ForbiddenProblem,
         (status = 404, body = crate::http::problem::Problem)),
     security(("bearer" = [])))]
 pub async fn revoke_session(
@@ -705,7 +722,7 @@ fn invite_view(i: &tenant_invite::Model, now: DateTime<Utc>) -> InviteView {
 }
 
 /// Creates a single-use invitation link into the tenant (admins; owners for the owner role).
-#[utoipa::path(post, path = "/api/v1/tenants/{tenant_id}/invites", tag = "members",
+#[utoipa::path(post, path = "/api/v1/tenants/{tenant_id}/invites", operation_id = "createInvite", tag = "members",
     params(("tenant_id" = Uuid, Path, description = "Tenant id")), request_body = NewInvite,
     responses((status = 201, body = InviteView), (status = 400, body = crate::http::problem::Problem),
         (status = 403, body = crate::http::problem::Problem), (status = 404, body = crate::http::problem::Problem)),
@@ -730,7 +747,7 @@ pub async fn create_invite(
             "expires_in_hours must be between 1 and 720",
         ));
     }
-    let token = format!("inv_{}", crate::sso::random_token());
+    let token = format!("inv_{}", crate::oidc::random_token());
     let now = state.clock.now();
     let row = tenant_invite::Model {
         id: Uuid::now_v7(),
@@ -764,7 +781,7 @@ pub struct InviteList {
 }
 
 /// Lists the tenant's invitations (admins).
-#[utoipa::path(get, path = "/api/v1/tenants/{tenant_id}/invites", tag = "members",
+#[utoipa::path(get, path = "/api/v1/tenants/{tenant_id}/invites", operation_id = "listInvites", tag = "members",
     params(("tenant_id" = Uuid, Path, description = "Tenant id")),
     responses((status = 200, body = InviteList), (status = 403, body = crate::http::problem::Problem),
         (status = 404, body = crate::http::problem::Problem)),
@@ -789,7 +806,7 @@ pub async fn list_invites(
 }
 
 /// Revokes an unused invitation (admins).
-#[utoipa::path(delete, path = "/api/v1/tenants/{tenant_id}/invites/{invite_id}", tag = "members",
+#[utoipa::path(delete, path = "/api/v1/tenants/{tenant_id}/invites/{invite_id}", operation_id = "revokeInvite", tag = "members",
     params(("tenant_id" = Uuid, Path, description = "Tenant id"), ("invite_id" = Uuid, Path, description = "Invitation id")),
     responses((status = 204), (status = 403, body = crate::http::problem::Problem),
         (status = 404, body = crate::http::problem::Problem)),

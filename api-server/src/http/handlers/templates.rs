@@ -5,8 +5,8 @@
 use crate::app::AppState;
 use crate::db::entities::{template, template_event, template_package, template_version, tenant};
 use crate::domain::roles::Action;
+use crate::domain::templates::{self as marketplace, Manifest, Problem};
 use crate::http::problem::{ApiError, ApiResult, FieldError};
-use crate::marketplace::{self, Manifest, Problem};
 use crate::service::access::Caller;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
@@ -373,7 +373,7 @@ pub struct Uploaded {
 /// Uploads a template package (tar.gz of `consortia-template.yaml` and its artifacts) as a new
 /// draft version; creates the template on its first upload. Partner tenants only (developers
 /// and up). A draft or rejected version may be uploaded again; others are immutable.
-#[utoipa::path(post, path = "/api/v1/tenants/{tenant_id}/templates", tag = "marketplace",
+#[utoipa::path(post, path = "/api/v1/tenants/{tenant_id}/templates", operation_id = "uploadTemplate", tag = "marketplace",
     params(("tenant_id" = Uuid, Path, description = "Publishing tenant")),
     request_body(content = Vec<u8>, content_type = "application/gzip", description = "The package"),
     responses((status = 201, body = Uploaded), (status = 200, description = "A draft replaced", body = Uploaded),
@@ -446,7 +446,7 @@ pub struct TemplateList {
 }
 
 /// A partner's templates with every version's status and install counts.
-#[utoipa::path(get, path = "/api/v1/tenants/{tenant_id}/templates", tag = "marketplace",
+#[utoipa::path(get, path = "/api/v1/tenants/{tenant_id}/templates", operation_id = "listOwnTemplates", tag = "marketplace",
     params(("tenant_id" = Uuid, Path, description = "Publishing tenant")),
     responses((status = 200, body = TemplateList), (status = 404, body = crate::http::problem::Problem)),
     security(("bearer" = [])))]
@@ -565,7 +565,7 @@ async fn transition(
 }
 
 /// Submits a draft (or rejected) version for review.
-#[utoipa::path(post, path = "/api/v1/templates/{template_id}/versions/{version}/submit", tag = "marketplace",
+#[utoipa::path(post, path = "/api/v1/templates/{template_id}/versions/{version}/submit", operation_id = "submitTemplate", tag = "marketplace",
     params(("template_id" = Uuid, Path, description = "Template id"), ("version" = String, Path, description = "Version")),
     responses((status = 200, body = VersionView), (status = 404, body = crate::http::problem::Problem),
         (status = 409, body = crate::http::problem::Problem)),
@@ -613,7 +613,7 @@ pub enum Decision {
 }
 
 /// The platform reviewer approves (publishes) or rejects a version under review.
-#[utoipa::path(post, path = "/api/v1/templates/{template_id}/versions/{version}/review", tag = "marketplace",
+#[utoipa::path(post, path = "/api/v1/templates/{template_id}/versions/{version}/review", operation_id = "reviewTemplate", tag = "marketplace",
     params(("template_id" = Uuid, Path, description = "Template id"), ("version" = String, Path, description = "Version")),
     request_body = Review,
     responses((status = 200, body = VersionView), (status = 403, body = crate::http::problem::Problem),
@@ -697,7 +697,7 @@ pub struct Deprecation {
 }
 
 /// The publisher deprecates a published version (it stays visible, marked deprecated).
-#[utoipa::path(post, path = "/api/v1/templates/{template_id}/versions/{version}/deprecate", tag = "marketplace",
+#[utoipa::path(post, path = "/api/v1/templates/{template_id}/versions/{version}/deprecate", operation_id = "deprecateTemplate", tag = "marketplace",
     params(("template_id" = Uuid, Path, description = "Template id"), ("version" = String, Path, description = "Version")),
     request_body = Deprecation,
     responses((status = 200, body = VersionView), (status = 403, body = crate::http::problem::Problem),
@@ -767,7 +767,7 @@ pub struct History {
 }
 
 /// The publishing history (publisher's members and the platform reviewer).
-#[utoipa::path(get, path = "/api/v1/templates/{template_id}/history", tag = "marketplace",
+#[utoipa::path(get, path = "/api/v1/templates/{template_id}/history", operation_id = "templateHistory", tag = "marketplace",
     params(("template_id" = Uuid, Path, description = "Template id")),
     responses((status = 200, body = History), (status = 404, body = crate::http::problem::Problem)),
     security(("bearer" = [])))]
@@ -815,7 +815,7 @@ pub struct ReviewQueue {
 }
 
 /// The review queue (platform reviewer).
-#[utoipa::path(get, path = "/api/v1/template-reviews", tag = "marketplace",
+#[utoipa::path(get, path = "/api/v1/template-reviews", operation_id = "templateReviewQueue", tag = "marketplace",
     responses((status = 200, body = ReviewQueue), (status = 403, body = crate::http::problem::Problem)),
     security(("bearer" = [])))]
 pub async fn review_queue(state: web::Data<AppState>, who: Caller) -> ApiResult<HttpResponse> {
@@ -885,7 +885,7 @@ async fn published(
 }
 
 /// Lists and searches published templates (every signed-in caller).
-#[utoipa::path(get, path = "/api/v1/catalog", tag = "marketplace", params(CatalogQuery),
+#[utoipa::path(get, path = "/api/v1/catalog", operation_id = "listCatalog", tag = "marketplace", params(CatalogQuery),
     responses((status = 200, body = Catalog), (status = 400, body = crate::http::problem::Problem)),
     security(("bearer" = [])))]
 pub async fn catalog(
@@ -894,11 +894,11 @@ pub async fn catalog(
     q: web::Query<CatalogQuery>,
 ) -> ApiResult<HttpResponse> {
     if let Some(e) = q.engine.as_deref()
-        && !marketplace::ENGINES.contains(&e)
+        && consortia_crds::Engine::parse(e).is_none()
     {
         return Err(ApiError::BadRequest(format!(
             "`engine` must be one of {}",
-            marketplace::ENGINES.join(", ")
+            marketplace::engine_names()
         )));
     }
     if let Some(c) = q.category.as_deref()
@@ -983,7 +983,7 @@ async fn catalog_template(
 
 /// A template's catalog page in one call: the template, its published versions with their
 /// manifests (description Markdown, chain defaults, parameters schema, artifacts).
-#[utoipa::path(get, path = "/api/v1/catalog/{slug}", tag = "marketplace",
+#[utoipa::path(get, path = "/api/v1/catalog/{slug}", operation_id = "getCatalogTemplate", tag = "marketplace",
     params(("slug" = String, Path, description = "Template slug")),
     responses((status = 200, body = TemplateDetail), (status = 404, body = crate::http::problem::Problem)),
     security(("bearer" = [])))]
@@ -1088,7 +1088,7 @@ pub(crate) fn check_install_parameters(
 
 /// Checks install parameters against a published version's schema; every error is reported
 /// with its JSON pointer (422).
-#[utoipa::path(post, path = "/api/v1/catalog/{slug}/parameters/check", tag = "marketplace",
+#[utoipa::path(post, path = "/api/v1/catalog/{slug}/parameters/check", operation_id = "checkTemplateParameters", tag = "marketplace",
     params(("slug" = String, Path, description = "Template slug")), request_body = ParametersCheck,
     responses((status = 200, body = ParametersOk), (status = 404, body = crate::http::problem::Problem),
         (status = 422, body = crate::http::problem::Problem)),
@@ -1114,7 +1114,7 @@ pub async fn check_parameters(
 
 /// Downloads a version's package: anyone signed in for published versions; the publisher's
 /// members and the reviewer for the others.
-#[utoipa::path(get, path = "/api/v1/templates/{template_id}/versions/{version}/package", tag = "marketplace",
+#[utoipa::path(get, path = "/api/v1/templates/{template_id}/versions/{version}/package", operation_id = "getTemplatePackage", tag = "marketplace",
     params(("template_id" = Uuid, Path, description = "Template id"), ("version" = String, Path, description = "Version")),
     responses((status = 200, content_type = "application/gzip", body = Vec<u8>), (status = 404, body = crate::http::problem::Problem)),
     security(("bearer" = [])))]
@@ -1142,10 +1142,10 @@ pub async fn package(
     }
     Ok(HttpResponse::Ok()
         .content_type("application/gzip")
-        .insert_header((
-            "Content-Disposition",
-            format!("attachment; filename=\"{}-{}.tar.gz\"", t.slug, v.version),
-        ))
+        .insert_header(crate::http::views::attachment(&format!(
+            "{}-{}.tar.gz",
+            t.slug, v.version
+        )))
         .body(
             template_package::Entity::find_by_id(v.id)
                 .one(&state.db)

@@ -264,6 +264,17 @@ impl Access {
         if s.revoked_at.is_some() || s.expires_at <= now || s.last_seen_at + idle <= now {
             return Ok(None);
         }
+        // A session exchanged for an API token ends when that token is revoked or expires.
+        if let Some(origin) = s.origin_token_id {
+            let live = store::tokens::with_user(&self.db, origin)
+                .await?
+                .is_some_and(|(t, _)| {
+                    t.revoked_at.is_none() && t.expires_at.is_none_or(|e| e > now)
+                });
+            if !live {
+                return Ok(None);
+            }
+        }
         if now - s.last_seen_at > chrono::Duration::seconds(60) {
             store::sessions::touch_session(&self.db, s.id, now).await?;
         }

@@ -285,3 +285,29 @@ pub async fn rewrap(
     txn.commit().await?;
     Ok((n_cas, n_certs))
 }
+
+/// Takes the number of a CA's next CRL: one greater than any it issued (or announced) before,
+/// also when several servers sign at once (the increment is one atomic statement).
+pub async fn next_crl_number(db: &sea_orm::DatabaseConnection, ca_id: Uuid) -> Result<u64, DbErr> {
+    use sea_orm::TransactionTrait;
+    let txn = db.begin().await?;
+    ca::Entity::update_many()
+        .col_expr(
+            ca::Column::CrlNumber,
+            sea_orm::sea_query::ExprTrait::add(
+                sea_orm::sea_query::Expr::col(ca::Column::CrlNumber),
+                1,
+            ),
+        )
+        .filter(ca::Column::Id.eq(ca_id))
+        .exec(&txn)
+        .await?;
+    let number = ca::Entity::find_by_id(ca_id)
+        .one(&txn)
+        .await?
+        .map(|c| c.crl_number)
+        .ok_or_else(|| DbErr::RecordNotFound(format!("CA {ca_id}")))?;
+    txn.commit().await?;
+    // Numbers up to `crl_number + 1` were served before CRLs were numbered on issue.
+    Ok(number as u64 + 1)
+}

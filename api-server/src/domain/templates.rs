@@ -8,7 +8,6 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
-use std::path::Path;
 use utoipa::ToSchema;
 
 /// The manifest's file name inside a package or directory.
@@ -37,8 +36,12 @@ pub const CATEGORIES: &[&str] = &[
     "network",
     "other",
 ];
-/// Chain engines.
-pub const ENGINES: &[&str] = &["native", "fabric", "quorum"];
+/// Chain engines, as named in manifests (one list: [`consortia_crds::Engine`]).
+pub fn engine_names() -> String {
+    consortia_crds::Engine::ALL
+        .map(consortia_crds::Engine::as_str)
+        .join(", ")
+}
 /// Artifact kinds.
 pub const ARTIFACT_KINDS: &[&str] = &["contract", "config", "schema", "doc", "other"];
 
@@ -303,7 +306,7 @@ pub fn check_manifest(text: &str) -> Result<Manifest, Vec<Problem>> {
             let mut seen = BTreeSet::new();
             for (i, e) in a.iter().enumerate() {
                 match e.as_str() {
-                    Some(s) if ENGINES.contains(&s) => {
+                    Some(s) if consortia_crds::Engine::parse(s).is_some() => {
                         if !seen.insert(s.to_string()) {
                             c.add(format!("/engines/{i}"), format!("`{s}` is listed twice"));
                         }
@@ -311,7 +314,7 @@ pub fn check_manifest(text: &str) -> Result<Manifest, Vec<Problem>> {
                     }
                     Some(s) => c.add(
                         format!("/engines/{i}"),
-                        format!("`{s}` is not one of {}", ENGINES.join(", ")),
+                        format!("`{s}` is not one of {}", engine_names()),
                     ),
                     None => c.add(format!("/engines/{i}"), "an engine name"),
                 }
@@ -529,7 +532,7 @@ fn sha256_hex(b: &[u8]) -> String {
 
 /// Checks the manifest against the files: every artifact present with its digest, no file
 /// that is not an artifact.
-fn check_files(
+pub fn check_files(
     manifest_text: &str,
     mut files: BTreeMap<String, Vec<u8>>,
 ) -> Result<Package, Vec<Problem>> {
@@ -810,36 +813,6 @@ pub fn read_package(bytes: &[u8], max_bytes: usize) -> Result<Package, Vec<Probl
     check_files(&manifest, files)
 }
 
-/// Reads and checks a template directory (the manifest and the files beside it).
-pub fn read_dir(dir: &Path) -> Result<Package, Vec<Problem>> {
-    let text = std::fs::read_to_string(dir.join(MANIFEST)).map_err(|e| {
-        package_problem(format!("cannot read {}: {e}", dir.join(MANIFEST).display()))
-    })?;
-    let mut files = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let rd = std::fs::read_dir(&d)
-            .map_err(|e| package_problem(format!("cannot list {}: {e}", d.display())))?;
-        for entry in rd {
-            let entry = entry.map_err(|e| package_problem(e.to_string()))?;
-            let p = entry.path();
-            let rel = p
-                .strip_prefix(dir)
-                .unwrap_or(&p)
-                .to_string_lossy()
-                .replace('\\', "/");
-            if p.is_dir() {
-                stack.push(p);
-            } else if rel != MANIFEST {
-                let b = std::fs::read(&p)
-                    .map_err(|e| package_problem(format!("cannot read {}: {e}", p.display())))?;
-                files.insert(rel, b);
-            }
-        }
-    }
-    check_files(&text, files)
-}
-
 /// Builds a package (tar.gz) from a manifest text and files.
 pub fn build_package(manifest_text: &str, files: &BTreeMap<String, Vec<u8>>) -> Vec<u8> {
     let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
@@ -860,19 +833,6 @@ pub fn build_package(manifest_text: &str, files: &BTreeMap<String, Vec<u8>>) -> 
     tar.into_inner()
         .and_then(|gz| gz.finish())
         .expect("writing a tar to memory cannot fail")
-}
-
-/// `consortia-api template lint PATH`: a directory or a `.tar.gz`; prints every problem and
-/// returns whether the template is clean.
-pub fn lint(path: &Path, max_bytes: usize) -> Result<Manifest, Vec<Problem>> {
-    if path.is_dir() {
-        read_dir(path)
-    } else {
-        let bytes = std::fs::read(path)
-            .map_err(|e| package_problem(format!("cannot read {}: {e}", path.display())))?;
-        read_package(&bytes, max_bytes)
-    }
-    .map(|p| p.manifest)
 }
 
 #[cfg(test)]

@@ -19,9 +19,12 @@ use consortia_engines::native::{CLIENT_ACCOUNT, CLIENT_KEY_FILE};
 use ed25519_dalek::SigningKey;
 use uuid::Uuid;
 
-use crate::app::AppState;
+use crate::clock::Clock;
 use crate::db::entities::chain_account;
+use crate::runtime::Runtime;
+use crate::service::watchers::Watchers;
 use crate::store::chains as db;
+use sea_orm::DatabaseConnection;
 
 /// Blocks a deposit stays valid for.
 const TTL_BLOCKS: u64 = 100_000;
@@ -38,145 +41,42 @@ struct AccountState {
 
 type Slot = Arc<tokio::sync::Mutex<Option<AccountState>>>;
 
-/// Service accounts in use, the locks that order their nonces, and one commit watcher per
-/// chain.
+/// Service accounts in use, the locks that order their nonces, and the chains' commit
+/// watchers.
 pub struct Signer {
+    db: DatabaseConnection,
+    kek: Arc<consortia_pki::seal::Kek>,
+    clock: Arc<dyn Clock>,
+    runtime: Arc<dyn Runtime>,
     slots: Mutex<HashMap<(Uuid, Uuid), Slot>>,
     creating: Mutex<HashMap<Uuid, Arc<tokio::sync::Mutex<()>>>>,
-    watchers: Mutex<HashMap<Uuid, Arc<Watcher>>>,
-    /// Where watchers run: the runtime that built the signer (the server's main runtime),
-    /// not the actix worker whose request happened to start one.
-    tasks: tokio::runtime::Handle,
+    watchers: Watchers,
 }
 
 impl Signer {
     /// `tasks`: the runtime that outlives the HTTP server (watchers run there).
-    pub fn new(tasks: tokio::runtime::Handle) -> Signer {
+    pub fn new(
+        db: DatabaseConnection,
+        kek: Arc<consortia_pki::seal::Kek>,
+        clock: Arc<dyn Clock>,
+        runtime: Arc<dyn Runtime>,
+        tasks: tokio::runtime::Handle,
+    ) -> Signer {
         Signer {
+            db,
+            kek,
+            clock,
+            runtime,
             slots: Default::default(),
             creating: Default::default(),
-            watchers: Default::default(),
-            tasks,
-        }
-    }
-}
-
-type Waiters = HashMap<[u8; 32], tokio::sync::oneshot::Sender<Receipt>>;
-
-/// Follows a chain's committed blocks (`GET /v1/blocks?from=…&wait_ms=…`) and hands each
-/// awaited transaction its receipt, built from the block: one stream of blocks serves every
-/// waiting deposit, instead of each polling for its own receipt.
-pub struct Watcher {
-    waiters: Mutex<Waiters>,
-    follower: Mutex<Follower>,
-}
-
-/// A watcher's block-following task. `closed` is set, under the same lock, when the chain is
-/// dropped: a watcher handed out just before the drop can then never start a follower
-/// that nobody would stop.
-#[derive(Default)]
-struct Follower {
-    task: Option<tokio::task::JoinHandle<()>>,
-    closed: bool,
-}
-
-impl Follower {
-    fn running(&self) -> bool {
-        self.task.as_ref().is_some_and(|t| !t.is_finished())
-    }
-}
-
-impl Watcher {
-    /// Registers interest in `hashes` before they are submitted.
-    fn expect(&self, hashes: &[[u8; 32]]) -> Vec<tokio::sync::oneshot::Receiver<Receipt>> {
-        let mut w = self.waiters.lock().unwrap();
-        hashes
-            .iter()
-            .map(|h| {
-                let (tx, rx) = tokio::sync::oneshot::channel();
-                w.insert(*h, tx);
-                rx
-            })
-            .collect()
-    }
-
-    fn forget(&self, hashes: &[[u8; 32]]) {
-        let mut w = self.waiters.lock().unwrap();
-        for h in hashes {
-            w.remove(h);
-        }
-    }
-
-    fn deliver(&self, block: &consortia_chain::block::CommittedBlock) {
-        let mut w = self.waiters.lock().unwrap();
-        if w.is_empty() {
-            return;
-        }
-        let hashes: Vec<[u8; 32]> = block.block.txs.iter().map(SignedTx::hash).collect();
-        if !hashes.iter().any(|h| w.contains_key(h)) {
-            return;
-        }
-        // Every proof of the block at once: per-transaction proofs would cost O(n) each.
-        let leaves: Vec<_> = block
-            .block
-            .txs
-            .iter()
-            .map(consortia_chain::block::tx_leaf)
-            .collect();
-        let mut proofs = consortia_chain::merkle::all_proofs(&leaves);
-        let block_hash = block.block.hash();
-        for (index, (tx, hash)) in block.block.txs.iter().zip(hashes).enumerate() {
-            if let Some(waiter) = w.remove(&hash) {
-                let _ = waiter.send(Receipt {
-                    tx: tx.clone(),
-                    tx_hash: hash,
-                    height: block.block.header.height,
-                    index: index as u32,
-                    block_hash,
-                    proof: std::mem::take(&mut proofs[index]),
-                    header: block.block.header.clone(),
-                    certificate: block.certificate.clone(),
-                });
-            }
-        }
-    }
-}
-
-/// Largest block page the watcher reads.
-const MAX_PAGE_BYTES: usize = 64 << 20;
-
-async fn follow(watcher: Arc<Watcher>, endpoint: String, mut from: u64) {
-    let Ok(client) = Client::new(&endpoint) else {
-        return;
-    };
-    loop {
-        match client.block_page_raw(from, 64, 5_000, MAX_PAGE_BYTES).await {
-            Ok(body) => match serde_json::from_slice::<consortia_chain::block::BlockPage>(&body) {
-                Ok(page) => {
-                    for b in &page.blocks {
-                        if b.block.header.height == from {
-                            watcher.deliver(b);
-                            from += 1;
-                        }
-                    }
-                }
-                Err(e) => {
-                    tracing::warn!(%endpoint, error = %e, "unreadable block page");
-                    tokio::time::sleep(Duration::from_millis(500)).await;
-                }
-            },
-            Err(e) => {
-                tracing::debug!(%endpoint, error = %format!("{e:#}"), "following blocks");
-                tokio::time::sleep(Duration::from_millis(500)).await;
-            }
+            watchers: Watchers::new(tasks),
         }
     }
 }
 
 /// The REST endpoint of one of the chain's running nodes.
-pub(crate) async fn running_endpoint(state: &AppState, chain: Uuid) -> anyhow::Result<String> {
-    state
-        .runtime
+pub async fn running_endpoint(runtime: &dyn Runtime, chain: Uuid) -> anyhow::Result<String> {
+    runtime
         .endpoints(chain)
         .await
         .into_iter()
@@ -184,9 +84,11 @@ pub(crate) async fn running_endpoint(state: &AppState, chain: Uuid) -> anyhow::R
         .ok_or_else(|| anyhow!("the chain has no running node"))
 }
 
-/// The id of a tenant's service account on every chain.
+/// The id of a new service account of a tenant: the whole tenant id, since UUIDv7s made in
+/// the same millisecond share their first 16 hex digits. Accounts made before keep their
+/// recorded ids (`chain_accounts.account`), which is what every reader uses.
 pub fn account_id(tenant: Uuid) -> String {
-    format!("t-{}", &tenant.simple().to_string()[..16])
+    format!("t-{}", tenant.simple())
 }
 
 /// Signed transactions ready to submit, and where to submit them.
@@ -205,60 +107,10 @@ impl Signer {
             .clone()
     }
 
-    /// The chain's commit watcher, started (from the node's current height) on first use.
-    async fn watcher(&self, chain: Uuid, endpoint: &str) -> anyhow::Result<Arc<Watcher>> {
-        let w = self.watcher_entry(chain);
-        if !w.follower.lock().unwrap().running() {
-            let height = Client::new(endpoint)?.status().await?["height"]
-                .as_u64()
-                .unwrap_or(0);
-            self.start(&w, endpoint, height + 1)?;
-        }
-        Ok(w)
-    }
-
-    fn watcher_entry(&self, chain: Uuid) -> Arc<Watcher> {
-        self.watchers
-            .lock()
-            .unwrap()
-            .entry(chain)
-            .or_insert_with(|| {
-                Arc::new(Watcher {
-                    waiters: Mutex::new(HashMap::new()),
-                    follower: Mutex::new(Follower::default()),
-                })
-            })
-            .clone()
-    }
-
-    /// Starts `w` following blocks from `from`, unless it already does; refuses a watcher
-    /// whose chain was dropped meanwhile.
-    fn start(&self, w: &Arc<Watcher>, endpoint: &str, from: u64) -> anyhow::Result<()> {
-        let mut f = w.follower.lock().unwrap();
-        if f.closed {
-            return Err(anyhow!("the chain was deleted"));
-        }
-        if !f.running() {
-            f.task = Some(
-                self.tasks
-                    .spawn(follow(w.clone(), endpoint.to_string(), from)),
-            );
-        }
-        Ok(())
-    }
-
     /// Stops following a chain (it was deleted): its follower ends, deposits still waiting
     /// on it fail at once, and a watcher handed out before the drop never starts one.
     pub fn drop_chain(&self, chain: Uuid) {
-        if let Some(w) = self.watchers.lock().unwrap().remove(&chain) {
-            let mut f = w.follower.lock().unwrap();
-            f.closed = true;
-            if let Some(t) = f.task.take() {
-                t.abort();
-            }
-            drop(f);
-            w.waiters.lock().unwrap().clear();
-        }
+        self.watchers.drop_chain(chain);
         self.slots.lock().unwrap().retain(|(c, _), _| *c != chain);
     }
 
@@ -269,7 +121,7 @@ impl Signer {
         endpoint: &str,
         txs: &[SignedTx],
     ) -> anyhow::Result<Vec<Receipt>> {
-        let watcher = self.watcher(chain, endpoint).await?;
+        let watcher = self.watchers.watcher(chain, endpoint).await?;
         let hashes: Vec<[u8; 32]> = txs.iter().map(SignedTx::hash).collect();
         let waits = watcher.expect(&hashes);
         let client = Client::new(endpoint)?;
@@ -303,13 +155,12 @@ impl Signer {
     /// submission forgets the account's cached state (the next call reads the nonce again).
     pub async fn commit(
         &self,
-        state: &AppState,
         chain: Uuid,
         tenant: Uuid,
         ops: Vec<Op>,
     ) -> anyhow::Result<Vec<Receipt>> {
-        let endpoint = running_endpoint(state, chain).await?;
-        let Prepared { txs, endpoint } = self.prepare(state, chain, tenant, ops, &endpoint).await?;
+        let endpoint = running_endpoint(self.runtime.as_ref(), chain).await?;
+        let Prepared { txs, endpoint } = self.prepare(chain, tenant, ops, &endpoint).await?;
         let committed = self.submit_and_wait(chain, &endpoint, &txs).await;
         if committed.is_err() {
             self.forget(chain, tenant).await;
@@ -326,7 +177,6 @@ impl Signer {
     /// the account if needed.
     async fn prepare(
         &self,
-        state: &AppState,
         chain: Uuid,
         tenant: Uuid,
         ops: Vec<Op>,
@@ -335,7 +185,7 @@ impl Signer {
         let slot = self.slot(chain, tenant);
         let mut guard = slot.lock().await;
         if guard.is_none() {
-            *guard = Some(self.load(state, chain, tenant, endpoint).await?);
+            *guard = Some(self.load(chain, tenant, endpoint).await?);
         }
         let st = guard.as_mut().expect("loaded above");
         let first = st.next_nonce;
@@ -369,7 +219,6 @@ impl Signer {
 
     async fn load(
         &self,
-        state: &AppState,
         chain: Uuid,
         tenant: Uuid,
         endpoint: &str,
@@ -384,16 +233,16 @@ impl Signer {
             .context("a node status without chain_id")?
             .to_string();
         let height = status["height"].as_u64().unwrap_or(0);
-        let (account, key) = match db::account(&state.db, chain, tenant).await? {
+        let (account, key) = match db::account(&self.db, chain, tenant).await? {
             Some(row) => {
-                let plain = state
+                let plain = self
                     .kek
                     .open(&row.sealed_key, &db::account_aad(chain, tenant))
                     .map_err(|e| anyhow!("unsealing a service account key: {e}"))?;
                 (row.account, keys::from_json(&plain)?)
             }
             None => {
-                self.create(state, &client, &chain_id, height, chain, tenant)
+                self.create(&client, &chain_id, height, chain, tenant)
                     .await?
             }
         };
@@ -414,7 +263,6 @@ impl Signer {
     /// account), then records its sealed key.
     async fn create(
         &self,
-        state: &AppState,
         client: &Client,
         chain_id: &str,
         height: u64,
@@ -430,14 +278,14 @@ impl Signer {
             .clone();
         let _one_at_a_time = lock.lock().await;
         // Another request may have made it while this one waited.
-        if let Some(row) = db::account(&state.db, chain, tenant).await? {
-            let plain = state
+        if let Some(row) = db::account(&self.db, chain, tenant).await? {
+            let plain = self
                 .kek
                 .open(&row.sealed_key, &db::account_aad(chain, tenant))
                 .map_err(|e| anyhow!("unsealing a service account key: {e}"))?;
             return Ok((row.account, keys::from_json(&plain)?));
         }
-        let material = db::material(&state.db, &state.kek, chain).await?;
+        let material = db::material(&self.db, &self.kek, chain).await?;
         let platform = keys::from_json(
             material
                 .get(CLIENT_KEY_FILE)
@@ -471,15 +319,15 @@ impl Signer {
             .await
             .context("waiting for the service account")?;
         db::insert_account(
-            &state.db,
+            &self.db,
             chain_account::Model {
                 chain_id: chain,
                 tenant_id: tenant,
                 account: id.clone(),
-                sealed_key: state
+                sealed_key: self
                     .kek
                     .seal(&keys::to_json(&key), &db::account_aad(chain, tenant)),
-                created_at: state.clock.now(),
+                created_at: self.clock.now(),
             },
         )
         .await?;
@@ -490,35 +338,20 @@ impl Signer {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use super::account_id;
+    use uuid::{Builder, Uuid};
 
-    /// A watcher handed out just before its chain is dropped must not start a follower:
-    /// nothing would ever stop it (it would poll a deleted chain's endpoint forever).
-    #[tokio::test]
-    async fn a_dropped_chain_never_gets_a_follower() {
-        let signer = Signer::new(tokio::runtime::Handle::current());
-        let (dropped, kept) = (Uuid::now_v7(), Uuid::now_v7());
-
-        let w = signer.watcher_entry(dropped);
-        let waiting = w.expect(&[[7; 32]]);
-        signer.drop_chain(dropped);
-        let err = signer.start(&w, "http://127.0.0.1:9", 1).unwrap_err();
-        assert_eq!(err.to_string(), "the chain was deleted");
-        assert!(w.follower.lock().unwrap().task.is_none());
-        // A deposit that was waiting on the dropped chain fails instead of timing out.
-        for r in waiting {
-            assert!(r.await.is_err());
+    #[test]
+    fn tenants_made_in_the_same_millisecond_get_different_accounts() {
+        let ms = 1_765_000_000_000;
+        let a = Builder::from_unix_timestamp_millis(ms, &[1; 10]).into_uuid();
+        let b = Builder::from_unix_timestamp_millis(ms, &[2; 10]).into_uuid();
+        assert_ne!(account_id(a), account_id(b));
+        let many: std::collections::HashSet<String> =
+            (0..10_000).map(|_| account_id(Uuid::now_v7())).collect();
+        assert_eq!(many.len(), 10_000);
+        for id in many.iter().take(3) {
+            consortia_chain::tx::check_account_id(id).unwrap();
         }
-
-        // A live chain's watcher starts once, and its drop stops it.
-        let w = signer.watcher_entry(kept);
-        signer.start(&w, "http://127.0.0.1:9", 1).unwrap();
-        signer.start(&w, "http://127.0.0.1:9", 1).unwrap();
-        let task = w.follower.lock().unwrap().task.as_ref().map(|t| t.id());
-        assert!(task.is_some());
-        signer.drop_chain(kept);
-        tokio::task::yield_now().await;
-        assert!(!w.follower.lock().unwrap().running());
-        assert!(signer.watchers.lock().unwrap().is_empty());
     }
 }
