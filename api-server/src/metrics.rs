@@ -45,6 +45,8 @@ pub struct Metrics {
     pub requests: Family<RequestLabels, Counter>,
     /// Request duration in seconds.
     pub latency: Family<RouteLabels, Histogram, fn() -> Histogram>,
+    /// Audit events of unauthenticated requests not written (over their budget).
+    pub anonymous_audit_dropped: Counter,
 }
 
 impl Default for Metrics {
@@ -66,7 +68,14 @@ impl Default for Metrics {
             "Expiry time of each valid certificate issued by the PKI",
             certificate_expiry.clone(),
         );
+        let anonymous_audit_dropped = Counter::default();
+        registry.register(
+            "audit_anonymous_dropped",
+            "Audit events of unauthenticated requests not written because they exceeded their budget",
+            anonymous_audit_dropped.clone(),
+        );
         Metrics {
+            anonymous_audit_dropped,
             registry,
             requests,
             latency,

@@ -113,7 +113,7 @@ impl AppState {
             members: Members::new(db.clone(), access.clone()),
             alliances: Alliances::new(db.clone(), access.clone()),
             tokens: Tokens::new(db.clone(), access.clone(), token_key.clone(), clock.clone()),
-            audit: Audit::new(db.clone(), access.clone()),
+            audit: Audit::new(db.clone(), access.clone(), clock.clone()),
             signer: Arc::new(crate::service::signer::Signer::new(
                 db.clone(),
                 kek.clone(),

@@ -84,8 +84,14 @@ pub async fn observe(
                 outcome: outcome(status),
                 status,
             };
-            if let Err(e) = state.audit.record(event).instrument(span.clone()).await {
-                tracing::error!(parent: &span, error = %e, "could not record audit event");
+            match state.audit.record(event).instrument(span.clone()).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    state.metrics.anonymous_audit_dropped.inc();
+                }
+                Err(e) => {
+                    tracing::error!(parent: &span, error = %e, "could not record audit event")
+                }
             }
         }
     }

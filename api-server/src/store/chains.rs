@@ -8,6 +8,7 @@ use crate::db::entities::{
     deposit_receipt, template_installation,
 };
 use crate::domain::chains::{ChainPlan, NodePlan};
+use crate::domain::pagination::PageRequest;
 use consortia_crds::Engine;
 use consortia_pki::seal::Kek;
 use sea_orm::sea_query::OnConflict;
@@ -21,16 +22,14 @@ pub async fn get(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<chain::Mo
     chain::Entity::find_by_id(id).one(db).await
 }
 
+/// A page of an alliance's chains, oldest first.
 pub async fn in_alliance(
     db: &impl ConnectionTrait,
     alliance: Uuid,
+    page: &PageRequest,
 ) -> Result<Vec<chain::Model>, DbErr> {
-    chain::Entity::find()
-        .filter(chain::Column::AllianceId.eq(alliance))
-        .order_by_asc(chain::Column::CreatedAt)
-        .order_by_asc(chain::Column::Id)
-        .all(db)
-        .await
+    let q = chain::Entity::find().filter(chain::Column::AllianceId.eq(alliance));
+    super::page_by_id(q, chain::Column::Id, page).all(db).await
 }
 
 pub async fn all_on(db: &impl ConnectionTrait, runtime: &str) -> Result<Vec<chain::Model>, DbErr> {
@@ -327,16 +326,17 @@ pub async fn receipts(
 }
 
 /// Deposits of these tenants with this content hash, oldest first.
+/// A page of the deposits of a content hash by these tenants, oldest first.
 pub async fn deposits_of_hash(
     db: &impl ConnectionTrait,
     tenants: &[Uuid],
     content_hash: &str,
+    page: &PageRequest,
 ) -> Result<Vec<deposit::Model>, DbErr> {
-    deposit::Entity::find()
+    let q = deposit::Entity::find()
         .filter(deposit::Column::TenantId.is_in(tenants.to_vec()))
-        .filter(deposit::Column::ContentHash.eq(content_hash))
-        .order_by_asc(deposit::Column::CreatedAt)
-        .order_by_asc(deposit::Column::Id)
+        .filter(deposit::Column::ContentHash.eq(content_hash));
+    super::page_by_id(q, deposit::Column::Id, page)
         .all(db)
         .await
 }

@@ -34,6 +34,29 @@ impl From<DbErr> for crate::domain::error::Error {
 
 /// One page of a query ordered by a UUID key (v7 ids: creation order): the rows after the
 /// cursor, ascending, one more than the page so the caller learns whether another follows.
+/// Like [`page_by_id`], newest (greatest id) first: `after` names the last row of the
+/// previous page, so the next page holds smaller ids.
+pub fn page_by_id_desc<E, C>(
+    q: sea_orm::Select<E>,
+    key: C,
+    page: &PageRequest,
+) -> sea_orm::Select<E>
+where
+    E: sea_orm::EntityTrait,
+    C: sea_orm::ColumnTrait,
+{
+    use sea_orm::{QueryFilter, QueryOrder, QuerySelect};
+    let q = match page
+        .after
+        .as_deref()
+        .and_then(|a| uuid::Uuid::try_parse(a).ok())
+    {
+        Some(after) => q.filter(key.lt(after)),
+        None => q,
+    };
+    q.order_by_desc(key).limit(page.fetch())
+}
+
 pub fn page_by_id<E, C>(q: sea_orm::Select<E>, key: C, page: &PageRequest) -> sea_orm::Select<E>
 where
     E: sea_orm::EntityTrait,

@@ -3,11 +3,11 @@
 use crate::db::entities::{
     identity, login_request, membership, session, tenant, tenant_invite, user,
 };
+use crate::domain::pagination::PageRequest;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set,
 };
 use uuid::Uuid;
 
@@ -135,17 +135,18 @@ pub async fn touch_session(
         .map(|_| ())
 }
 
-/// A user's live sessions, newest first.
+/// A page of a user's live sessions, newest first.
 pub async fn sessions_of(
     db: &impl ConnectionTrait,
     user: Uuid,
     now: DateTime<Utc>,
+    page: &PageRequest,
 ) -> Result<Vec<session::Model>, DbErr> {
-    session::Entity::find()
+    let q = session::Entity::find()
         .filter(session::Column::UserId.eq(user))
         .filter(session::Column::RevokedAt.is_null())
-        .filter(session::Column::ExpiresAt.gt(now))
-        .order_by_desc(session::Column::CreatedAt)
+        .filter(session::Column::ExpiresAt.gt(now));
+    super::page_by_id_desc(q, session::Column::Id, page)
         .all(db)
         .await
 }
@@ -178,14 +179,14 @@ pub async fn insert_invite(
         .map(|_| ())
 }
 
-/// A tenant's invitations, newest first.
+/// A page of a tenant's invitations, newest first.
 pub async fn invites(
     db: &impl ConnectionTrait,
     tenant: Uuid,
+    page: &PageRequest,
 ) -> Result<Vec<tenant_invite::Model>, DbErr> {
-    tenant_invite::Entity::find()
-        .filter(tenant_invite::Column::TenantId.eq(tenant))
-        .order_by_desc(tenant_invite::Column::CreatedAt)
+    let q = tenant_invite::Entity::find().filter(tenant_invite::Column::TenantId.eq(tenant));
+    super::page_by_id_desc(q, tenant_invite::Column::Id, page)
         .all(db)
         .await
 }

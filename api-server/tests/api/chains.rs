@@ -704,10 +704,10 @@ async fn alliances_create_chains_by_vote(app: &TestApp) {
     .await;
     let d = vote(app, &acme_t, &acme, &alliance, &p, "yes", 201).await;
     assert_eq!(d["status"], "open");
-    assert_eq!(app.get(&chains, &acme_t).await.body, json!([]));
+    assert_eq!(app.get(&chains, &acme_t).await.body["items"], json!([]));
     let d = vote(app, &globex_t, &globex, &alliance, &p, "yes", 201).await;
     assert_eq!(d["status"], "approved", "{d}");
-    let list = app.get(&chains, &globex_t).await.body;
+    let list = app.get(&chains, &globex_t).await.body["items"].clone();
     assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
     let chain = &list[0];
     assert_eq!(chain["name"], "shared");
@@ -761,7 +761,7 @@ async fn alliances_create_chains_by_vote(app: &TestApp) {
     vote(app, &acme_t, &acme, &alliance, &p, "yes", 201).await;
     let d = vote(app, &globex_t, &globex, &alliance, &p, "yes", 201).await;
     assert_eq!(d["status"], "approved");
-    let list = app.get(&chains, &acme_t).await.body;
+    let list = app.get(&chains, &acme_t).await.body["items"].clone();
     assert_eq!(
         list.as_array().unwrap().len(),
         2,
@@ -799,7 +799,7 @@ async fn alliances_create_chains_by_vote(app: &TestApp) {
     use consortia_api::http::handlers::alliances::resume_chain_proposals;
     assert_eq!(resume_chain_proposals(&app.state).await.unwrap(), 1);
     assert_eq!(resume_chain_proposals(&app.state).await.unwrap(), 0, "once");
-    let list = app.get(&chains, &acme_t).await.body;
+    let list = app.get(&chains, &acme_t).await.body["items"].clone();
     let resumed = list
         .as_array()
         .unwrap()
@@ -901,6 +901,27 @@ async fn shared_chains_are_deleted_by_the_alliance(app: &TestApp) {
         .await;
     assert_eq!(v.status, 200, "{}", v.body);
     assert_eq!(v.body["deposited"], false, "{}", v.body);
+    // Its own depositor finds it; many deposits of one hash come a page at a time.
+    let again = deposit(app, &globex_t, &globex, &chain, &"ab".repeat(32)).await;
+    assert_eq!(again.status, 201, "{}", again.body);
+    let body = json!({"content_hash": "ab".repeat(32)});
+    let page = app
+        .post("/api/v1/deposits/verify?limit=1", &globex_t, body.clone())
+        .await
+        .body;
+    assert_eq!(page["deposits"].as_array().unwrap().len(), 1, "{page}");
+    assert_eq!(page["deposits"][0]["id"], deposit_id.as_str());
+    let cursor = page["next_cursor"].as_str().unwrap().to_string();
+    let rest = app
+        .post(
+            &format!("/api/v1/deposits/verify?limit=1&cursor={cursor}"),
+            &globex_t,
+            body,
+        )
+        .await
+        .body;
+    assert_eq!(rest["deposits"][0]["id"], again.body["id"], "{rest}");
+    assert!(rest["next_cursor"].is_null(), "{rest}");
 
     let r = app
         .call(Method::DELETE, &delete(&acme), Some(&acme_t), None)
@@ -994,8 +1015,25 @@ async fn shared_chains_are_deleted_by_the_alliance(app: &TestApp) {
         404
     );
 
-    // A chain no one else used is its creator's to delete.
+    // A chain no one else used is its creator's to delete. The list comes a page at a time.
     let own = create_named(app, &acme_t, &acme, &alliance, "own").await;
+    let other = create_named(app, &acme_t, &acme, &alliance, "other").await;
+    let first = app.get(&format!("{chains}?limit=1"), &acme_t).await.body;
+    assert_eq!(first["items"].as_array().unwrap().len(), 1, "{first}");
+    let cursor = first["next_cursor"].as_str().expect("a second page");
+    let rest = app
+        .get(&format!("{chains}?limit=1&cursor={cursor}"), &acme_t)
+        .await
+        .body;
+    let mut seen = vec![
+        first["items"][0]["id"].as_str().unwrap().to_string(),
+        rest["items"][0]["id"].as_str().unwrap().to_string(),
+    ];
+    seen.sort();
+    let mut want = vec![own.clone(), other];
+    want.sort();
+    assert_eq!(seen, want);
+    assert!(rest["next_cursor"].is_null(), "{rest}");
     let r = app
         .call(
             Method::DELETE,

@@ -138,7 +138,7 @@ fn the_readme_sequence_reaches_a_verified_receipt_and_survives_an_api_server_cra
         .to_string();
     let chains_path = format!("/api/v1/alliances/{alliance}/chains");
     let (_, chains) = http(server.addr, "GET", &chains_path, Some(&token), None);
-    let chain = json(&chains)[0].clone();
+    let chain = json(&chains)["items"][0].clone();
     let chain_id = chain["id"].as_str().unwrap().to_string();
     let tenant = json(
         &http(

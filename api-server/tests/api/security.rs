@@ -636,7 +636,8 @@ fn request(e: &Endpoint, f: &Fixture) -> TestRequest {
 crate::both!(
     bad_callers_are_refused_on_every_endpoint,
     bad_bodies_are_refused_on_every_endpoint,
-    extreme_numbers_never_cause_a_server_error
+    extreme_numbers_never_cause_a_server_error,
+    unauthenticated_requests_write_a_bounded_audit_log
 );
 
 async fn bad_callers_are_refused_on_every_endpoint(app: &TestApp) {
@@ -1003,4 +1004,52 @@ async fn extreme_numbers_never_cause_a_server_error(app: &TestApp) {
         tried > 50,
         "only {tried} numeric inputs found: is the document read right?"
     );
+}
+
+/// Anyone can send unauthenticated requests, so their audit events have a budget (a burst,
+/// then a steady rate); past it they are counted in a metric, not written. A signed-in
+/// caller's events are never dropped.
+async fn unauthenticated_requests_write_a_bounded_audit_log(app: &TestApp) {
+    use consortia_api::service::audit::ANONYMOUS_BURST;
+    let anonymous = || {
+        TestRequest::post()
+            .uri("/api/v1/tenants")
+            .set_json(json!({"slug": "x-co", "name": "X", "kind": "customer"}))
+    };
+    let before = app.audit_count().await;
+    for _ in 0..ANONYMOUS_BURST + 50 {
+        assert_eq!(app.send(anonymous(), None).await.status, 401);
+    }
+    assert_eq!(
+        app.audit_count().await,
+        before + ANONYMOUS_BURST as usize,
+        "written up to the burst, no more"
+    );
+    assert!(
+        app.state
+            .metrics
+            .encode()
+            .contains("consortia_api_audit_anonymous_dropped_total 50")
+    );
+    // The budget refills with time.
+    app.clock.advance(chrono::Duration::seconds(1));
+    assert_eq!(app.send(anonymous(), None).await.status, 401);
+    assert_eq!(
+        app.audit_count().await,
+        before + ANONYMOUS_BURST as usize + 1
+    );
+    // A signed-in caller's refused request is always recorded.
+    let (tenant, _) = app.tenant_with_owner("acme").await;
+    let (_, viewer) = app.member(&tenant, "v@acme.example", "viewer").await;
+    let n = app.audit_count().await;
+    let r = app
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/tenants/{tenant}"),
+            Some(&viewer),
+            Some(json!({"name": "Mine"})),
+        )
+        .await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert_eq!(app.audit_count().await, n + 1);
 }

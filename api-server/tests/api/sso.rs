@@ -420,6 +420,29 @@ async fn end_to_end(backend: Backend) {
     assert_eq!(list.status, 200);
     let items = list.body["items"].as_array().unwrap();
     assert_eq!(items.len(), 2);
+    // A page at a time, newest first.
+    let one = bob
+        .app(&app, Method::GET, "/api/v1/sessions?limit=1", &[], None)
+        .await;
+    assert_eq!(
+        one.body["items"].as_array().unwrap().len(),
+        1,
+        "{}",
+        one.body
+    );
+    assert_eq!(one.body["items"][0]["id"], items[0]["id"]);
+    let cursor = one.body["next_cursor"].as_str().unwrap();
+    let two = bob
+        .app(
+            &app,
+            Method::GET,
+            &format!("/api/v1/sessions?limit=1&cursor={cursor}"),
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(two.body["items"][0]["id"], items[1]["id"], "{}", two.body);
+    assert!(two.body["next_cursor"].is_null(), "{}", two.body);
     let other = items.iter().find(|s| s["current"] == false).unwrap()["id"]
         .as_str()
         .unwrap()

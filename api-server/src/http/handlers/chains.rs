@@ -10,6 +10,7 @@ use crate::app::AppState;
 use crate::db::entities::{chain, chain_node};
 use crate::domain::roles::Action;
 use crate::http::problem::{ApiError, ApiResult, Problem};
+use crate::http::views::{Page, PageQuery};
 use crate::runtime::{ChainReport, Engine, NodeReport, Phase, Placement, RuntimeError};
 use crate::service::access::Caller;
 use crate::service::alliances::chain_not_found;
@@ -574,23 +575,28 @@ pub(crate) async fn provision(
     Ok(row)
 }
 
-/// Lists the alliance's chains.
+/// Lists the alliance's chains a page at a time (in id order).
 #[utoipa::path(get, path = "/api/v1/alliances/{alliance_id}/chains", operation_id = "listChains", tag = "chains",
-    params(("alliance_id" = Uuid, Path)),
-    responses((status = 200, body = Vec<ChainView>), (status = 401, body = Problem), (status = 404, body = Problem)),
+    params(("alliance_id" = Uuid, Path), PageQuery),
+    responses((status = 200, body = Page<ChainView>), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 404, body = Problem)),
     security(("bearer" = [])))]
 pub async fn list(
     state: web::Data<AppState>,
     who: Caller,
     path: web::Path<Uuid>,
+    q: web::Query<PageQuery>,
 ) -> ApiResult<HttpResponse> {
+    let req = q.page()?;
     let alliance_id = path.into_inner();
     state.alliances.authorize_view(&who, alliance_id).await?;
-    let mut out = Vec::new();
-    for c in db::in_alliance(&state.db, alliance_id).await? {
-        out.push(view(&state, &who, c).await?);
+    let rows = db::in_alliance(&state.db, alliance_id, &req).await?;
+    let (rows, next_cursor) = crate::domain::pagination::finish(rows, &req, |c| c.id.to_string());
+    let mut items = Vec::with_capacity(rows.len());
+    for c in rows {
+        items.push(view(&state, &who, c).await?);
     }
-    Ok(HttpResponse::Ok().json(out))
+    Ok(HttpResponse::Ok().json(Page { items, next_cursor }))
 }
 
 /// A chain with its nodes, phase and height.

@@ -7,6 +7,7 @@ use crate::app::AppState;
 use crate::db::entities::{chain, chain_block, deposit, deposit_receipt};
 use crate::domain::roles::Action;
 use crate::http::problem::{ApiError, ApiResult, Problem};
+use crate::http::views::PageQuery;
 use crate::service::access::Caller;
 use crate::store::alliances as alliance_db;
 use crate::store::chains as db;
@@ -99,7 +100,11 @@ pub struct Verification {
     pub content_hash: String,
     /// Whether any deposit of this content exists.
     pub deposited: bool,
+    /// Oldest first, a page at a time (`limit`, `cursor` in the query).
     pub deposits: Vec<DepositView>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
 }
 
 fn deposit_not_found(id: Uuid) -> ApiError {
@@ -596,15 +601,17 @@ pub async fn get(
 }
 
 /// Where and when a content hash was deposited, among the caller's tenants' deposits.
-#[utoipa::path(post, path = "/api/v1/deposits/verify", operation_id = "verifyDeposit", tag = "deposits", request_body = VerifyDeposit,
+#[utoipa::path(post, path = "/api/v1/deposits/verify", operation_id = "verifyDeposit", tag = "deposits", request_body = VerifyDeposit, params(PageQuery),
     responses((status = 200, body = Verification), (status = 400, body = Problem), (status = 401, body = Problem),
         (status = 404, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
 pub async fn verify(
     state: web::Data<AppState>,
     who: Caller,
+    q: web::Query<PageQuery>,
     body: web::Json<VerifyDeposit>,
 ) -> ApiResult<HttpResponse> {
+    let req = q.page()?;
     let (_, content_hash) = check_hash(&body.hash_alg, &body.content_hash)?;
     let tenants: Vec<Uuid> = match body.tenant_id.or(who.token_tenant) {
         Some(t) => {
@@ -613,14 +620,17 @@ pub async fn verify(
         }
         None => state.access.own_tenants(&who).await?,
     };
-    let mut deposits = Vec::new();
-    for d in db::deposits_of_hash(&state.db, &tenants, &content_hash).await? {
+    let rows = db::deposits_of_hash(&state.db, &tenants, &content_hash, &req).await?;
+    let (rows, next_cursor) = crate::domain::pagination::finish(rows, &req, |d| d.id.to_string());
+    let mut deposits = Vec::with_capacity(rows.len());
+    for d in rows {
         deposits.push(deposit_view(&state, d).await?);
     }
     Ok(HttpResponse::Ok().json(Verification {
         content_hash,
         deposited: !deposits.is_empty(),
         deposits,
+        next_cursor,
     }))
 }
 

@@ -7,7 +7,7 @@ use crate::domain::roles::{self, Action, Role};
 use crate::domain::validation;
 use crate::http::auth::{self, SESSION_COOKIE};
 use crate::http::problem::{ApiError, ApiResult};
-use crate::http::views::UserView;
+use crate::http::views::{Page, PageQuery, UserView, page};
 use crate::oidc::{ExternalIdentity, OidcError};
 use crate::service::access::{Caller, Credential};
 use crate::store;
@@ -603,13 +603,6 @@ pub async fn config(state: web::Data<AppState>) -> HttpResponse {
     })
 }
 
-/// The caller's live browser sessions.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct SessionList {
-    /// Newest first.
-    pub items: Vec<SessionView>,
-}
-
 /// Console sessions span every tenant of the user: a token scoped to one tenant may not
 /// see or end them.
 fn refuse_scoped(who: &Caller) -> Result<(), ApiError> {
@@ -622,23 +615,30 @@ fn refuse_scoped(who: &Caller) -> Result<(), ApiError> {
     }
 }
 
-/// Lists the caller's live sessions.
-#[utoipa::path(get, path = "/api/v1/sessions", operation_id = "listSessions", tag = "auth",
-    responses((status = 200, body = SessionList), (status = 401, body = crate::http::problem::Problem),
-        crate::http::problem::ForbiddenProblem),
+/// Lists the caller's live sessions, newest first, a page at a time.
+#[utoipa::path(get, path = "/api/v1/sessions", operation_id = "listSessions", tag = "auth", params(PageQuery),
+    responses((status = 200, body = Page<SessionView>), (status = 400, body = crate::http::problem::Problem),
+        (status = 401, body = crate::http::problem::Problem), crate::http::problem::ForbiddenProblem),
     security(("bearer" = [])))]
-pub async fn list_sessions(state: web::Data<AppState>, who: Caller) -> ApiResult<HttpResponse> {
+pub async fn list_sessions(
+    state: web::Data<AppState>,
+    who: Caller,
+    q: web::Query<PageQuery>,
+) -> ApiResult<HttpResponse> {
     refuse_scoped(&who)?;
+    let req = q.page()?;
     let current = match who.credential {
         Credential::Session(id) => Some(id),
         _ => None,
     };
-    let items = store::sessions::sessions_of(&state.db, who.user.id, state.clock.now())
-        .await?
-        .iter()
-        .map(|s| view(s, current))
-        .collect();
-    Ok(HttpResponse::Ok().json(SessionList { items }))
+    let rows =
+        store::sessions::sessions_of(&state.db, who.user.id, state.clock.now(), &req).await?;
+    Ok(HttpResponse::Ok().json(page(
+        rows,
+        &req,
+        |s| s.id.to_string(),
+        |s| view(&s, current),
+    )))
 }
 
 /// Ends one of the caller's sessions (another person's session is a 404).
@@ -773,36 +773,33 @@ pub async fn create_invite(
     Ok(HttpResponse::Created().json(v))
 }
 
-/// A tenant's invitations.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct InviteList {
-    /// Newest first.
-    pub items: Vec<InviteView>,
-}
-
 /// Lists the tenant's invitations (admins).
 #[utoipa::path(get, path = "/api/v1/tenants/{tenant_id}/invites", operation_id = "listInvites", tag = "members",
-    params(("tenant_id" = Uuid, Path, description = "Tenant id")),
-    responses((status = 200, body = InviteList), (status = 403, body = crate::http::problem::Problem),
+    params(("tenant_id" = Uuid, Path, description = "Tenant id"), PageQuery),
+    responses((status = 200, body = Page<InviteView>), (status = 400, body = crate::http::problem::Problem),
+        (status = 403, body = crate::http::problem::Problem),
         (status = 404, body = crate::http::problem::Problem)),
     security(("bearer" = [])))]
 pub async fn list_invites(
     state: web::Data<AppState>,
     who: Caller,
     path: web::Path<Uuid>,
+    q: web::Query<PageQuery>,
 ) -> ApiResult<HttpResponse> {
+    let req = q.page()?;
     let tenant = path.into_inner();
     state
         .access
         .role_in(&who, tenant, Action::ManageMembers)
         .await?;
     let now = state.clock.now();
-    let items = store::sessions::invites(&state.db, tenant)
-        .await?
-        .iter()
-        .map(|i| invite_view(i, now))
-        .collect();
-    Ok(HttpResponse::Ok().json(InviteList { items }))
+    let rows = store::sessions::invites(&state.db, tenant, &req).await?;
+    Ok(HttpResponse::Ok().json(page(
+        rows,
+        &req,
+        |i| i.id.to_string(),
+        |i| invite_view(&i, now),
+    )))
 }
 
 /// Revokes an unused invitation (admins).
