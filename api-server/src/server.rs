@@ -114,6 +114,23 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             tracing::error!(error = %format!("{e:#}"), "could not carry out approved chain proposals")
         }
     }
+    {
+        // Keyed deposit requests a stopped server left between the chain and the database:
+        // finished in the background once the chains just resumed have had time to start.
+        let state = state.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            match http::handlers::deposits::resume_deposits(&state).await {
+                Ok(0) => {}
+                Ok(n) => {
+                    tracing::info!(requests = n, "interrupted keyed deposit requests finished")
+                }
+                Err(e) => {
+                    tracing::error!(error = %format!("{e:#}"), "could not finish interrupted deposit requests")
+                }
+            }
+        });
+    }
     match http::handlers::templates::load_builtins(&state).await {
         Ok(0) => {}
         Ok(n) => tracing::info!(added = n, "built-in marketplace templates loaded"),

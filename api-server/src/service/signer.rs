@@ -168,6 +168,84 @@ impl Signer {
         committed
     }
 
+    /// Commits `ops` unless an earlier attempt already did: an op whose transaction (by the
+    /// tenant's account, with the same `external_id`) the chain's content-hash index holds
+    /// gets that transaction's receipt; the others are committed now. Receipts come in
+    /// `ops` order. For retries of requests that may have reached the chain.
+    pub async fn commit_once(
+        &self,
+        chain: Uuid,
+        tenant: Uuid,
+        ops: Vec<Op>,
+    ) -> anyhow::Result<Vec<Receipt>> {
+        let found = self.committed_before(chain, tenant, &ops).await?;
+        let missing: Vec<Op> = ops
+            .into_iter()
+            .zip(&found)
+            .filter(|(_, f)| f.is_none())
+            .map(|(op, _)| op)
+            .collect();
+        let mut fresh = if missing.is_empty() {
+            Vec::new()
+        } else {
+            self.commit(chain, tenant, missing).await?
+        }
+        .into_iter();
+        found
+            .into_iter()
+            .map(|f| match f {
+                Some(r) => Ok(r),
+                None => fresh.next().context("a receipt per committed op"),
+            })
+            .collect()
+    }
+
+    /// For each op, the receipt of the tenant's transaction with the op's `external_id`
+    /// that the chain already holds, if any.
+    async fn committed_before(
+        &self,
+        chain: Uuid,
+        tenant: Uuid,
+        ops: &[Op],
+    ) -> anyhow::Result<Vec<Option<Receipt>>> {
+        let Some(account) = db::account(&self.db, chain, tenant)
+            .await?
+            .map(|a| a.account)
+        else {
+            // No account yet: nothing of the tenant's is on this chain.
+            return Ok(ops.iter().map(|_| None).collect());
+        };
+        let client = Client::new(&running_endpoint(self.runtime.as_ref(), chain).await?)?;
+        let mut out = Vec::with_capacity(ops.len());
+        for op in ops {
+            let Op::Deposit {
+                content_hash,
+                external_id: Some(want),
+                ..
+            } = op
+            else {
+                out.push(None);
+                continue;
+            };
+            let listed = client.deposits(&hex::encode(content_hash)).await?;
+            let mut hit = None;
+            for d in listed["deposits"].as_array().into_iter().flatten() {
+                let Some(tx) = d["tx_hash"].as_str() else {
+                    continue;
+                };
+                let r = client.receipt(tx).await?;
+                let ours = r.tx.tx.account == account
+                    && matches!(&r.tx.tx.op, Op::Deposit { external_id: Some(x), .. } if x == want);
+                if ours {
+                    hit = Some(r);
+                    break;
+                }
+            }
+            out.push(hit);
+        }
+        Ok(out)
+    }
+
     /// Forgets what is cached for (chain, tenant); the next use reads the chain again.
     async fn forget(&self, chain: Uuid, tenant: Uuid) {
         *self.slot(chain, tenant).lock().await = None;

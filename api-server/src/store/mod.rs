@@ -4,6 +4,7 @@
 pub mod alliances;
 pub mod audit;
 pub mod chains;
+pub mod idempotency;
 pub mod pki;
 pub mod sessions;
 pub mod tenants;

@@ -1085,5 +1085,172 @@ crate::both!(
     chain_lifecycle,
     bad_chain_and_deposit_requests_change_nothing,
     alliances_create_chains_by_vote,
-    shared_chains_are_deleted_by_the_alliance
+    shared_chains_are_deleted_by_the_alliance,
+    keyed_deposits_happen_once
 );
+
+/// Puts a keyed request back in the state a crash leaves between the chain and the
+/// database: its deposits are on chain but not recorded, its key pending and unheld.
+async fn forget_recording(app: &TestApp, tenant: &str, key: &str, ids: &[&str]) {
+    use consortia_api::db::entities::{deposit, deposit_receipt, idempotency_key as k};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+    let ids: Vec<uuid::Uuid> = ids.iter().map(|i| i.parse().unwrap()).collect();
+    deposit_receipt::Entity::delete_many()
+        .filter(deposit_receipt::Column::DepositId.is_in(ids.clone()))
+        .exec(&app.state.db)
+        .await
+        .unwrap();
+    deposit::Entity::delete_many()
+        .filter(deposit::Column::Id.is_in(ids))
+        .exec(&app.state.db)
+        .await
+        .unwrap();
+    let past = app.state.clock.now() - chrono::Duration::seconds(1);
+    let r = k::Entity::update_many()
+        .col_expr(k::Column::State, Expr::value("pending"))
+        .col_expr(k::Column::Response, Expr::value(Option::<String>::None))
+        .col_expr(k::Column::LockedUntil, Expr::value(past))
+        .filter(k::Column::TenantId.eq(tenant.parse::<uuid::Uuid>().unwrap()))
+        .filter(k::Column::Key.eq(key))
+        .exec(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(r.rows_affected, 1);
+}
+
+/// How many deposits of `hash` the chain itself holds.
+async fn on_chain(endpoint: &str, hash: &str) -> usize {
+    consortia_chain::client::Client::new(endpoint)
+        .unwrap()
+        .deposits(hash)
+        .await
+        .unwrap()["deposits"]
+        .as_array()
+        .map_or(0, Vec::len)
+}
+
+/// An `Idempotency-Key` makes a deposit request safe to retry: the same key and request get
+/// the first answer; a different request under the key is refused; a request that stopped
+/// after the chain committed and before the database recorded is finished by its retry, or
+/// by the start-up job, from what is on chain — never deposited twice.
+async fn keyed_deposits_happen_once(app: &TestApp) {
+    use actix_web::test::TestRequest;
+    let (tenant, token) = app.tenant_with_owner("acme").await;
+    let alliance = found(app, &token, &tenant, "AcmeMSP").await;
+    let chain = create_named(app, &token, &tenant, &alliance, "evidence").await;
+    let path = format!("{}/{chain}", chains_path(&alliance));
+    let c = wait_chain(app, &token, &path, "the first block", running).await;
+    let node = c["endpoints"][0].as_str().unwrap().to_string();
+    let keyed = |key: &str, hash: &str| {
+        TestRequest::post()
+            .uri("/api/v1/deposits")
+            .insert_header(("Idempotency-Key", key.to_string()))
+            .set_json(json!({"tenant_id": tenant, "content_hash": hash, "chain_ids": [chain]}))
+    };
+
+    // A retry gets the first answer; one deposit, on the chain too.
+    let h1 = "c1".repeat(32);
+    let first = app.send(keyed("order-1", &h1), Some(&token)).await;
+    assert_eq!(first.status, 201, "{}", first.body);
+    assert!(first.header("idempotent-replayed").is_none());
+    let again = app.send(keyed("order-1", &h1), Some(&token)).await;
+    assert_eq!(again.status, 201, "{}", again.body);
+    assert_eq!(again.body, first.body);
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    assert_eq!(on_chain(&node, &h1).await, 1);
+    let v = app
+        .post(
+            "/api/v1/deposits/verify",
+            &token,
+            json!({"content_hash": h1}),
+        )
+        .await;
+    assert_eq!(
+        v.body["deposits"].as_array().unwrap().len(),
+        1,
+        "{}",
+        v.body
+    );
+
+    // The key names one request: another under it is refused and changes nothing; keys
+    // that are not 1-255 visible ASCII characters are refused.
+    let snap = app.snapshot().await;
+    let other = app
+        .send(keyed("order-1", &"c9".repeat(32)), Some(&token))
+        .await;
+    assert_eq!(other.status, 422, "{}", other.body);
+    for bad in ["", "with space", &"k".repeat(256)] {
+        let r = app.send(keyed(bad, &h1), Some(&token)).await;
+        assert_eq!(r.status, 400, "{bad:?}: {}", r.body);
+    }
+    assert_eq!(app.snapshot().await, snap);
+
+    // Committed on chain, never recorded (a crash between the two): the retry finds the
+    // transaction by its deposit id and records it; the chain holds one deposit.
+    let h2 = "c2".repeat(32);
+    let made = app.send(keyed("order-2", &h2), Some(&token)).await;
+    assert_eq!(made.status, 201, "{}", made.body);
+    let id2 = made.body["id"].as_str().unwrap().to_string();
+    forget_recording(app, &tenant, "order-2", &[&id2]).await;
+    assert_eq!(
+        app.get(&format!("/api/v1/deposits/{id2}"), &token)
+            .await
+            .status,
+        404
+    );
+    let retry = app.send(keyed("order-2", &h2), Some(&token)).await;
+    assert_eq!(retry.status, 201, "{}", retry.body);
+    assert_eq!(retry.body["id"], id2.as_str());
+    assert_eq!(
+        retry.body["receipts"][0]["tx_hash"], made.body["receipts"][0]["tx_hash"],
+        "the first attempt's transaction, not a new one"
+    );
+    assert_eq!(on_chain(&node, &h2).await, 1, "deposited once");
+
+    // The same, finished by the start-up job without any retry.
+    let h3 = "c3".repeat(32);
+    let made = app.send(keyed("order-3", &h3), Some(&token)).await;
+    assert_eq!(made.status, 201, "{}", made.body);
+    let id3 = made.body["id"].as_str().unwrap().to_string();
+    forget_recording(app, &tenant, "order-3", &[&id3]).await;
+    use consortia_api::http::handlers::deposits::resume_deposits;
+    assert_eq!(resume_deposits(&app.state).await.unwrap(), 1);
+    assert_eq!(resume_deposits(&app.state).await.unwrap(), 0, "once");
+    let got = app.get(&format!("/api/v1/deposits/{id3}"), &token).await;
+    assert_eq!(got.status, 200, "{}", got.body);
+    assert_eq!(
+        got.body["receipts"][0]["tx_hash"],
+        made.body["receipts"][0]["tx_hash"]
+    );
+    assert_eq!(on_chain(&node, &h3).await, 1);
+    let replay = app.send(keyed("order-3", &h3), Some(&token)).await;
+    assert_eq!(replay.header("idempotent-replayed"), Some("true"));
+
+    // A Merkle-anchored batch: its anchor is found by its id the same way.
+    let batch = |key: &str| {
+        TestRequest::post()
+            .uri("/api/v1/deposits/batch")
+            .insert_header(("Idempotency-Key", key.to_string()))
+            .set_json(
+                json!({"tenant_id": tenant, "chain_ids": [chain], "anchor": "merkle",
+                "items": [{"content_hash": "d1".repeat(32)}, {"content_hash": "d2".repeat(32)}]}),
+            )
+    };
+    let made = app.send(batch("batch-1"), Some(&token)).await;
+    assert_eq!(made.status, 201, "{}", made.body);
+    let ids: Vec<String> = made.body["deposits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["id"].as_str().unwrap().to_string())
+        .collect();
+    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    forget_recording(app, &tenant, "batch-1", &refs).await;
+    let retry = app.send(batch("batch-1"), Some(&token)).await;
+    assert_eq!(retry.status, 201, "{}", retry.body);
+    assert_eq!(
+        retry.body["deposits"][1]["receipts"][0]["tx_hash"],
+        made.body["deposits"][1]["receipts"][0]["tx_hash"]
+    );
+    assert_eq!(retry.body["deposits"][0]["id"], ids[0].as_str());
+}

@@ -14,6 +14,7 @@ pub mod chain_material;
 pub mod chain_node;
 pub mod deposit;
 pub mod deposit_receipt;
+pub mod idempotency_key;
 pub mod identity;
 pub mod invitation;
 pub mod login_request;

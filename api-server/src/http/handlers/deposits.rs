@@ -4,14 +4,15 @@
 //! after every chain committed it and it is stored, so an acknowledged deposit is never lost.
 
 use crate::app::AppState;
-use crate::db::entities::{chain, chain_block, deposit, deposit_receipt};
+use crate::db::entities::{chain, chain_block, deposit, deposit_receipt, idempotency_key};
 use crate::domain::roles::Action;
 use crate::http::problem::{ApiError, ApiResult, Problem};
 use crate::http::views::PageQuery;
 use crate::service::access::Caller;
 use crate::store::alliances as alliance_db;
 use crate::store::chains as db;
-use actix_web::{HttpResponse, web};
+use crate::store::idempotency;
+use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, TimeZone, Utc};
 use consortia_chain::hexser;
 use consortia_chain::receipt::{
@@ -271,10 +272,196 @@ pub struct DepositBatch {
 pub const MAX_BATCH: usize = 1000;
 
 /// A checked deposit: algorithm, lower-case hex digest, metadata as JSON text.
+#[derive(Serialize, Deserialize)]
 struct Checked {
+    #[serde(with = "alg_name")]
     alg: HashAlg,
     hash: String,
     metadata: String,
+}
+
+/// A hash algorithm by its name, as stored with an idempotency key.
+mod alg_name {
+    use consortia_chain::tx::HashAlg;
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    pub fn serialize<S: Serializer>(a: &HashAlg, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(a.name())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<HashAlg, D::Error> {
+        let name = String::deserialize(d)?;
+        HashAlg::parse(&name).ok_or_else(|| D::Error::custom(format!("hash_alg {name:?}")))
+    }
+}
+
+/// A checked deposit request: what an idempotency key remembers, and what a retry with the
+/// same key must ask for again (compared by the SHA-256 of this JSON).
+#[derive(Serialize, Deserialize)]
+struct Intent {
+    /// `single` (`POST /deposits`) or `batch`.
+    kind: String,
+    tenant: Uuid,
+    chains: Vec<Uuid>,
+    items: Vec<Checked>,
+    merkle: bool,
+    full: bool,
+}
+
+/// What a key's row keeps: the intent and who asked (not part of the comparison).
+#[derive(Serialize, Deserialize)]
+struct Remembered {
+    intent: Intent,
+    user: Option<Uuid>,
+}
+
+/// How long one attempt of a keyed request owns its key: two commit timeouts and slack.
+fn lease() -> chrono::Duration {
+    chrono::Duration::from_std(crate::service::signer::COMMIT_TIMEOUT * 2).unwrap_or_default()
+        + chrono::Duration::seconds(30)
+}
+
+/// How long a key is remembered.
+const KEY_TTL_HOURS: i64 = 24;
+
+/// The `Idempotency-Key` header: 1-255 visible ASCII characters.
+fn idempotency_key(req: &HttpRequest) -> ApiResult<Option<String>> {
+    let Some(v) = req.headers().get("Idempotency-Key") else {
+        return Ok(None);
+    };
+    let key = v.to_str().unwrap_or_default();
+    if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
+        return Err(ApiError::BadRequest(
+            "Idempotency-Key must be 1-255 visible ASCII characters".into(),
+        ));
+    }
+    Ok(Some(key.to_string()))
+}
+
+/// Runs a deposit request, once per `Idempotency-Key`: a new key is claimed with the deposit
+/// ids assigned now; a key already answered gets that answer again (`Idempotent-Replayed:
+/// true`); a key whose attempt stopped between the chain and the database is taken over,
+/// and what that attempt committed is found on chain by its ids instead of deposited again.
+async fn execute(
+    state: &AppState,
+    who: &Caller,
+    key: Option<String>,
+    intent: Intent,
+    chains: &[chain::Model],
+) -> ApiResult<HttpResponse> {
+    let now = state.clock.now();
+    let mut ids: Vec<Uuid> = intent.items.iter().map(|_| Uuid::now_v7()).collect();
+    let Some(k) = key else {
+        return finish(state, who, None, &intent, chains, &ids, false).await;
+    };
+    let internal = |e: serde_json::Error| ApiError::Internal(e.to_string());
+    let wanted = serde_json::to_string(&intent).map_err(internal)?;
+    let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(wanted.as_bytes()));
+    let remembered = Remembered {
+        intent,
+        user: Some(who.user.id),
+    };
+    let row = idempotency_key::Model {
+        tenant_id: remembered.intent.tenant,
+        key: k.clone(),
+        request_sha256: sha.clone(),
+        request: serde_json::to_string(&remembered).map_err(internal)?,
+        deposit_ids: serde_json::to_string(&ids).map_err(internal)?,
+        state: "pending".into(),
+        response: None,
+        locked_until: now + lease(),
+        created_at: now,
+        expires_at: now + chrono::Duration::hours(KEY_TTL_HOURS),
+    };
+    let intent = remembered.intent;
+    let mut recover = false;
+    if let idempotency::Claim::Existing(held) = idempotency::claim(&state.db, row).await? {
+        if held.request_sha256 != sha {
+            return Err(ApiError::field(
+                "",
+                format!("Idempotency-Key {k:?} was used for a different request"),
+            ));
+        }
+        if let (true, Some(answer)) = (held.state == "done", held.response) {
+            return Ok(HttpResponse::Created()
+                .insert_header(("Idempotent-Replayed", "true"))
+                .content_type("application/json")
+                .body(answer));
+        }
+        if !idempotency::take_over(&state.db, intent.tenant, &k, now, now + lease()).await? {
+            return Err(ApiError::Conflict(format!(
+                "a request with Idempotency-Key {k:?} is in progress; retry when it ends"
+            )));
+        }
+        ids = serde_json::from_str(&held.deposit_ids)
+            .map_err(|e| ApiError::Internal(format!("stored deposit ids: {e}")))?;
+        recover = true;
+    }
+    finish(state, who, Some(&k), &intent, chains, &ids, recover).await
+}
+
+/// Deposits and records; on failure a keyed attempt gives its key up at once.
+async fn finish(
+    state: &AppState,
+    who: &Caller,
+    key: Option<&str>,
+    intent: &Intent,
+    chains: &[chain::Model],
+    ids: &[Uuid],
+    recover: bool,
+) -> ApiResult<HttpResponse> {
+    let done = deposit_all(state, Some(who.user.id), intent, chains, ids, recover, key).await;
+    if done.is_err()
+        && let Some(k) = key
+        && let Err(e) = idempotency::unlock(&state.db, intent.tenant, k, state.clock.now()).await
+    {
+        tracing::warn!(error = %e, "could not release an idempotency key");
+    }
+    let body = done?;
+    if intent.kind == "single" {
+        who.created(ids[0]);
+    }
+    who.noted_tenant(intent.tenant);
+    Ok(HttpResponse::Created()
+        .content_type("application/json")
+        .body(body))
+}
+
+/// Finishes keyed deposit requests that stopped between the chain and the database (a
+/// crash, or an attempt that failed and was never retried): what reached a chain is found
+/// there by its deposit ids and recorded, the rest deposited. Runs in the background after
+/// start. Returns how many it finished.
+pub async fn resume_deposits(state: &AppState) -> anyhow::Result<usize> {
+    let now = state.clock.now();
+    let mut n = 0;
+    for held in idempotency::abandoned(&state.db, now).await? {
+        if !idempotency::take_over(&state.db, held.tenant_id, &held.key, now, now + lease()).await?
+        {
+            continue;
+        }
+        let Remembered { intent, user } = serde_json::from_str(&held.request)?;
+        let ids: Vec<Uuid> = serde_json::from_str(&held.deposit_ids)?;
+        let mut chains = Vec::new();
+        for id in &intent.chains {
+            chains.extend(db::get(&state.db, *id).await?);
+        }
+        let done = if chains.len() == intent.chains.len() {
+            deposit_all(state, user, &intent, &chains, &ids, true, Some(&held.key))
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))
+        } else {
+            Err(anyhow::anyhow!("a chain of the request is gone"))
+        };
+        match done {
+            Ok(_) => n += 1,
+            Err(e) => {
+                tracing::warn!(tenant = %held.tenant_id, error = %format!("{e:#}"), "could not finish a keyed deposit request");
+                idempotency::unlock(&state.db, held.tenant_id, &held.key, state.clock.now())
+                    .await?;
+            }
+        }
+    }
+    Ok(n)
 }
 
 fn check_item(
@@ -349,16 +536,20 @@ async fn chains_for(state: &AppState, tenant: Uuid, ids: &[Uuid]) -> ApiResult<V
     Ok(chains)
 }
 
-/// Deposits `items` on every chain at once; answers only when all are committed and stored.
+/// Deposits the intent's items (with the deposit ids `ids`) on every chain at once; answers
+/// (the response body's JSON) only when all are committed and stored. `recover`: an earlier
+/// attempt may have committed some, found by their ids instead of deposited again. A
+/// `key` is marked answered in the transaction that records the deposits.
 async fn deposit_all(
     state: &AppState,
-    who: &Caller,
-    tenant: Uuid,
+    user: Option<Uuid>,
+    intent: &Intent,
     chains: &[chain::Model],
-    items: Vec<Checked>,
-    full: bool,
-    merkle: bool,
-) -> ApiResult<Vec<DepositView>> {
+    ids: &[Uuid],
+    recover: bool,
+    key: Option<&str>,
+) -> ApiResult<String> {
+    let (tenant, items, full, merkle) = (intent.tenant, &intent.items, intent.full, intent.merkle);
     // Anchored: the items are the leaves of one Merkle tree and only its root goes on chain.
     let anchored: Vec<AnchoredItem> = if merkle {
         items
@@ -381,27 +572,29 @@ async fn deposit_all(
             metadata:
                 serde_json::json!({"kind": "consortia.merkle-anchor", "leaves": leaves.len()})
                     .to_string(),
-            external_id: None,
+            external_id: Some(format!("anchor-{}", ids[0])),
         }]
     } else {
         items
             .iter()
-            .map(|c| Op::Deposit {
+            .zip(ids)
+            .map(|(c, id)| Op::Deposit {
                 hash_alg: c.alg,
                 content_hash: hex::decode(&c.hash).expect("checked"),
                 metadata: c.metadata.clone(),
-                external_id: None,
+                external_id: Some(id.to_string()),
             })
             .collect()
     };
     let work = chains.iter().map(|c| {
         let ops = ops.clone();
         async move {
-            let receipts = state
-                .signer
-                .commit(c.id, tenant, ops)
-                .await
-                .map_err(|e| ApiError::Unavailable(format!("chain {}: {e:#}", c.id)))?;
+            let receipts = if recover {
+                state.signer.commit_once(c.id, tenant, ops).await
+            } else {
+                state.signer.commit(c.id, tenant, ops).await
+            }
+            .map_err(|e| ApiError::Unavailable(format!("chain {}: {e:#}", c.id)))?;
             Ok::<_, ApiError>((c.id, receipts))
         }
     });
@@ -430,10 +623,10 @@ async fn deposit_all(
     // different orders would otherwise lock the same seal rows in opposite orders.
     blocks.sort_by_key(|b| (b.chain_id, b.height));
     let mut rows = Vec::with_capacity(items.len());
-    for (i, item) in items.into_iter().enumerate() {
-        // Time-ordered ids: new rows land at the end of the primary-key indexes instead of
-        // splitting pages all over them.
-        let id = Uuid::now_v7();
+    for (i, item) in items.iter().enumerate() {
+        // Time-ordered ids (assigned by the caller): new rows land at the end of the
+        // primary-key indexes instead of splitting pages all over them.
+        let id = ids[i];
         let receipts: Vec<deposit_receipt::Model> = committed
             .iter()
             .map(|(chain, rs)| {
@@ -468,35 +661,48 @@ async fn deposit_all(
             id,
             tenant_id: tenant,
             hash_alg: item.alg.name().into(),
-            content_hash: item.hash,
-            metadata: item.metadata,
-            created_by: Some(who.user.id),
+            content_hash: item.hash.clone(),
+            metadata: item.metadata.clone(),
+            created_by: user,
             created_at: now,
         };
         rows.push((row, receipts));
     }
-    let views = rows
+    let mut views = rows
         .iter()
         .cloned()
         .map(|(d, r)| to_view(d, r, full.then_some(&seals)))
         .collect::<ApiResult<Vec<_>>>()?;
+    let body = if intent.kind == "single" {
+        serde_json::to_string(&views.remove(0))
+    } else {
+        serde_json::to_string(&DepositBatch { deposits: views })
+    }
+    .map_err(|e| ApiError::Internal(e.to_string()))?;
     let txn = state.db.begin().await?;
     db::insert_deposits(&txn, rows, blocks).await?;
+    if let Some(k) = key {
+        idempotency::complete(&txn, tenant, k, body.clone()).await?;
+    }
     txn.commit().await?;
-    Ok(views)
+    Ok(body)
 }
 
 /// Records a content hash on each named chain and answers with a receipt per chain.
 #[utoipa::path(post, path = "/api/v1/deposits", operation_id = "createDeposit", tag = "deposits", request_body = CreateDeposit,
+    params(("Idempotency-Key" = Option<String>, Header, description = "1-255 visible ASCII characters: a retry with the same key and request gets the first answer (`Idempotent-Replayed: true`) and never deposits twice; kept 24 hours")),
     responses((status = 201, body = DepositView), (status = 400, body = Problem), (status = 401, body = Problem),
-        (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem),
-        (status = 503, body = Problem)),
+        (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, description = "A request with this Idempotency-Key is in progress", body = Problem),
+        (status = 422, body = Problem), (status = 503, body = Problem)),
     security(("bearer" = [])))]
 pub async fn create(
     state: web::Data<AppState>,
     who: Caller,
+    req: HttpRequest,
     body: web::Json<CreateDeposit>,
 ) -> ApiResult<HttpResponse> {
+    let key = idempotency_key(&req)?;
     let tenant = depositing_tenant(&who, body.tenant_id)?;
     state
         .access
@@ -504,27 +710,34 @@ pub async fn create(
         .await?;
     let item = check_item("", &body.hash_alg, &body.content_hash, &body.metadata)?;
     let chains = chains_for(&state, tenant, &body.chain_ids).await?;
-    let mut views = deposit_all(&state, &who, tenant, &chains, vec![item], true, false).await?;
-    let view = views.remove(0);
-    who.created(view.id);
-    who.noted_tenant(tenant);
-    Ok(HttpResponse::Created().json(view))
+    let intent = Intent {
+        kind: "single".into(),
+        tenant,
+        chains: chains.iter().map(|c| c.id).collect(),
+        items: vec![item],
+        merkle: false,
+        full: true,
+    };
+    execute(&state, &who, key, intent, &chains).await
 }
 
 /// Records up to 1000 content hashes on each named chain in one go (one transaction batch
 /// per chain, one database transaction); answers with every deposit and its receipts.
 #[utoipa::path(post, path = "/api/v1/deposits/batch", operation_id = "createDepositBatch", tag = "deposits", request_body = CreateDeposits,
-    params(BatchQuery),
+    params(BatchQuery, ("Idempotency-Key" = Option<String>, Header, description = "As for `POST /api/v1/deposits`")),
     responses((status = 201, body = DepositBatch), (status = 400, body = Problem), (status = 401, body = Problem),
-        (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem),
-        (status = 503, body = Problem)),
+        (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, description = "A request with this Idempotency-Key is in progress", body = Problem),
+        (status = 422, body = Problem), (status = 503, body = Problem)),
     security(("bearer" = [])))]
 pub async fn create_batch(
     state: web::Data<AppState>,
     who: Caller,
+    req: HttpRequest,
     q: web::Query<BatchQuery>,
     body: web::Json<CreateDeposits>,
 ) -> ApiResult<HttpResponse> {
+    let key = idempotency_key(&req)?;
     let tenant = depositing_tenant(&who, body.tenant_id)?;
     state
         .access
@@ -569,9 +782,15 @@ pub async fn create_batch(
             ));
         }
     };
-    let deposits = deposit_all(&state, &who, tenant, &chains, items, full, merkle).await?;
-    who.noted_tenant(tenant);
-    Ok(HttpResponse::Created().json(DepositBatch { deposits }))
+    let intent = Intent {
+        kind: "batch".into(),
+        tenant,
+        chains: chains.iter().map(|c| c.id).collect(),
+        items,
+        merkle,
+        full,
+    };
+    execute(&state, &who, key, intent, &chains).await
 }
 
 /// A deposit with its receipts.
