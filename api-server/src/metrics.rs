@@ -29,11 +29,14 @@ pub struct RouteLabels {
 
 /// Labels of a certificate's expiry gauge.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+/// Ids only: a common name can be a person's name or e-mail, and metrics reach systems
+/// with other access rules than the API's.
 pub struct CertLabels {
     pub alliance_id: String,
+    pub tenant_id: String,
     pub ca_id: String,
+    pub certificate_id: String,
     pub serial: String,
-    pub common_name: String,
 }
 
 /// The server's metrics and the registry that exposes them.

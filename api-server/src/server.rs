@@ -62,6 +62,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         ttl: Duration::from_secs(args.session_ttl),
         idle_timeout: Duration::from_secs(args.session_idle_timeout),
         secure_cookies: public_url.starts_with("https://"),
+        ..crate::service::access::SessionSettings::for_url(&public_url)
     };
     let runtime: Arc<dyn crate::runtime::Runtime> = match args.runtime {
         crate::config::RuntimeKind::Local => Arc::new(crate::runtime::local::LocalRuntime::new(

@@ -25,6 +25,15 @@ pub async fn insert_login(
     Ok(())
 }
 
+/// How many sign-ins are in progress (pending and not expired).
+pub async fn pending_logins(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<u64, DbErr> {
+    use sea_orm::PaginatorTrait;
+    login_request::Entity::find()
+        .filter(login_request::Column::ExpiresAt.gt(now))
+        .count(db)
+        .await
+}
+
 /// Takes (reads and deletes) the pending login with this state hash: a state works once,
 /// also when two callbacks race.
 pub async fn take_login(

@@ -138,8 +138,57 @@ crate::both!(
     alliance_lifecycle,
     expiry_follows_the_clock,
     bad_input_is_refused_and_changes_nothing,
-    racing_deciding_votes_decide_once
+    racing_deciding_votes_decide_once,
+    inviting_tells_nothing_about_other_tenants
 );
+
+/// An `invite_member` proposal is answered the same whether or not the tenant exists (its id
+/// is all a proposer has), and so is its approval in the alliance's feed; only an existing
+/// tenant gets an invitation to answer.
+async fn inviting_tells_nothing_about_other_tenants(app: &TestApp) {
+    let (acme, acme_t) = app.tenant_with_owner("acme").await;
+    let (globex, globex_t) = app.tenant_with_owner("globex").await;
+    let alliance = found(app, &acme_t, &acme, "AcmeMSP").await;
+    let nobody = uuid::Uuid::now_v7().to_string();
+    let mut answers = Vec::new();
+    for invited in [&globex, &nobody] {
+        let r = app
+            .post(
+                &format!("/api/v1/alliances/{alliance}/proposals"),
+                &acme_t,
+                json!({"tenant_id": acme, "action": {"invite_member": {"tenant_id": invited}}}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{invited}: {}", r.body);
+        let p = r.body["id"].as_str().unwrap().to_string();
+        let d = vote(app, &acme_t, &acme, &alliance, &p, "yes", 201).await;
+        assert_eq!(d["status"], "approved", "{d}");
+        let mut keys: Vec<String> = r.body.as_object().unwrap().keys().cloned().collect();
+        keys.sort();
+        answers.push(keys);
+    }
+    assert_eq!(answers[0], answers[1], "the same answer either way");
+    let events = app
+        .get(
+            &format!("/api/v1/alliances/{alliance}/events?limit=200"),
+            &acme_t,
+        )
+        .await
+        .body;
+    let sent: Vec<&Value> = events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "invitation_sent")
+        .collect();
+    assert_eq!(sent.len(), 2, "{events}");
+    // Globex has an invitation to answer.
+    assert_eq!(
+        invitation_for(app, &globex_t, &globex).await.len(),
+        36,
+        "an invitation id"
+    );
+}
 
 async fn alliance_lifecycle(app: &TestApp) {
     let (acme, acme_t) = app.tenant_with_owner("acme").await;
@@ -545,13 +594,6 @@ async fn bad_input_is_refused_and_changes_nothing(app: &TestApp) {
             proposals.clone(),
             json!({"tenant_id": acme, "action": {"invite_member": {"tenant_id": initech}}}),
             409,
-        ),
-        (
-            "invite a tenant that does not exist",
-            &acme_t,
-            proposals.clone(),
-            json!({"tenant_id": acme, "action": {"invite_member": {"tenant_id": uuid::Uuid::now_v7()}}}),
-            422,
         ),
         (
             "remove a non-member",

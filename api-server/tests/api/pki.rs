@@ -728,6 +728,12 @@ async fn renewal_job_gauges_and_rewrap(app: &TestApp) {
         "{text}"
     );
     assert!(text.contains(managed["serial"].as_str().unwrap()));
+    assert!(text.contains(managed["id"].as_str().unwrap()));
+    // Labels carry ids, never a common name (a person's name or e-mail, for some profiles).
+    assert!(
+        !text.contains("common_name") && !text.contains("node1"),
+        "{text}"
+    );
     // Fresh certificates are left alone; once less than the window (or a third of the
     // lifetime, for short-lived ones) is left, only the managed identity is renewed, once,
     // with the same key.

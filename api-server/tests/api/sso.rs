@@ -653,6 +653,36 @@ async fn tampered_or_missing_state_is_refused() {
     .await;
 }
 
+/// Anyone can start a sign-in, and each is a row until its callback or expiry: past the
+/// bound, new ones are refused (503) and write nothing; a finished one makes room.
+#[actix_web::test]
+async fn sign_ins_in_progress_are_bounded() {
+    let (mut app, idp) = setup(Backend::Sqlite, "").await;
+    app.state.sessions.max_pending_logins = 3;
+    let (tenant, _) = app.tenant_with_owner("acme").await;
+    app.member(&tenant, "alice@idp.example", "viewer").await;
+    let mut first = Browser::default();
+    let cb = first.start_login(&app, &idp, "").await;
+    for _ in 0..2 {
+        let r = app.call(Method::GET, "/auth/login", None, None).await;
+        assert_eq!(r.status, 303, "{}", r.body);
+    }
+    let snap = app.snapshot().await;
+    let r = app.call(Method::GET, "/auth/login", None, None).await;
+    assert_eq!(r.status, 503, "{}", r.body);
+    assert!(r.body["detail"].as_str().unwrap().contains("sign-ins"));
+    assert_eq!(
+        app.snapshot().await,
+        snap,
+        "a refused sign-in stores nothing"
+    );
+    // The first browser finishes its sign-in: its row goes, and there is room again.
+    let r = first.app(&app, Method::GET, &cb, &[], None).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let r = app.call(Method::GET, "/auth/login", None, None).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+}
+
 #[actix_web::test]
 async fn a_reused_authorization_code_is_refused() {
     let (app, idp) = setup(Backend::Sqlite, "").await;

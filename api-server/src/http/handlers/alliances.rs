@@ -692,12 +692,8 @@ pub async fn propose(
     let members = db::members(&state.db, id).await?;
     match &body.action {
         ProposalAction::InviteMember { tenant_id } => {
-            if store::tenants::get(&state.db, *tenant_id).await?.is_none() {
-                return Err(ApiError::field(
-                    "/action/invite_member/tenant_id",
-                    format!("tenant {tenant_id} does not exist"),
-                ));
-            }
+            // Whether a tenant exists is not told here (an id is all a proposer has): an
+            // invitation to one that does not exist is recorded and never answered.
             if members.iter().any(|m| m.tenant_id == *tenant_id) {
                 return Err(ApiError::Conflict(format!(
                     "tenant {tenant_id} is already a member"
@@ -1144,13 +1140,21 @@ async fn carry_out(
                 return Ok(());
             }
             let expires = now + chrono::Duration::days(INVITATION_DAYS);
-            let i = db::insert_invitation(txn, a.id, p.id, t, now, expires).await?;
+            // The feed reads the same whether or not the tenant exists; only an existing one
+            // gets an invitation to answer.
+            let invitation = if store::tenants::get(txn, t).await?.is_some() {
+                db::insert_invitation(txn, a.id, p.id, t, now, expires)
+                    .await?
+                    .id
+            } else {
+                Uuid::now_v7()
+            };
             db::event(
                 txn,
                 a.id,
                 "invitation_sent",
                 (None, None),
-                json!({"invitation_id": i.id, "tenant_id": t, "expires_at": expires}),
+                json!({"invitation_id": invitation, "tenant_id": t, "expires_at": expires}),
                 now,
             )
             .await?;

@@ -253,9 +253,10 @@ pub struct IssuedView {
 fn cert_labels(c: &certificate::Model) -> crate::metrics::CertLabels {
     crate::metrics::CertLabels {
         alliance_id: c.alliance_id.to_string(),
+        tenant_id: c.tenant_id.to_string(),
         ca_id: c.ca_id.to_string(),
+        certificate_id: c.id.to_string(),
         serial: c.serial.clone(),
-        common_name: c.common_name.clone(),
     }
 }
 

@@ -117,7 +117,7 @@ async fn usable_invite(state: &AppState, token: &str) -> Result<tenant_invite::M
     responses((status = 303, description = "To the identity provider"),
         (status = 400, body = crate::http::problem::Problem),
         (status = 404, description = "Single sign-on is not configured", body = crate::http::problem::Problem),
-        (status = 503, description = "The identity provider is not reachable", body = crate::http::problem::Problem)))]
+        (status = 503, description = "The identity provider is not reachable, or too many sign-ins are in progress", body = crate::http::problem::Problem)))]
 pub async fn login(
     state: web::Data<AppState>,
     q: web::Query<LoginQuery>,
@@ -128,6 +128,13 @@ pub async fn login(
         Some(t) => Some(usable_invite(&state, t).await?.token_hash),
         None => None,
     };
+    if store::sessions::pending_logins(&state.db, Utc::now()).await?
+        >= state.sessions.max_pending_logins
+    {
+        return Err(ApiError::Unavailable(
+            "too many sign-ins are in progress; try again in a minute".into(),
+        ));
+    }
     let start = oidc.begin().await.map_err(oidc_error)?;
     let browser = crate::oidc::random_token();
     let id = Uuid::now_v7();

@@ -147,6 +147,9 @@ pub struct SessionSettings {
     pub idle_timeout: Duration,
     /// Whether cookies carry `Secure` (the public URL is https).
     pub secure_cookies: bool,
+    /// Most sign-ins in progress at once (each a row until its callback or expiry): anyone
+    /// can start one, so they are bounded.
+    pub max_pending_logins: u64,
 }
 
 impl SessionSettings {
@@ -156,6 +159,7 @@ impl SessionSettings {
             ttl: Duration::from_secs(12 * 3600),
             idle_timeout: Duration::from_secs(2 * 3600),
             secure_cookies: public_url.starts_with("https://"),
+            max_pending_logins: 10_000,
         }
     }
 }
