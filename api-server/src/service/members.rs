@@ -115,6 +115,7 @@ impl Members {
     ) -> Result<Member> {
         let actor = self.access.role_in(who, tenant, Action::Read).await?;
         let txn = self.db.begin().await?;
+        store::users::lock_memberships(&txn, tenant).await?;
         let m = store::users::membership(&txn, tenant, user_id)
             .await?
             .ok_or_else(|| member_not_found(user_id))?;
@@ -131,6 +132,7 @@ impl Members {
     pub async fn remove(&self, who: &Caller, tenant: Uuid, user_id: Uuid) -> Result<()> {
         let actor = self.access.role_in(who, tenant, Action::Read).await?;
         let txn = self.db.begin().await?;
+        store::users::lock_memberships(&txn, tenant).await?;
         let m = store::users::membership(&txn, tenant, user_id)
             .await?
             .ok_or_else(|| member_not_found(user_id))?;

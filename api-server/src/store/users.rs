@@ -139,6 +139,24 @@ pub async fn members(
 }
 
 /// How many owners a tenant has.
+/// Locks a tenant's memberships for the rest of the transaction: a no-op write to the
+/// tenant's row (a row lock on PostgreSQL, the write lock on SQLite), taken before reading
+/// them. Without it two owners demoting each other under READ COMMITTED each count two
+/// owners, and the tenant is left with none.
+pub async fn lock_memberships(db: &impl ConnectionTrait, tenant: Uuid) -> Result<(), DbErr> {
+    use crate::db::entities::tenant;
+    use sea_orm::sea_query::Expr;
+    tenant::Entity::update_many()
+        .col_expr(
+            tenant::Column::UpdatedAt,
+            Expr::col(tenant::Column::UpdatedAt),
+        )
+        .filter(tenant::Column::Id.eq(tenant))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 pub async fn owner_count(db: &impl ConnectionTrait, tenant: Uuid) -> Result<u64, DbErr> {
     membership::Entity::find()
         .filter(membership::Column::TenantId.eq(tenant))

@@ -11,7 +11,61 @@ crate::both!(
     tokens_are_shown_once_and_stop_working_when_revoked_or_expired,
     tenant_scoped_tokens_stay_in_their_tenant,
     audit_records_accepted_and_refused_changes,
+    owners_demoting_each_other_at_once_leave_an_owner,
 );
+
+/// Two owners demote each other at the same moment, many times: the last-owner rule holds
+/// every time (one change wins, the other is refused), never a tenant without an owner and
+/// never a server error.
+async fn owners_demoting_each_other_at_once_leave_an_owner(app: &TestApp) {
+    let (tenant, first) = app.tenant_with_owner("acme").await;
+    let first_id = app.get("/api/v1/me", &first).await.body["user"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (second_id, second) = app.member(&tenant, "second@acme.example", "owner").await;
+    let members = format!("/api/v1/tenants/{tenant}/members");
+    let (to_second, to_first) = (
+        format!("{members}/{second_id}"),
+        format!("{members}/{first_id}"),
+    );
+    let body = || Some(json!({"role": "admin"}));
+    for round in 0..12 {
+        let (a, b) = futures_util::join!(
+            app.call(Method::PATCH, &to_second, Some(&first), body()),
+            app.call(Method::PATCH, &to_first, Some(&second), body())
+        );
+        let mut statuses = [a.status, b.status];
+        statuses.sort();
+        assert!(
+            statuses == [200, 403] || statuses == [200, 409],
+            "round {round}: {statuses:?} {} {}",
+            a.body,
+            b.body
+        );
+        let list = app
+            .get(&format!("{members}?limit=200"), &app.admin_token)
+            .await;
+        let owners = list.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["role"] == "owner")
+            .count();
+        assert_eq!(owners, 1, "round {round}: {}", list.body);
+        for whom in [&first_id, &second_id] {
+            let r = app
+                .call(
+                    Method::PATCH,
+                    &format!("{members}/{whom}"),
+                    Some(&app.admin_token),
+                    Some(json!({"role": "owner"})),
+                )
+                .await;
+            assert_eq!(r.status, 200, "{}", r.body);
+        }
+    }
+}
 
 async fn bootstrap_admin_creates_tenants_and_owners_see_only_theirs(app: &TestApp) {
     let me = app.get("/api/v1/me", &app.admin_token).await;
