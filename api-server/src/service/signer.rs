@@ -66,10 +66,10 @@ impl Signer {
             db,
             kek,
             clock,
-            runtime,
             slots: Default::default(),
             creating: Default::default(),
-            watchers: Watchers::new(tasks),
+            watchers: Watchers::new(tasks, Some(runtime.clone())),
+            runtime,
         }
     }
 }

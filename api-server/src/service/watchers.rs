@@ -11,12 +11,48 @@ use consortia_chain::receipt::Receipt;
 use consortia_chain::tx::SignedTx;
 use uuid::Uuid;
 
+use crate::runtime::Runtime;
+
 /// The chains' commit watchers.
 pub struct Watchers {
     watchers: Mutex<HashMap<Uuid, Arc<Watcher>>>,
     /// Where followers run: the runtime that built the signer (the server's main runtime),
     /// not the actix worker whose request happened to start one.
     tasks: tokio::runtime::Handle,
+    /// Where a follower finds another node when its own stops answering.
+    runtime: Option<Arc<dyn Runtime>>,
+}
+
+/// Where a follower reads blocks: one of the chain's running nodes, and another one when
+/// that stops answering (a node may die for good; the chain goes on without it).
+struct Source {
+    runtime: Option<Arc<dyn Runtime>>,
+    chain: Uuid,
+    endpoint: String,
+}
+
+/// Failed reads in a row after which a follower moves to another node.
+const FAILURES_BEFORE_MOVING: u32 = 3;
+
+impl Source {
+    /// The next running node after the current one (the current one if it is the only).
+    async fn move_on(&mut self) {
+        let Some(runtime) = &self.runtime else {
+            return;
+        };
+        let all = runtime.endpoints(self.chain).await;
+        if all.is_empty() {
+            return;
+        }
+        let next = all
+            .iter()
+            .position(|e| *e == self.endpoint)
+            .map_or(0, |i| (i + 1) % all.len());
+        if all[next] != self.endpoint {
+            tracing::info!(chain = %self.chain, from = %self.endpoint, to = %all[next], "following blocks from another node");
+            self.endpoint = all[next].clone();
+        }
+    }
 }
 
 type Waiters = HashMap<[u8; 32], tokio::sync::oneshot::Sender<Receipt>>;
@@ -106,14 +142,25 @@ impl Watcher {
 /// Largest block page the watcher reads.
 const MAX_PAGE_BYTES: usize = 64 << 20;
 
-async fn follow(watcher: Arc<Watcher>, endpoint: String, mut from: u64) {
-    let Ok(client) = Client::new(&endpoint) else {
+async fn follow(watcher: Arc<Watcher>, mut source: Source, mut from: u64) {
+    let Ok(mut client) = Client::new(&source.endpoint) else {
         return;
     };
+    let mut failures = 0;
     loop {
+        if failures >= FAILURES_BEFORE_MOVING {
+            failures = 0;
+            source.move_on().await;
+            match Client::new(&source.endpoint) {
+                Ok(c) => client = c,
+                Err(_) => return,
+            }
+        }
+        let endpoint = &source.endpoint;
         match client.block_page_raw(from, 64, 5_000, MAX_PAGE_BYTES).await {
             Ok(body) => match serde_json::from_slice::<consortia_chain::block::BlockPage>(&body) {
                 Ok(page) => {
+                    failures = 0;
                     for b in &page.blocks {
                         if b.block.header.height == from {
                             watcher.deliver(b);
@@ -123,11 +170,13 @@ async fn follow(watcher: Arc<Watcher>, endpoint: String, mut from: u64) {
                 }
                 Err(e) => {
                     tracing::warn!(%endpoint, error = %e, "unreadable block page");
+                    failures += 1;
                     tokio::time::sleep(Duration::from_millis(500)).await;
                 }
             },
             Err(e) => {
                 tracing::debug!(%endpoint, error = %format!("{e:#}"), "following blocks");
+                failures += 1;
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
         }
@@ -135,11 +184,12 @@ async fn follow(watcher: Arc<Watcher>, endpoint: String, mut from: u64) {
 }
 
 impl Watchers {
-    /// Followers run on `tasks`.
-    pub fn new(tasks: tokio::runtime::Handle) -> Watchers {
+    /// Followers run on `tasks` and move between the nodes `runtime` reports running.
+    pub fn new(tasks: tokio::runtime::Handle, runtime: Option<Arc<dyn Runtime>>) -> Watchers {
         Watchers {
             watchers: Default::default(),
             tasks,
+            runtime,
         }
     }
 
@@ -154,7 +204,7 @@ impl Watchers {
             let height = Client::new(endpoint)?.status().await?["height"]
                 .as_u64()
                 .unwrap_or(0);
-            self.start(&w, endpoint, height + 1)?;
+            self.start(&w, chain, endpoint, height + 1)?;
         }
         Ok(w)
     }
@@ -175,16 +225,24 @@ impl Watchers {
 
     /// Starts `w` following blocks from `from`, unless it already does; refuses a watcher
     /// whose chain was dropped meanwhile.
-    fn start(&self, w: &Arc<Watcher>, endpoint: &str, from: u64) -> anyhow::Result<()> {
+    fn start(
+        &self,
+        w: &Arc<Watcher>,
+        chain: Uuid,
+        endpoint: &str,
+        from: u64,
+    ) -> anyhow::Result<()> {
         let mut f = w.follower.lock().unwrap();
         if f.closed {
             return Err(anyhow!("the chain was deleted"));
         }
         if !f.running() {
-            f.task = Some(
-                self.tasks
-                    .spawn(follow(w.clone(), endpoint.to_string(), from)),
-            );
+            let source = Source {
+                runtime: self.runtime.clone(),
+                chain,
+                endpoint: endpoint.to_string(),
+            };
+            f.task = Some(self.tasks.spawn(follow(w.clone(), source, from)));
         }
         Ok(())
     }
@@ -212,13 +270,15 @@ mod tests {
     /// nothing would ever stop it (it would poll a deleted chain's endpoint forever).
     #[tokio::test]
     async fn a_dropped_chain_never_gets_a_follower() {
-        let signer = Watchers::new(tokio::runtime::Handle::current());
+        let signer = Watchers::new(tokio::runtime::Handle::current(), None);
         let (dropped, kept) = (Uuid::now_v7(), Uuid::now_v7());
 
         let w = signer.watcher_entry(dropped);
         let waiting = w.expect(&[[7; 32]]);
         signer.drop_chain(dropped);
-        let err = signer.start(&w, "http://127.0.0.1:9", 1).unwrap_err();
+        let err = signer
+            .start(&w, dropped, "http://127.0.0.1:9", 1)
+            .unwrap_err();
         assert_eq!(err.to_string(), "the chain was deleted");
         assert!(w.follower.lock().unwrap().task.is_none());
         // A deposit that was waiting on the dropped chain fails instead of timing out.
@@ -228,8 +288,8 @@ mod tests {
 
         // A live chain's watcher starts once, and its drop stops it.
         let w = signer.watcher_entry(kept);
-        signer.start(&w, "http://127.0.0.1:9", 1).unwrap();
-        signer.start(&w, "http://127.0.0.1:9", 1).unwrap();
+        signer.start(&w, kept, "http://127.0.0.1:9", 1).unwrap();
+        signer.start(&w, kept, "http://127.0.0.1:9", 1).unwrap();
         let task = w.follower.lock().unwrap().task.as_ref().map(|t| t.id());
         assert!(task.is_some());
         signer.drop_chain(kept);

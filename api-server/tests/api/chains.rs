@@ -1086,8 +1086,65 @@ crate::both!(
     bad_chain_and_deposit_requests_change_nothing,
     alliances_create_chains_by_vote,
     shared_chains_are_deleted_by_the_alliance,
-    keyed_deposits_happen_once
+    keyed_deposits_happen_once,
+    deposits_go_on_when_the_followed_node_dies_for_good
 );
+
+/// The block follower that hands deposits their receipts starts on one node; when that node
+/// dies for good (it cannot start again), the follower moves to another running node and
+/// deposits keep being answered (three validators of four still commit).
+async fn deposits_go_on_when_the_followed_node_dies_for_good(app: &TestApp) {
+    let (tenant, token) = app.tenant_with_owner("acme").await;
+    let alliance = found(app, &token, &tenant, "AcmeMSP").await;
+    let c = create_chain(app, &token, &tenant, &alliance, 4).await;
+    let id = c["id"].as_str().unwrap().to_string();
+    let path = format!("{}/{id}", chains_path(&alliance));
+    let c = wait_chain(app, &token, &path, "the first block", running).await;
+    let r = deposit(app, &token, &tenant, &id, &"e1".repeat(32)).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+
+    // The node whose endpoint comes first (where the follower started) breaks for good: its
+    // configuration is gone, so every restart fails, and it is killed.
+    let first = c["endpoints"][0].as_str().unwrap();
+    let node = c["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["endpoint"] == first)
+        .unwrap_or_else(|| panic!("{c}"))["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let resource = node.rsplitn(3, '-').last().unwrap().to_string();
+    let home = app
+        ._data_dir
+        .path()
+        .join("chains")
+        .join(&resource)
+        .join(&node);
+    std::fs::write(home.join("config.json"), b"not a configuration").unwrap();
+    let pid = std::fs::read_to_string(home.join("node.pid")).unwrap();
+    let pid = pid.split_whitespace().next().unwrap().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-9", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    wait_chain(app, &token, &path, "the node down", |c| {
+        c["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["name"] == node.as_str() && n["state"] != "running")
+    })
+    .await;
+    for i in 2..4 {
+        let r = deposit(app, &token, &tenant, &id, &format!("e{i}").repeat(32)).await;
+        assert_eq!(r.status, 201, "deposit {i} after the node died: {}", r.body);
+    }
+}
 
 /// Puts a keyed request back in the state a crash leaves between the chain and the
 /// database: its deposits are on chain but not recorded, its key pending and unheld.
