@@ -114,6 +114,30 @@ async fn builtins_are_in_the_catalog(app: &TestApp) {
     ] {
         assert!(slugs.contains(&s), "{s} missing from {slugs:?}");
     }
+    // A page at a time, in the same order.
+    let mut paged: Vec<String> = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let page = app
+            .get(
+                &format!("/api/v1/catalog?limit=3&cursor={cursor}"),
+                &customer,
+            )
+            .await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        let items = page.body["items"].as_array().unwrap();
+        assert!(items.len() <= 3);
+        paged.extend(
+            items
+                .iter()
+                .map(|i| i["template"]["slug"].as_str().unwrap().to_string()),
+        );
+        match page.body["next_cursor"].as_str() {
+            Some(c) => cursor = c.to_string(),
+            None => break,
+        }
+    }
+    assert_eq!(paged, slugs, "pages add up to the whole catalog");
     let native = app.get("/api/v1/catalog?engine=native", &customer).await;
     assert_eq!(native.body["items"].as_array().unwrap().len(), 2);
     assert!(

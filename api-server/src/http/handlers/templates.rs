@@ -853,6 +853,10 @@ pub struct CatalogQuery {
     pub category: Option<String>,
     /// `installs` (default) or `recent`.
     pub sort: Option<String>,
+    /// Page size, 1–200 (default 50).
+    pub limit: Option<u64>,
+    /// `next_cursor` from the previous page (same filters and sort).
+    pub cursor: Option<String>,
 }
 
 /// A catalog entry: the template and its latest published version.
@@ -869,8 +873,11 @@ pub struct CatalogEntry {
 /// The catalog.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Catalog {
-    /// Matching templates.
+    /// Matching templates, a page at a time.
     pub items: Vec<CatalogEntry>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
 }
 
 async fn published(
@@ -909,6 +916,8 @@ pub async fn catalog(
             marketplace::CATEGORIES.join(", ")
         )));
     }
+    let page = crate::domain::pagination::PageRequest::parse(q.limit, q.cursor.as_deref())
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let sort = q.sort.as_deref().unwrap_or("installs");
     if !["installs", "recent"].contains(&sort) {
         return Err(ApiError::BadRequest(
@@ -961,7 +970,18 @@ pub async fn catalog(
                 .then_with(|| a.template.slug.cmp(&b.template.slug))
         }),
     }
-    Ok(HttpResponse::Ok().json(Catalog { items }))
+    // The page after the previous page's last template (by slug, in this order).
+    if let Some(after) = page.after.as_deref() {
+        let at = items
+            .iter()
+            .position(|i| i.template.slug == after)
+            .map_or(items.len(), |i| i + 1);
+        items.drain(..at);
+    }
+    items.truncate(page.fetch() as usize);
+    let (items, next_cursor) =
+        crate::domain::pagination::finish(items, &page, |i| i.template.slug.clone());
+    Ok(HttpResponse::Ok().json(Catalog { items, next_cursor }))
 }
 
 async fn catalog_template(
