@@ -35,6 +35,14 @@ impl From<DbErr> for crate::domain::error::Error {
 
 /// One page of a query ordered by a UUID key (v7 ids: creation order): the rows after the
 /// cursor, ascending, one more than the page so the caller learns whether another follows.
+pub fn page_by_id<E, C>(q: sea_orm::Select<E>, key: C, page: &PageRequest) -> sea_orm::Select<E>
+where
+    E: sea_orm::EntityTrait,
+    C: sea_orm::ColumnTrait,
+{
+    page_by_key(q, key, page, sea_orm::Order::Asc)
+}
+
 /// Like [`page_by_id`], newest (greatest id) first: `after` names the last row of the
 /// previous page, so the next page holds smaller ids.
 pub fn page_by_id_desc<E, C>(
@@ -46,31 +54,28 @@ where
     E: sea_orm::EntityTrait,
     C: sea_orm::ColumnTrait,
 {
-    use sea_orm::{QueryFilter, QueryOrder, QuerySelect};
-    let q = match page
-        .after
-        .as_deref()
-        .and_then(|a| uuid::Uuid::try_parse(a).ok())
-    {
-        Some(after) => q.filter(key.lt(after)),
-        None => q,
-    };
-    q.order_by_desc(key).limit(page.fetch())
+    page_by_key(q, key, page, sea_orm::Order::Desc)
 }
 
-pub fn page_by_id<E, C>(q: sea_orm::Select<E>, key: C, page: &PageRequest) -> sea_orm::Select<E>
+fn page_by_key<E, C>(
+    q: sea_orm::Select<E>,
+    key: C,
+    page: &PageRequest,
+    order: sea_orm::Order,
+) -> sea_orm::Select<E>
 where
     E: sea_orm::EntityTrait,
     C: sea_orm::ColumnTrait,
 {
     use sea_orm::{QueryFilter, QueryOrder, QuerySelect};
-    let q = match page
+    let after = page
         .after
         .as_deref()
-        .and_then(|a| uuid::Uuid::try_parse(a).ok())
-    {
-        Some(after) => q.filter(key.gt(after)),
-        None => q,
+        .and_then(|a| uuid::Uuid::try_parse(a).ok());
+    let q = match (after, &order) {
+        (Some(after), sea_orm::Order::Desc) => q.filter(key.lt(after)),
+        (Some(after), _) => q.filter(key.gt(after)),
+        (None, _) => q,
     };
-    q.order_by_asc(key).limit(page.fetch())
+    q.order_by(key, order).limit(page.fetch())
 }

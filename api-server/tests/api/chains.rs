@@ -612,17 +612,7 @@ async fn bad_chain_and_deposit_requests_change_nothing(app: &TestApp) {
 /// and the chain is created, as the proposer's, by the vote that approves it; one that can no
 /// longer be made when approved is recorded as such and makes nothing.
 async fn alliances_create_chains_by_vote(app: &TestApp) {
-    let (acme, acme_t) = app.tenant_with_owner("acme").await;
-    let (globex, globex_t) = app.tenant_with_owner("globex").await;
-    let alliance = found(app, &acme_t, &acme, "AcmeMSP").await;
-    join(
-        app,
-        &alliance,
-        (&acme_t, &acme),
-        (&globex_t, &globex),
-        "GlobexMSP",
-    )
-    .await;
+    let (acme, acme_t, globex, globex_t, alliance) = acme_and_globex(app).await;
     let proposals = format!("/api/v1/alliances/{alliance}/proposals");
     let chains = chains_path(&alliance);
 
@@ -786,16 +776,7 @@ async fn alliances_create_chains_by_vote(app: &TestApp) {
         json!({"create_chain": {"name": "resumed", "engine": "native"}}),
     )
     .await;
-    {
-        use consortia_api::db::entities::proposal as pr;
-        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
-        pr::Entity::update_many()
-            .col_expr(pr::Column::Status, Expr::value("approved"))
-            .filter(pr::Column::Id.eq(p.parse::<uuid::Uuid>().unwrap()))
-            .exec(&app.state.db)
-            .await
-            .unwrap();
-    }
+    approved_but_not_carried_out(app, &p).await;
     use consortia_api::http::handlers::alliances::resume_chain_proposals;
     assert_eq!(resume_chain_proposals(&app.state).await.unwrap(), 1);
     assert_eq!(resume_chain_proposals(&app.state).await.unwrap(), 0, "once");
@@ -832,17 +813,7 @@ async fn alliances_create_chains_by_vote(app: &TestApp) {
 /// on it (409); an approved `delete_chain` proposal deletes it (at once, or at the next
 /// start if the server stopped first); a chain only its creator used is its creator's.
 async fn shared_chains_are_deleted_by_the_alliance(app: &TestApp) {
-    let (acme, acme_t) = app.tenant_with_owner("acme").await;
-    let (globex, globex_t) = app.tenant_with_owner("globex").await;
-    let alliance = found(app, &acme_t, &acme, "AcmeMSP").await;
-    join(
-        app,
-        &alliance,
-        (&acme_t, &acme),
-        (&globex_t, &globex),
-        "GlobexMSP",
-    )
-    .await;
+    let (acme, acme_t, globex, globex_t, alliance) = acme_and_globex(app).await;
     let proposals = format!("/api/v1/alliances/{alliance}/proposals");
     let chains = chains_path(&alliance);
     let chain = create_named(app, &acme_t, &acme, &alliance, "evidence").await;
@@ -851,15 +822,7 @@ async fn shared_chains_are_deleted_by_the_alliance(app: &TestApp) {
 
     // Another member's admin cannot delete it, and nothing changes.
     let snap = app.snapshot().await;
-    let r = app
-        .call(Method::DELETE, &delete(&globex), Some(&globex_t), None)
-        .await;
-    assert_eq!(r.status, 403, "{}", r.body);
-    assert!(
-        r.body["detail"].as_str().unwrap().contains("delete_chain"),
-        "{}",
-        r.body
-    );
+    refused_delete(app, &delete(&globex), &globex_t, 403, "delete_chain").await;
     assert_eq!(
         app.snapshot().await,
         snap,
@@ -923,15 +886,7 @@ async fn shared_chains_are_deleted_by_the_alliance(app: &TestApp) {
     assert_eq!(rest["deposits"][0]["id"], again.body["id"], "{rest}");
     assert!(rest["next_cursor"].is_null(), "{rest}");
 
-    let r = app
-        .call(Method::DELETE, &delete(&acme), Some(&acme_t), None)
-        .await;
-    assert_eq!(r.status, 409, "{}", r.body);
-    assert!(
-        r.body["detail"].as_str().unwrap().contains("deposited"),
-        "{}",
-        r.body
-    );
+    refused_delete(app, &delete(&acme), &acme_t, 409, "deposited").await;
     assert_eq!(app.get(&path, &acme_t).await.status, 200, "still there");
 
     // The alliance decides. A proposal naming no chain of the alliance, or a second open
@@ -997,16 +952,7 @@ async fn shared_chains_are_deleted_by_the_alliance(app: &TestApp) {
         json!({"delete_chain": {"chain_id": second}}),
     )
     .await;
-    {
-        use consortia_api::db::entities::proposal as pr;
-        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
-        pr::Entity::update_many()
-            .col_expr(pr::Column::Status, Expr::value("approved"))
-            .filter(pr::Column::Id.eq(p.parse::<uuid::Uuid>().unwrap()))
-            .exec(&app.state.db)
-            .await
-            .unwrap();
-    }
+    approved_but_not_carried_out(app, &p).await;
     use consortia_api::http::handlers::alliances::resume_chain_proposals;
     assert_eq!(resume_chain_proposals(&app.state).await.unwrap(), 1);
     assert_eq!(resume_chain_proposals(&app.state).await.unwrap(), 0, "once");
@@ -1043,6 +989,46 @@ async fn shared_chains_are_deleted_by_the_alliance(app: &TestApp) {
         )
         .await;
     assert_eq!(r.status, 204, "{}", r.body);
+}
+
+/// A chain deletion refused with `status`, saying `needle`.
+async fn refused_delete(app: &TestApp, path: &str, token: &str, status: u16, needle: &str) {
+    let r = app.call(Method::DELETE, path, Some(token), None).await;
+    assert_eq!(r.status, status, "{}", r.body);
+    assert!(
+        r.body["detail"].as_str().unwrap().contains(needle),
+        "{}",
+        r.body
+    );
+}
+
+/// Tenants acme and globex (their ids and owners' tokens) in one alliance (acme's).
+async fn acme_and_globex(app: &TestApp) -> (String, String, String, String, String) {
+    let (acme, acme_t) = app.tenant_with_owner("acme").await;
+    let (globex, globex_t) = app.tenant_with_owner("globex").await;
+    let alliance = found(app, &acme_t, &acme, "AcmeMSP").await;
+    join(
+        app,
+        &alliance,
+        (&acme_t, &acme),
+        (&globex_t, &globex),
+        "GlobexMSP",
+    )
+    .await;
+    (acme, acme_t, globex, globex_t, alliance)
+}
+
+/// Marks a proposal approved without carrying it out: a server stopped between the
+/// deciding vote's commit and the chain work.
+async fn approved_but_not_carried_out(app: &TestApp, proposal: &str) {
+    use consortia_api::db::entities::proposal as pr;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+    pr::Entity::update_many()
+        .col_expr(pr::Column::Status, Expr::value("approved"))
+        .filter(pr::Column::Id.eq(proposal.parse::<uuid::Uuid>().unwrap()))
+        .exec(&app.state.db)
+        .await
+        .unwrap();
 }
 
 /// The alliance's latest event of `kind`.
