@@ -116,18 +116,21 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         }
     }
     {
-        // Keyed deposit requests a stopped server left between the chain and the database:
-        // finished in the background once the chains just resumed have had time to start.
+        // Deposit requests cut off between the chain and the database (a stopped server, a
+        // commit after its timeout): finished in the background, first once the chains just
+        // resumed have had time to start, then every minute.
         let state = state.clone();
         tokio::spawn(async move {
             tokio::time::sleep(Duration::from_secs(5)).await;
-            match http::handlers::deposits::resume_deposits(&state).await {
-                Ok(0) => {}
-                Ok(n) => {
-                    tracing::info!(requests = n, "interrupted keyed deposit requests finished")
-                }
-                Err(e) => {
-                    tracing::error!(error = %format!("{e:#}"), "could not finish interrupted deposit requests")
+            let mut tick = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                tick.tick().await;
+                match http::handlers::deposits::resume_deposits(&state).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(requests = n, "interrupted deposit requests finished"),
+                    Err(e) => {
+                        tracing::error!(error = %format!("{e:#}"), "could not finish interrupted deposit requests")
+                    }
                 }
             }
         });

@@ -89,6 +89,14 @@ pub async fn complete(
     Ok(())
 }
 
+/// Drops a key (an internal one, once its deposits are recorded).
+pub async fn drop_key(db: &impl ConnectionTrait, tenant: Uuid, key: &str) -> Result<(), DbErr> {
+    idempotency_key::Entity::delete_by_id((tenant, key.to_string()))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 /// Pending keys no attempt holds: requests that stopped (a crash, a timeout) between the
 /// chain and the database.
 pub async fn abandoned(

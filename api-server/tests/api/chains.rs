@@ -1269,6 +1269,38 @@ async fn keyed_deposits_happen_once(app: &TestApp) {
     let replay = app.send(keyed("order-3", &h3), Some(&token)).await;
     assert_eq!(replay.header("idempotent-replayed"), Some("true"));
 
+    // A request sent without a key runs under an internal one (a space in it: no client's):
+    // its row goes when the deposit is recorded, and one cut off is finished by the sweep.
+    use consortia_api::db::entities::idempotency_key as k;
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, sea_query::Expr};
+    let internal = || k::Entity::find().filter(k::Column::Key.starts_with("internal "));
+    let plain = deposit(app, &token, &tenant, &chain, &"c4".repeat(32)).await;
+    assert_eq!(plain.status, 201, "{}", plain.body);
+    assert_eq!(internal().count(&app.state.db).await.unwrap(), 0);
+    let h5 = "c5".repeat(32);
+    let made = app.send(keyed("order-5", &h5), Some(&token)).await;
+    let id5 = made.body["id"].as_str().unwrap().to_string();
+    forget_recording(app, &tenant, "order-5", &[&id5]).await;
+    k::Entity::update_many()
+        .col_expr(k::Column::Key, Expr::value("internal cut-off"))
+        .filter(k::Column::Key.eq("order-5"))
+        .exec(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(resume_deposits(&app.state).await.unwrap(), 1);
+    assert_eq!(
+        app.get(&format!("/api/v1/deposits/{id5}"), &token)
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        internal().count(&app.state.db).await.unwrap(),
+        0,
+        "dropped once recorded"
+    );
+    assert_eq!(on_chain(&node, &h5).await, 1);
+
     // A Merkle-anchored batch: its anchor is found by its id the same way.
     let batch = |key: &str| {
         TestRequest::post()

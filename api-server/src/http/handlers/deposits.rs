@@ -324,6 +324,19 @@ fn lease() -> chrono::Duration {
 /// How long a key is remembered.
 const KEY_TTL_HOURS: i64 = 24;
 
+/// The key a request without `Idempotency-Key` is recorded under while it runs, so that a
+/// request cut off between the chain and the database is finished all the same (by the
+/// background sweep). It holds a space, which a client's key never does, and its row goes
+/// when the deposits are recorded: nobody can replay it.
+fn internal_key() -> String {
+    format!("internal {}", Uuid::now_v7())
+}
+
+/// Whether a key is one the server made up ([`internal_key`]).
+fn is_internal(key: &str) -> bool {
+    key.starts_with("internal ")
+}
+
 /// The `Idempotency-Key` header: 1-255 visible ASCII characters.
 fn idempotency_key(req: &HttpRequest) -> ApiResult<Option<String>> {
     let Some(v) = req.headers().get("Idempotency-Key") else {
@@ -351,9 +364,7 @@ async fn execute(
 ) -> ApiResult<HttpResponse> {
     let now = state.clock.now();
     let mut ids: Vec<Uuid> = intent.items.iter().map(|_| Uuid::now_v7()).collect();
-    let Some(k) = key else {
-        return finish(state, who, None, &intent, chains, &ids, false).await;
-    };
+    let k = key.unwrap_or_else(internal_key);
     let internal = |e: serde_json::Error| ApiError::Internal(e.to_string());
     let wanted = serde_json::to_string(&intent).map_err(internal)?;
     let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(wanted.as_bytes()));
@@ -397,14 +408,14 @@ async fn execute(
             .map_err(|e| ApiError::Internal(format!("stored deposit ids: {e}")))?;
         recover = true;
     }
-    finish(state, who, Some(&k), &intent, chains, &ids, recover).await
+    finish(state, who, &k, &intent, chains, &ids, recover).await
 }
 
 /// Deposits and records; on failure a keyed attempt gives its key up at once.
 async fn finish(
     state: &AppState,
     who: &Caller,
-    key: Option<&str>,
+    key: &str,
     intent: &Intent,
     chains: &[chain::Model],
     ids: &[Uuid],
@@ -412,8 +423,7 @@ async fn finish(
 ) -> ApiResult<HttpResponse> {
     let done = deposit_all(state, Some(who.user.id), intent, chains, ids, recover, key).await;
     if done.is_err()
-        && let Some(k) = key
-        && let Err(e) = idempotency::unlock(&state.db, intent.tenant, k, state.clock.now()).await
+        && let Err(e) = idempotency::unlock(&state.db, intent.tenant, key, state.clock.now()).await
     {
         tracing::warn!(error = %e, "could not release an idempotency key");
     }
@@ -446,7 +456,7 @@ pub async fn resume_deposits(state: &AppState) -> anyhow::Result<usize> {
             chains.extend(db::get(&state.db, *id).await?);
         }
         let done = if chains.len() == intent.chains.len() {
-            deposit_all(state, user, &intent, &chains, &ids, true, Some(&held.key))
+            deposit_all(state, user, &intent, &chains, &ids, true, &held.key)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))
         } else {
@@ -538,8 +548,9 @@ async fn chains_for(state: &AppState, tenant: Uuid, ids: &[Uuid]) -> ApiResult<V
 
 /// Deposits the intent's items (with the deposit ids `ids`) on every chain at once; answers
 /// (the response body's JSON) only when all are committed and stored. `recover`: an earlier
-/// attempt may have committed some, found by their ids instead of deposited again. A
-/// `key` is marked answered in the transaction that records the deposits.
+/// attempt may have committed some, found by their ids instead of deposited again. The
+/// `key` is marked answered (an internal one dropped) in the transaction that records the
+/// deposits.
 async fn deposit_all(
     state: &AppState,
     user: Option<Uuid>,
@@ -547,7 +558,7 @@ async fn deposit_all(
     chains: &[chain::Model],
     ids: &[Uuid],
     recover: bool,
-    key: Option<&str>,
+    key: &str,
 ) -> ApiResult<String> {
     let (tenant, items, full, merkle) = (intent.tenant, &intent.items, intent.full, intent.merkle);
     // Anchored: the items are the leaves of one Merkle tree and only its root goes on chain.
@@ -681,8 +692,10 @@ async fn deposit_all(
     .map_err(|e| ApiError::Internal(e.to_string()))?;
     let txn = state.db.begin().await?;
     db::insert_deposits(&txn, rows, blocks).await?;
-    if let Some(k) = key {
-        idempotency::complete(&txn, tenant, k, body.clone()).await?;
+    if is_internal(key) {
+        idempotency::drop_key(&txn, tenant, key).await?;
+    } else {
+        idempotency::complete(&txn, tenant, key, body.clone()).await?;
     }
     txn.commit().await?;
     Ok(body)
