@@ -439,7 +439,7 @@ pub async fn invitations_for(
 
 /// Settles a pending invitation: `accepted`, `rejected` or `expired`; false if it was no
 /// longer pending (a concurrent answer won).
-pub async fn settle_invitation(
+pub async fn answer_invitation(
     db: &impl ConnectionTrait,
     id: Uuid,
     status: &str,

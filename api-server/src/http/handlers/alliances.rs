@@ -399,7 +399,7 @@ fn check_text(pointer: &str, field: &str, s: &str, max: usize) -> Result<(), Api
 
 /// Expires what has run out of time in an alliance (proposals and invitations). Idempotent;
 /// called before reads and changes so every answer reflects the clock.
-pub async fn settle(state: &AppState, alliance: Option<Uuid>) -> Result<(), ApiError> {
+pub async fn expire_overdue(state: &AppState, alliance: Option<Uuid>) -> Result<(), ApiError> {
     let now = state.clock.now();
     for p in db::expired_open_proposals(&state.db, alliance, now).await? {
         // Recorded at the moment it expired, not when it was noticed.
@@ -428,7 +428,7 @@ pub async fn settle(state: &AppState, alliance: Option<Uuid>) -> Result<(), ApiE
     for i in q.all(&state.db).await? {
         let at = i.expires_at;
         let txn = state.db.begin().await?;
-        if db::settle_invitation(&txn, i.id, "expired", None, at).await? {
+        if db::answer_invitation(&txn, i.id, "expired", None, at).await? {
             db::event(
                 &txn,
                 i.alliance_id,
@@ -646,7 +646,7 @@ pub async fn events(
     let page_req = q.page()?;
     let id = path.into_inner();
     state.alliances.authorize_view(&who, id).await?;
-    settle(&state, Some(id)).await?;
+    expire_overdue(&state, Some(id)).await?;
     let rows = db::events(&state.db, id, &page_req).await?;
     Ok(HttpResponse::Ok().json(page(
         rows,
@@ -688,7 +688,7 @@ pub async fn propose(
         .await?;
     ensure_open(&a)?;
     check_text("/description", "description", &body.description, 2000)?;
-    settle(&state, Some(id)).await?;
+    expire_overdue(&state, Some(id)).await?;
     let members = db::members(&state.db, id).await?;
     match &body.action {
         ProposalAction::InviteMember { tenant_id } => {
@@ -821,7 +821,7 @@ pub async fn list_proposals(
     }
     let id = path.into_inner();
     state.alliances.authorize_view(&who, id).await?;
-    settle(&state, Some(id)).await?;
+    expire_overdue(&state, Some(id)).await?;
     let rows = db::proposals(&state.db, id, q.status.as_deref(), &page_req).await?;
     let (rows, next_cursor) =
         crate::domain::pagination::finish(rows, &page_req, |p| p.id.to_string());
@@ -845,7 +845,7 @@ pub async fn get_proposal(
 ) -> ApiResult<HttpResponse> {
     let (id, pid) = path.into_inner();
     state.alliances.authorize_view(&who, id).await?;
-    settle(&state, Some(id)).await?;
+    expire_overdue(&state, Some(id)).await?;
     let p = db::proposal(&state.db, id, pid)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("proposal {pid} not found")))?;
@@ -972,7 +972,7 @@ pub async fn vote(
                 now,
             )
             .await?;
-            carry_out(&txn, a, &p, now).await?;
+            execute_approved(&txn, a, &p, now).await?;
         }
     }
     txn.commit().await?;
@@ -1118,7 +1118,7 @@ pub async fn resume_chain_proposals(state: &AppState) -> anyhow::Result<usize> {
 }
 
 /// Carries out an approved proposal inside the deciding vote's transaction.
-async fn carry_out(
+async fn execute_approved(
     txn: &DatabaseTransaction,
     a: alliance::Model,
     p: &proposal::Model,
@@ -1241,7 +1241,7 @@ pub async fn list_invitations(
             .filter(|t| who.token_tenant.is_none_or(|tt| tt == *t))
             .collect(),
     };
-    settle(&state, None).await?;
+    expire_overdue(&state, None).await?;
     let rows = db::invitations_for(&state.db, &tenants, &page_req).await?;
     let (rows, next_cursor) =
         crate::domain::pagination::finish(rows, &page_req, |i| i.id.to_string());
@@ -1285,7 +1285,7 @@ pub async fn get_invitation(
 ) -> ApiResult<HttpResponse> {
     let id = path.into_inner();
     invited(&state, &who, id, Action::Read).await?;
-    settle(&state, None).await?;
+    expire_overdue(&state, None).await?;
     let i = db::invitation(&state.db, id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("invitation {id} not found")))?;
@@ -1309,11 +1309,11 @@ pub async fn accept_invitation(
     let id = path.into_inner();
     let i = invited(&state, &who, id, Action::ManageMembers).await?;
     check_org("/org", &body.org)?;
-    settle(&state, Some(i.alliance_id)).await?;
+    expire_overdue(&state, Some(i.alliance_id)).await?;
     let now = state.clock.now();
     let txn = state.db.begin().await?;
     // Write first (see `vote`): the invitation is answered once.
-    if !db::settle_invitation(&txn, id, "accepted", Some(who.user.id), now).await? {
+    if !db::answer_invitation(&txn, id, "accepted", Some(who.user.id), now).await? {
         let cur = db::invitation(&txn, id)
             .await?
             .map(|i| i.status)
@@ -1383,10 +1383,10 @@ pub async fn reject_invitation(
 ) -> ApiResult<HttpResponse> {
     let id = path.into_inner();
     let i = invited(&state, &who, id, Action::ManageMembers).await?;
-    settle(&state, Some(i.alliance_id)).await?;
+    expire_overdue(&state, Some(i.alliance_id)).await?;
     let now = state.clock.now();
     let txn = state.db.begin().await?;
-    if !db::settle_invitation(&txn, id, "rejected", Some(who.user.id), now).await? {
+    if !db::answer_invitation(&txn, id, "rejected", Some(who.user.id), now).await? {
         let cur = db::invitation(&txn, id)
             .await?
             .map(|i| i.status)

@@ -458,7 +458,11 @@ async fn sees_alliance(state: &AppState, who: &Caller, id: Uuid) -> Result<bool,
     }))
 }
 
-async fn visible_ca(state: &AppState, who: &Caller, id: Uuid) -> Result<ca::Model, ApiError> {
+async fn authorize_ca_view(
+    state: &AppState,
+    who: &Caller,
+    id: Uuid,
+) -> Result<ca::Model, ApiError> {
     let nf = || ApiError::NotFound(format!("certificate authority {id} not found"));
     let c = pki::ca(&state.db, id).await?.ok_or_else(nf)?;
     if !sees_alliance(state, who, c.alliance_id).await? {
@@ -469,7 +473,7 @@ async fn visible_ca(state: &AppState, who: &Caller, id: Uuid) -> Result<ca::Mode
 
 /// The CA, if the caller is an admin of the tenant that controls it (403 for other members).
 async fn controlled_ca(state: &AppState, who: &Caller, id: Uuid) -> Result<ca::Model, ApiError> {
-    let c = visible_ca(state, who, id).await?;
+    let c = authorize_ca_view(state, who, id).await?;
     match state
         .access
         .role_in(who, c.tenant_id, Action::ManageMembers)
@@ -525,7 +529,7 @@ pub async fn msp(
     who: Caller,
     path: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
-    let c = visible_cert(&state, &who, path.into_inner()).await?;
+    let c = authorize_cert_view(&state, &who, path.into_inner()).await?;
     let issuer = pki::ca(&state.db, c.ca_id)
         .await?
         .ok_or_else(|| ApiError::Internal("issuer missing".into()))?;
@@ -570,7 +574,7 @@ pub async fn get_ca(
     who: Caller,
     path: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
-    let c = visible_ca(&state, &who, path.into_inner()).await?;
+    let c = authorize_ca_view(&state, &who, path.into_inner()).await?;
     Ok(HttpResponse::Ok().json(ca_view(&state, c).await?))
 }
 
@@ -896,7 +900,7 @@ pub async fn list_ca_certificates(
     path: web::Path<Uuid>,
     q: web::Query<CertQuery>,
 ) -> ApiResult<HttpResponse> {
-    let c = visible_ca(&state, &who, path.into_inner()).await?;
+    let c = authorize_ca_view(&state, &who, path.into_inner()).await?;
     Ok(HttpResponse::Ok().json(list_certs(&state, c.alliance_id, Some(c.id), &q).await?))
 }
 
@@ -918,7 +922,7 @@ pub async fn list_alliance_certificates(
     Ok(HttpResponse::Ok().json(list_certs(&state, id, None, &q).await?))
 }
 
-async fn visible_cert(
+async fn authorize_cert_view(
     state: &AppState,
     who: &Caller,
     id: Uuid,
@@ -941,7 +945,7 @@ pub async fn get_certificate(
     who: Caller,
     path: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
-    let c = visible_cert(&state, &who, path.into_inner()).await?;
+    let c = authorize_cert_view(&state, &who, path.into_inner()).await?;
     Ok(HttpResponse::Ok().json(cert_view(c)))
 }
 
@@ -958,7 +962,7 @@ pub async fn revoke(
     path: web::Path<Uuid>,
     body: web::Json<RevokeCertificate>,
 ) -> ApiResult<HttpResponse> {
-    let cert = visible_cert(&state, &who, path.into_inner()).await?;
+    let cert = authorize_cert_view(&state, &who, path.into_inner()).await?;
     let c = controlled_ca(&state, &who, cert.ca_id).await?;
     let now = state.clock.now();
     let txn = state.db.begin().await?;
@@ -1018,7 +1022,7 @@ pub async fn renew(
     path: web::Path<Uuid>,
     body: web::Json<RenewCertificate>,
 ) -> ApiResult<HttpResponse> {
-    let old = visible_cert(&state, &who, path.into_inner()).await?;
+    let old = authorize_cert_view(&state, &who, path.into_inner()).await?;
     let c = controlled_ca(&state, &who, old.ca_id).await?;
     if old.status != "valid" {
         return Err(ApiError::Conflict(format!(
