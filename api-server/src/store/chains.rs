@@ -187,17 +187,17 @@ pub async fn material(
 }
 
 /// The plan a runtime needs to run (or adopt) a recorded chain.
-pub async fn plan(
+pub async fn chain_plan(
     db: &impl ConnectionTrait,
     kek: &Kek,
     c: &chain::Model,
 ) -> anyhow::Result<ChainPlan> {
     let nodes = nodes(db, c.id).await?;
-    plan_of(c, &nodes, material(db, kek, c.id).await?)
+    chain_plan_of(c, &nodes, material(db, kek, c.id).await?)
 }
 
 /// A chain's plan from its rows and unsealed material.
-pub fn plan_of(
+pub fn chain_plan_of(
     c: &chain::Model,
     nodes: &[chain_node::Model],
     material: BTreeMap<String, Vec<u8>>,

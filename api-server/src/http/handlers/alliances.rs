@@ -735,7 +735,7 @@ pub async fn propose(
         ProposalAction::CreateChain(spec) => {
             // Checked now, so the alliance votes on a chain that can be made; checked again
             // when approved, against the alliance as it is then.
-            super::chains::plan(&state, &a, spec, "/action/create_chain").await?;
+            super::chains::check_request(&state, &a, spec, "/action/create_chain").await?;
         }
         ProposalAction::DeleteChain { chain_id, .. } => {
             let here = chain_db::get(&state.db, *chain_id)
@@ -1036,8 +1036,8 @@ async fn create_proposed_chain(state: &AppState, p: &proposal::Model) -> Result<
     let alliance = db::get(&state.db, p.alliance_id)
         .await?
         .ok_or_else(|| ApiError::Internal(format!("alliance {} is gone", p.alliance_id)))?;
-    let made = match super::chains::plan(state, &alliance, &spec, "").await {
-        Ok(planned) => super::chains::provision(state, planned, actor).await,
+    let made = match super::chains::check_request(state, &alliance, &spec, "").await {
+        Ok(checked) => super::chains::provision(state, checked, actor).await,
         Err(e) => Err(e),
     };
     if let Err(e) = made {

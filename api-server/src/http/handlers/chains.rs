@@ -298,13 +298,13 @@ pub async fn create(
         .alliances
         .authorize_member_action(&who, alliance_id, body.tenant_id, Action::ManageMembers)
         .await?;
-    let planned = plan(&state, &alliance, &body.chain, "").await?;
+    let checked = check_request(&state, &alliance, &body.chain, "").await?;
     let actor = Actor {
         tenant: body.tenant_id,
         user: Some(who.user.id),
         proposal: None,
     };
-    let row = provision(&state, planned, actor).await?;
+    let row = provision(&state, checked, actor).await?;
     who.created(row.id);
     who.noted_tenant(body.tenant_id);
     Ok(HttpResponse::Created().json(view(&state, &who, row).await?))
@@ -318,7 +318,7 @@ pub(crate) struct Actor {
 }
 
 /// A chain request that passed every check, ready to provision.
-pub(crate) struct Planned {
+pub(crate) struct CheckedChain {
     alliance_id: Uuid,
     spec: ChainSpec,
     engine: Engine,
@@ -330,19 +330,23 @@ pub(crate) struct Planned {
 
 /// Checks a chain request against the alliance as it is now: open, name, engine, consensus,
 /// node counts, the runtime, and the template with its parameters. Pointers are under `at`.
-pub(crate) async fn plan(
+pub(crate) async fn check_request(
     state: &AppState,
     alliance: &crate::db::entities::alliance::Model,
     spec: &ChainSpec,
     at: &str,
-) -> ApiResult<Planned> {
+) -> ApiResult<CheckedChain> {
     crate::service::alliances::ensure_open(alliance)?;
-    plan_here(state, alliance.id, spec)
+    check_request_against(state, alliance.id, spec)
         .await
         .map_err(|e| e.under(at))
 }
 
-async fn plan_here(state: &AppState, alliance_id: Uuid, spec: &ChainSpec) -> ApiResult<Planned> {
+async fn check_request_against(
+    state: &AppState,
+    alliance_id: Uuid,
+    spec: &ChainSpec,
+) -> ApiResult<CheckedChain> {
     check_name(&spec.name)?;
     // The template's chain defaults fill what the request leaves out.
     let defaults = match &spec.template {
@@ -436,7 +440,7 @@ async fn plan_here(state: &AppState, alliance_id: Uuid, spec: &ChainSpec) -> Api
         )));
     }
 
-    Ok(Planned {
+    Ok(CheckedChain {
         alliance_id,
         spec: spec.clone(),
         engine,
@@ -447,14 +451,14 @@ async fn plan_here(state: &AppState, alliance_id: Uuid, spec: &ChainSpec) -> Api
     })
 }
 
-/// Records a planned chain (keys and genesis sealed) and hands it to the runtime; if the
+/// Records a checked chain (keys and genesis sealed) and hands it to the runtime; if the
 /// runtime refuses, nothing stays behind.
 pub(crate) async fn provision(
     state: &AppState,
-    planned: Planned,
+    checked: CheckedChain,
     actor: Actor,
 ) -> ApiResult<chain::Model> {
-    let Planned {
+    let CheckedChain {
         alliance_id,
         spec,
         engine,
@@ -462,7 +466,7 @@ pub(crate) async fn provision(
         nodes_per_member,
         template,
         members,
-    } = planned;
+    } = checked;
     let total = members.len() * nodes_per_member as usize;
     let id = Uuid::new_v4();
     let resource_name = format!("ch-{}", &id.simple().to_string()[..12]);
@@ -525,7 +529,7 @@ pub(crate) async fn provision(
         created_by_user: actor.user,
         created_at: now,
     };
-    let plan = db::plan_of(&row, &node_rows, files.clone())
+    let plan = db::chain_plan_of(&row, &node_rows, files.clone())
         .map_err(|e| ApiError::Internal(format!("{e:#}")))?;
     let sealed = db::seal_material(&state.kek, id, &files);
     let installation = template.as_ref().map(|t| {
@@ -729,7 +733,7 @@ pub async fn resume_all(state: &AppState) -> anyhow::Result<usize> {
     let chains = db::all_on(&state.db, state.runtime.kind()).await?;
     let mut n = 0;
     for c in chains {
-        let plan = db::plan(&state.db, &state.kek, &c).await?;
+        let plan = db::chain_plan(&state.db, &state.kek, &c).await?;
         match state.runtime.ensure(plan).await {
             Ok(()) => n += 1,
             Err(e) => tracing::error!(chain = %c.id, error = %e, "could not resume chain"),
