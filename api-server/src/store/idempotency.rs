@@ -14,25 +14,49 @@ pub enum Claim {
     Existing(idempotency_key::Model),
 }
 
-/// Claims a key for a request (inserting it pending), or returns what holds it. Keys past
-/// their expiry are swept first, so an old key can be used again.
+/// Claims a key for a request (inserting it pending), or returns what holds it. A key past
+/// its expiry is deleted and claimed afresh (the sweep deletes the others, see
+/// [`sweep_expired`], so a request costs no extra write for it).
 pub async fn claim(db: &impl ConnectionTrait, row: idempotency_key::Model) -> Result<Claim, DbErr> {
+    let (tenant, key, now) = (row.tenant_id, row.key.clone(), row.created_at);
+    match idempotency_key::ActiveModel::from(row.clone())
+        .insert(db)
+        .await
+    {
+        Ok(_) => return Ok(Claim::New),
+        Err(e) if super::is_unique_violation(&e) => {}
+        Err(e) => return Err(e),
+    }
+    let Some(held) = idempotency_key::Entity::find_by_id((tenant, key.clone()))
+        .one(db)
+        .await?
+    else {
+        // Deleted meanwhile: claim it now.
+        return Box::pin(claim(db, row)).await;
+    };
+    if held.expires_at > now {
+        return Ok(Claim::Existing(held));
+    }
     idempotency_key::Entity::delete_many()
-        .filter(idempotency_key::Column::ExpiresAt.lt(row.created_at))
+        .filter(idempotency_key::Column::TenantId.eq(tenant))
+        .filter(idempotency_key::Column::Key.eq(key))
+        .filter(idempotency_key::Column::ExpiresAt.lte(now))
         .exec(db)
         .await?;
-    let (tenant, key) = (row.tenant_id, row.key.clone());
     match idempotency_key::ActiveModel::from(row).insert(db).await {
         Ok(_) => Ok(Claim::New),
-        Err(e) if super::is_unique_violation(&e) => {
-            let held = idempotency_key::Entity::find_by_id((tenant, key))
-                .one(db)
-                .await?
-                .ok_or(e)?;
-            Ok(Claim::Existing(held))
-        }
+        Err(e) if super::is_unique_violation(&e) => Ok(Claim::Existing(held)),
         Err(e) => Err(e),
     }
+}
+
+/// Deletes every expired key; run by the background sweep.
+pub async fn sweep_expired(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<u64, DbErr> {
+    Ok(idempotency_key::Entity::delete_many()
+        .filter(idempotency_key::Column::ExpiresAt.lte(now))
+        .exec(db)
+        .await?
+        .rows_affected)
 }
 
 /// Takes over a pending key whose last attempt's lease ran out; false when another attempt

@@ -1328,4 +1328,13 @@ async fn keyed_deposits_happen_once(app: &TestApp) {
         made.body["deposits"][1]["receipts"][0]["tx_hash"]
     );
     assert_eq!(retry.body["deposits"][0]["id"], ids[0].as_str());
+
+    // Keys are kept 24 hours; after that a key names a new request.
+    app.clock.advance(chrono::Duration::hours(25));
+    let reused = app
+        .send(keyed("order-1", &"c6".repeat(32)), Some(&token))
+        .await;
+    assert_eq!(reused.status, 201, "{}", reused.body);
+    assert!(reused.header("idempotent-replayed").is_none());
+    assert_ne!(reused.body["id"], first.body["id"]);
 }

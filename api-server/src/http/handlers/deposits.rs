@@ -443,6 +443,7 @@ async fn finish(
 /// start. Returns how many it finished.
 pub async fn resume_deposits(state: &AppState) -> anyhow::Result<usize> {
     let now = state.clock.now();
+    idempotency::sweep_expired(&state.db, now).await?;
     let mut n = 0;
     for held in idempotency::abandoned(&state.db, now).await? {
         if !idempotency::take_over(&state.db, held.tenant_id, &held.key, now, now + lease()).await?
