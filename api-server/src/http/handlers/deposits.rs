@@ -581,9 +581,8 @@ async fn deposit_all(
         vec![Op::Deposit {
             hash_alg: HashAlg::Sha256,
             content_hash: consortia_chain::merkle::root(&leaves).to_vec(),
-            metadata:
-                serde_json::json!({"kind": "consortia.merkle-anchor", "leaves": leaves.len()})
-                    .to_string(),
+            // The one spelling verify_anchored checks against (RECEIPTS.md).
+            metadata: consortia_chain::receipt::anchor_metadata(leaves.len() as u64),
             external_id: Some(format!("anchor-{}", ids[0])),
         }]
     } else {
