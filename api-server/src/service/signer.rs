@@ -202,7 +202,7 @@ impl Signer {
 
     /// For each op, the receipt of the tenant's transaction with the op's `external_id`
     /// that the chain already holds, if any.
-    async fn committed_before(
+    pub async fn committed_before(
         &self,
         chain: Uuid,
         tenant: Uuid,

@@ -213,6 +213,16 @@ pub async fn chain(conn: &impl ConnectionTrait, row: &ca::Model) -> Result<Vec<c
 }
 
 /// Revoked certificates of a CA, for its CRL.
+/// How many certificates a CA revoked (revocation is final: the count changes with the list).
+pub async fn revoked_count(conn: &impl ConnectionTrait, ca: Uuid) -> Result<u64, DbErr> {
+    use sea_orm::PaginatorTrait;
+    certificate::Entity::find()
+        .filter(certificate::Column::CaId.eq(ca))
+        .filter(certificate::Column::Status.eq("revoked"))
+        .count(conn)
+        .await
+}
+
 pub async fn revoked(
     conn: &impl ConnectionTrait,
     ca: Uuid,

@@ -1301,6 +1301,52 @@ async fn keyed_deposits_happen_once(app: &TestApp) {
     );
     assert_eq!(on_chain(&node, &h5).await, 1);
 
+    // A request none of which reached a chain is never deposited by the sweep (its caller
+    // was told it failed): an internal key is dropped, a client's key waits for its retry.
+    for (key, hash, internal_key) in [
+        ("order-7", "f7".repeat(32), true),
+        ("order-8", "f8".repeat(32), false),
+    ] {
+        let made = app.send(keyed(key, &hash), Some(&token)).await;
+        assert_eq!(made.status, 201, "{}", made.body);
+        let id = made.body["id"].as_str().unwrap().to_string();
+        forget_recording(app, &tenant, key, &[&id]).await;
+        // The ids of an attempt that never reached the chain.
+        let renamed = if internal_key {
+            "internal never-sent"
+        } else {
+            key
+        };
+        k::Entity::update_many()
+            .col_expr(k::Column::Key, Expr::value(renamed))
+            .col_expr(
+                k::Column::DepositIds,
+                Expr::value(serde_json::to_string(&[uuid::Uuid::now_v7()]).unwrap()),
+            )
+            .filter(k::Column::Key.eq(key))
+            .exec(&app.state.db)
+            .await
+            .unwrap();
+        assert_eq!(resume_deposits(&app.state).await.unwrap(), 0, "{key}");
+        assert_eq!(
+            on_chain(&node, &hash).await,
+            1,
+            "{key}: not deposited again"
+        );
+        let left = k::Entity::find()
+            .filter(k::Column::Key.eq(renamed))
+            .one(&app.state.db)
+            .await
+            .unwrap();
+        match left {
+            None => assert!(internal_key, "{key}: a client's key is kept"),
+            Some(row) => {
+                assert!(!internal_key, "{key}: an internal key is dropped");
+                assert_eq!(row.state, "pending");
+            }
+        }
+    }
+
     // A Merkle-anchored batch: its anchor is found by its id the same way.
     let batch = |key: &str| {
         TestRequest::post()

@@ -220,22 +220,36 @@ fn runtime_error(e: RuntimeError) -> ApiError {
     }
 }
 
-/// Whether the caller may see the chain's raw node endpoints: nodes do not check tenants
-/// (their `/v1/blocks` and `/v1/deposits/{hash}` show every tenant's deposit metadata), so
-/// only the creating tenant's users (and the platform administrator) get them.
-async fn sees_endpoints(state: &AppState, who: &Caller, c: &chain::Model) -> ApiResult<bool> {
-    Ok(who.is_platform_admin()
-        || state
-            .access
-            .own_tenants(who)
-            .await?
-            .contains(&c.created_by_tenant))
+/// Whose chains' raw node endpoints a caller sees: nodes do not check tenants (their
+/// `/v1/blocks` and `/v1/deposits/{hash}` show every tenant's deposit metadata), so only
+/// the creating tenant's users (and the platform administrator) get them. Read once per
+/// request.
+enum EndpointsFor {
+    Every,
+    CreatedBy(Vec<Uuid>),
 }
 
-async fn view(state: &AppState, who: &Caller, c: chain::Model) -> ApiResult<ChainView> {
+impl EndpointsFor {
+    async fn of(state: &AppState, who: &Caller) -> ApiResult<EndpointsFor> {
+        Ok(if who.is_platform_admin() {
+            EndpointsFor::Every
+        } else {
+            EndpointsFor::CreatedBy(state.access.own_tenants(who).await?)
+        })
+    }
+
+    fn shows(&self, c: &chain::Model) -> bool {
+        match self {
+            EndpointsFor::Every => true,
+            EndpointsFor::CreatedBy(tenants) => tenants.contains(&c.created_by_tenant),
+        }
+    }
+}
+
+async fn view(state: &AppState, viewer: &EndpointsFor, c: chain::Model) -> ApiResult<ChainView> {
     let nodes = db::nodes(&state.db, c.id).await?;
     let report: ChainReport = state.runtime.report(c.id).await;
-    let shown = sees_endpoints(state, who, &c).await?;
+    let shown = viewer.shows(&c);
     let endpoints = if shown {
         state.runtime.endpoints(c.id).await
     } else {
@@ -307,7 +321,8 @@ pub async fn create(
     let row = provision(&state, checked, actor).await?;
     who.created(row.id);
     who.noted_tenant(body.tenant_id);
-    Ok(HttpResponse::Created().json(view(&state, &who, row).await?))
+    Ok(HttpResponse::Created()
+        .json(view(&state, &EndpointsFor::of(&state, &who).await?, row).await?))
 }
 
 /// Who asked for a chain: a member admin's request, or an approved `create_chain` proposal.
@@ -596,9 +611,10 @@ pub async fn list(
     state.alliances.authorize_view(&who, alliance_id).await?;
     let rows = db::in_alliance(&state.db, alliance_id, &req).await?;
     let (rows, next_cursor) = crate::domain::pagination::finish(rows, &req, |c| c.id.to_string());
+    let viewer = EndpointsFor::of(&state, &who).await?;
     let mut items = Vec::with_capacity(rows.len());
     for c in rows {
-        items.push(view(&state, &who, c).await?);
+        items.push(view(&state, &viewer, c).await?);
     }
     Ok(HttpResponse::Ok().json(Page { items, next_cursor }))
 }
@@ -618,7 +634,7 @@ pub async fn get(
         .alliances
         .authorize_chain_view(&who, alliance_id, id)
         .await?;
-    Ok(HttpResponse::Ok().json(view(&state, &who, c).await?))
+    Ok(HttpResponse::Ok().json(view(&state, &EndpointsFor::of(&state, &who).await?, c).await?))
 }
 
 /// The chain's genesis file: what receipts verify against offline

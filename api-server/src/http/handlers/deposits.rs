@@ -299,13 +299,22 @@ mod alg_name {
 /// same key must ask for again (compared by the SHA-256 of this JSON).
 #[derive(Serialize, Deserialize)]
 struct Intent {
-    /// `single` (`POST /deposits`) or `batch`.
-    kind: String,
+    kind: RequestKind,
     tenant: Uuid,
     chains: Vec<Uuid>,
     items: Vec<Checked>,
     merkle: bool,
     full: bool,
+}
+
+/// Which endpoint a request came to (its answer's shape).
+#[derive(Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum RequestKind {
+    /// `POST /api/v1/deposits`: one deposit.
+    Single,
+    /// `POST /api/v1/deposits/batch`.
+    Batch,
 }
 
 /// What a key's row keeps: the intent and who asked (not part of the comparison).
@@ -368,15 +377,13 @@ async fn execute(
     let internal = |e: serde_json::Error| ApiError::Internal(e.to_string());
     let wanted = serde_json::to_string(&intent).map_err(internal)?;
     let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(wanted.as_bytes()));
-    let remembered = Remembered {
-        intent,
-        user: Some(who.user.id),
-    };
+    // A `Remembered`, written around the intent's JSON instead of serialising it again.
+    let request = format!(r#"{{"user":"{}","intent":{wanted}}}"#, who.user.id);
     let row = idempotency_key::Model {
-        tenant_id: remembered.intent.tenant,
+        tenant_id: intent.tenant,
         key: k.clone(),
         request_sha256: sha.clone(),
-        request: serde_json::to_string(&remembered).map_err(internal)?,
+        request,
         deposit_ids: serde_json::to_string(&ids).map_err(internal)?,
         state: "pending".into(),
         response: None,
@@ -384,7 +391,6 @@ async fn execute(
         created_at: now,
         expires_at: now + chrono::Duration::hours(KEY_TTL_HOURS),
     };
-    let intent = remembered.intent;
     let mut recover = false;
     if let idempotency::Claim::Existing(held) = idempotency::claim(&state.db, row).await? {
         if held.request_sha256 != sha {
@@ -428,7 +434,7 @@ async fn finish(
         tracing::warn!(error = %e, "could not release an idempotency key");
     }
     let body = done?;
-    if intent.kind == "single" {
+    if intent.kind == RequestKind::Single {
         who.created(ids[0]);
     }
     who.noted_tenant(intent.tenant);
@@ -437,10 +443,12 @@ async fn finish(
         .body(body))
 }
 
-/// Finishes keyed deposit requests that stopped between the chain and the database (a
-/// crash, or an attempt that failed and was never retried): what reached a chain is found
-/// there by its deposit ids and recorded, the rest deposited. Runs in the background after
-/// start. Returns how many it finished.
+/// Finishes deposit requests that stopped between the chain and the database (a crash, a
+/// commit after the timeout): what reached a chain is found there by its deposit ids and
+/// recorded (a request that reached some chains is completed on the others). A request none
+/// of which reached any chain is not deposited here: its caller was told it failed. An
+/// internal key is then dropped; a client's key stays, for its retry. Runs at start, then
+/// every minute. Returns how many it finished.
 pub async fn resume_deposits(state: &AppState) -> anyhow::Result<usize> {
     let now = state.clock.now();
     idempotency::sweep_expired(&state.db, now).await?;
@@ -456,12 +464,19 @@ pub async fn resume_deposits(state: &AppState) -> anyhow::Result<usize> {
         for id in &intent.chains {
             chains.extend(db::get(&state.db, *id).await?);
         }
-        let done = if chains.len() == intent.chains.len() {
+        let done = if chains.len() != intent.chains.len() {
+            Err(anyhow::anyhow!("a chain of the request is gone"))
+        } else if !reached_a_chain(state, &intent, &ids, &chains).await? {
+            if is_internal(&held.key) {
+                idempotency::drop_key(&state.db, held.tenant_id, &held.key).await?;
+            } else {
+                idempotency::unlock(&state.db, held.tenant_id, &held.key, now).await?;
+            }
+            continue;
+        } else {
             deposit_all(state, user, &intent, &chains, &ids, true, &held.key)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))
-        } else {
-            Err(anyhow::anyhow!("a chain of the request is gone"))
         };
         match done {
             Ok(_) => n += 1,
@@ -473,6 +488,26 @@ pub async fn resume_deposits(state: &AppState) -> anyhow::Result<usize> {
         }
     }
     Ok(n)
+}
+
+/// Whether any transaction of the request is on any of its chains.
+async fn reached_a_chain(
+    state: &AppState,
+    intent: &Intent,
+    ids: &[Uuid],
+    chains: &[chain::Model],
+) -> anyhow::Result<bool> {
+    let ops = on_chain(intent, ids).ops;
+    for c in chains {
+        let found = state
+            .signer
+            .committed_before(c.id, intent.tenant, &ops)
+            .await?;
+        if found.iter().any(Option::is_some) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 fn check_item(
@@ -547,6 +582,60 @@ async fn chains_for(state: &AppState, tenant: Uuid, ids: &[Uuid]) -> ApiResult<V
     Ok(chains)
 }
 
+/// What a request puts on each chain.
+struct OnChain {
+    /// Anchored: the items as the leaves of one Merkle tree (empty otherwise)...
+    anchored: Vec<AnchoredItem>,
+    leaves: Vec<consortia_chain::Hash>,
+    /// ...of which only the root goes on chain; else one deposit per item. Each names its
+    /// deposit id (`external_id`), so an attempt's transactions can be found again.
+    ops: Vec<Op>,
+}
+
+fn on_chain(intent: &Intent, ids: &[Uuid]) -> OnChain {
+    if intent.merkle {
+        let anchored: Vec<AnchoredItem> = intent
+            .items
+            .iter()
+            .map(|c| AnchoredItem {
+                hash_alg: c.alg,
+                content_hash: hex::decode(&c.hash).expect("checked"),
+                metadata: c.metadata.clone(),
+            })
+            .collect();
+        let leaves: Vec<consortia_chain::Hash> = anchored.iter().map(AnchoredItem::leaf).collect();
+        let ops = vec![Op::Deposit {
+            hash_alg: HashAlg::Sha256,
+            content_hash: consortia_chain::merkle::root(&leaves).to_vec(),
+            // The one spelling verify_anchored checks against (RECEIPTS.md).
+            metadata: consortia_chain::receipt::anchor_metadata(leaves.len() as u64),
+            external_id: Some(format!("anchor-{}", ids[0])),
+        }];
+        OnChain {
+            anchored,
+            leaves,
+            ops,
+        }
+    } else {
+        let ops = intent
+            .items
+            .iter()
+            .zip(ids)
+            .map(|(c, id)| Op::Deposit {
+                hash_alg: c.alg,
+                content_hash: hex::decode(&c.hash).expect("checked"),
+                metadata: c.metadata.clone(),
+                external_id: Some(id.to_string()),
+            })
+            .collect();
+        OnChain {
+            anchored: Vec::new(),
+            leaves: Vec::new(),
+            ops,
+        }
+    }
+}
+
 /// Deposits the intent's items (with the deposit ids `ids`) on every chain at once; answers
 /// (the response body's JSON) only when all are committed and stored. `recover`: an earlier
 /// attempt may have committed some, found by their ids instead of deposited again. The
@@ -562,41 +651,12 @@ async fn deposit_all(
     key: &str,
 ) -> ApiResult<String> {
     let (tenant, items, full, merkle) = (intent.tenant, &intent.items, intent.full, intent.merkle);
-    // Anchored: the items are the leaves of one Merkle tree and only its root goes on chain.
-    let anchored: Vec<AnchoredItem> = if merkle {
-        items
-            .iter()
-            .map(|c| AnchoredItem {
-                hash_alg: c.alg,
-                content_hash: hex::decode(&c.hash).expect("checked"),
-                metadata: c.metadata.clone(),
-            })
-            .collect()
-    } else {
-        Vec::new()
-    };
-    let leaves: Vec<consortia_chain::Hash> = anchored.iter().map(AnchoredItem::leaf).collect();
+    let OnChain {
+        anchored,
+        leaves,
+        ops,
+    } = on_chain(intent, ids);
     let paths = consortia_chain::merkle::all_proofs(&leaves);
-    let ops: Vec<Op> = if merkle {
-        vec![Op::Deposit {
-            hash_alg: HashAlg::Sha256,
-            content_hash: consortia_chain::merkle::root(&leaves).to_vec(),
-            // The one spelling verify_anchored checks against (RECEIPTS.md).
-            metadata: consortia_chain::receipt::anchor_metadata(leaves.len() as u64),
-            external_id: Some(format!("anchor-{}", ids[0])),
-        }]
-    } else {
-        items
-            .iter()
-            .zip(ids)
-            .map(|(c, id)| Op::Deposit {
-                hash_alg: c.alg,
-                content_hash: hex::decode(&c.hash).expect("checked"),
-                metadata: c.metadata.clone(),
-                external_id: Some(id.to_string()),
-            })
-            .collect()
-    };
     let work = chains.iter().map(|c| {
         let ops = ops.clone();
         async move {
@@ -684,7 +744,7 @@ async fn deposit_all(
         .cloned()
         .map(|(d, r)| to_view(d, r, full.then_some(&seals)))
         .collect::<ApiResult<Vec<_>>>()?;
-    let body = if intent.kind == "single" {
+    let body = if intent.kind == RequestKind::Single {
         serde_json::to_string(&views.remove(0))
     } else {
         serde_json::to_string(&DepositBatch { deposits: views })
@@ -724,7 +784,7 @@ pub async fn create(
     let item = check_item("", &body.hash_alg, &body.content_hash, &body.metadata)?;
     let chains = chains_for(&state, tenant, &body.chain_ids).await?;
     let intent = Intent {
-        kind: "single".into(),
+        kind: RequestKind::Single,
         tenant,
         chains: chains.iter().map(|c| c.id).collect(),
         items: vec![item],
@@ -796,7 +856,7 @@ pub async fn create_batch(
         }
     };
     let intent = Intent {
-        kind: "batch".into(),
+        kind: RequestKind::Batch,
         tenant,
         chains: chains.iter().map(|c| c.id).collect(),
         items,

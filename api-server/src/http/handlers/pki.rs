@@ -607,11 +607,12 @@ pub async fn crl(
     let c = pki::ca(&state.db, id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("certificate authority {id} not found")))?;
-    let revoked = pki::revoked(&state.db, id).await?;
+    let count = pki::revoked_count(&state.db, id).await? as usize;
     let now = state.clock.now();
-    let signed = match state.crls.current(id, revoked.len(), now) {
+    let signed = match state.crls.current(id, count, now) {
         Some(signed) => signed,
         None => {
+            let revoked = pki::revoked(&state.db, id).await?;
             let list: Vec<Revoked> = revoked
                 .iter()
                 .filter_map(|r| {
