@@ -110,7 +110,13 @@ impl AppState {
         );
         AppState {
             tenants: Tenants::new(db.clone(), access.clone()),
-            members: Members::new(db.clone(), access.clone()),
+            members: Members::new(
+                db.clone(),
+                access.clone(),
+                token_key.clone(),
+                clock.clone(),
+                public_url.clone(),
+            ),
             alliances: Alliances::new(db.clone(), access.clone()),
             tokens: Tokens::new(db.clone(), access.clone(), token_key.clone(), clock.clone()),
             audit: Audit::new(db.clone(), access.clone(), clock.clone()),

@@ -835,6 +835,12 @@ pub fn build_package(manifest_text: &str, files: &BTreeMap<String, Vec<u8>>) -> 
         .expect("writing a tar to memory cannot fail")
 }
 
+/// The catalog name a template holds until its first version is published: `~` (never in a
+/// slug) and its id, so an unpublished template claims no name anyone else could want.
+pub fn unlisted_slug(id: uuid::Uuid) -> String {
+    format!("~{}", id.simple())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

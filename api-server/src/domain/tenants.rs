@@ -3,6 +3,7 @@
 use crate::domain::error::{Error, Result, check};
 use crate::domain::roles::Role;
 use crate::domain::validation;
+use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::StringLen;
 use sea_orm::{DeriveActiveEnum, EnumIter};
 use serde::{Deserialize, Serialize};
@@ -153,4 +154,79 @@ impl AddMember {
 pub struct ChangeRole {
     /// The new role.
     pub role: Role,
+}
+
+/// Body of `POST /api/v1/tenants/{tenant_id}/invites`: a single-use link into the tenant.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewInvite {
+    /// The role the person gets.
+    pub role: Role,
+    /// When set, only a person whose verified e-mail is this can use the link.
+    pub email: Option<String>,
+    /// Hours the link stays valid, 1–720 (default 168).
+    pub expires_in_hours: Option<u32>,
+}
+
+/// How long an invitation link stays valid when the request does not say.
+pub const DEFAULT_INVITE_HOURS: u32 = 168;
+
+impl NewInvite {
+    /// Field problems; how long the link lives.
+    pub fn check(&self) -> Result<Duration> {
+        if let Some(e) = self.email.as_deref() {
+            check("/email", validation::email("email", e))?;
+        }
+        let hours = self.expires_in_hours.unwrap_or(DEFAULT_INVITE_HOURS);
+        if !(1..=720).contains(&hours) {
+            return Err(Error::field(
+                "/expires_in_hours",
+                "expires_in_hours must be between 1 and 720",
+            ));
+        }
+        Ok(Duration::hours(i64::from(hours)))
+    }
+}
+
+/// Where a tenant invitation stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InviteStatus {
+    /// Usable.
+    Pending,
+    /// Redeemed by someone.
+    Used,
+    /// Withdrawn by an admin.
+    Revoked,
+    /// Past its time.
+    Expired,
+}
+
+impl InviteStatus {
+    /// The status of an invitation with these facts at `now`.
+    pub fn of(
+        used: bool,
+        revoked: bool,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> InviteStatus {
+        if used {
+            InviteStatus::Used
+        } else if revoked {
+            InviteStatus::Revoked
+        } else if expires_at <= now {
+            InviteStatus::Expired
+        } else {
+            InviteStatus::Pending
+        }
+    }
+
+    /// The API's word for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InviteStatus::Pending => "pending",
+            InviteStatus::Used => "used",
+            InviteStatus::Revoked => "revoked",
+            InviteStatus::Expired => "expired",
+        }
+    }
 }

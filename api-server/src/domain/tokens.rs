@@ -100,6 +100,14 @@ pub fn mint(key: &TokenKey) -> MintedToken {
     }
 }
 
+/// A fresh single-use invitation token (`inv_` and 32 random bytes, base64url); only its
+/// hash under the token key is stored.
+pub fn invite_token() -> String {
+    let mut raw = [0u8; SECRET_BYTES];
+    rand::rng().fill_bytes(&mut raw);
+    format!("inv_{}", URL_SAFE_NO_PAD.encode(raw))
+}
+
 /// A bearer string split into its parts; says nothing about validity.
 #[derive(Debug, PartialEq, Eq)]
 pub struct ParsedToken<'a> {

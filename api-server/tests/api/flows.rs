@@ -12,7 +12,124 @@ crate::both!(
     tenant_scoped_tokens_stay_in_their_tenant,
     audit_records_accepted_and_refused_changes,
     owners_demoting_each_other_at_once_leave_an_owner,
+    adding_a_member_tells_nothing_about_other_people,
 );
+
+/// Naming a person by e-mail tells a tenant admin nothing about people outside the tenants
+/// they are in: whether or not the address has an account, the answer is an invitation link
+/// bound to it (`202`, no user id, no name), and the person is not a member until they sign
+/// in through it. Someone the admin already shares a tenant with (as their credential acts)
+/// joins directly; the platform administrator adds anyone.
+async fn adding_a_member_tells_nothing_about_other_people(app: &TestApp) {
+    let (acme, acme_owner) = app.tenant_with_owner("acme").await;
+    let (globex, _) = app.tenant_with_owner("globex").await;
+    let hidden = app
+        .post(
+            &format!("/api/v1/tenants/{globex}/members"),
+            &app.admin_token,
+            json!({"email": "ceo@globex.example", "display_name": "Hidden Name", "role": "viewer"}),
+        )
+        .await;
+    assert_eq!(hidden.status, 201, "{}", hidden.body);
+    let hidden_id = hidden.body["user"]["id"].as_str().unwrap().to_string();
+
+    let members = format!("/api/v1/tenants/{acme}/members");
+    let ask = |email: &str| json!({"email": email, "display_name": "Typed", "role": "viewer"});
+    let existing = app
+        .post(&members, &acme_owner, ask("ceo@globex.example"))
+        .await;
+    let absent = app
+        .post(&members, &acme_owner, ask("nobody@nowhere.example"))
+        .await;
+    let keys = |v: &serde_json::Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+    for r in [&existing, &absent] {
+        assert_eq!(r.status, 202, "{}", r.body);
+        let text = r.body.to_string();
+        assert!(
+            !text.contains("Hidden Name") && !text.contains(&hidden_id),
+            "{text}"
+        );
+        assert_eq!(r.body["status"], "pending");
+        assert_eq!(r.body["role"], "viewer");
+        assert!(
+            r.body["url"]
+                .as_str()
+                .unwrap()
+                .contains("/auth/login?invite=inv_"),
+            "{}",
+            r.body
+        );
+        assert_eq!(keys(&r.body), keys(&existing.body));
+    }
+    assert_eq!(existing.body["email"], "ceo@globex.example");
+    assert_eq!(absent.body["email"], "nobody@nowhere.example");
+    // Neither is a member; both invitations wait in the tenant's list.
+    let listed = app.get(&members, &acme_owner).await;
+    assert_eq!(
+        listed.body["items"].as_array().unwrap().len(),
+        1,
+        "{}",
+        listed.body
+    );
+    let invites = app
+        .get(&format!("/api/v1/tenants/{acme}/invites"), &acme_owner)
+        .await;
+    assert_eq!(invites.body["items"].as_array().unwrap().len(), 2);
+    // No account was made for the address that had none.
+    let absent_user = app
+        .post(
+            &format!("/api/v1/tenants/{globex}/members"),
+            &app.admin_token,
+            ask("nobody@nowhere.example"),
+        )
+        .await;
+    assert_eq!(absent_user.status, 201);
+    assert_eq!(absent_user.body["user"]["display_name"], "Typed");
+
+    // A colleague from acme, added by acme's owner to another tenant it administers: direct.
+    let (initech, _) = app.tenant_with_owner("initech").await;
+    let owner_email = app.get("/api/v1/me", &acme_owner).await.body["user"]["email"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = app
+        .post(
+            &format!("/api/v1/tenants/{initech}/members"),
+            &app.admin_token,
+            json!({"email": owner_email, "display_name": "x", "role": "admin"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let (colleague_id, _) = app.member(&acme, "colleague@acme.example", "viewer").await;
+    let to_initech = format!("/api/v1/tenants/{initech}/members");
+    // Not through a token that acts in initech alone: acme's members are out of its sight.
+    let scoped = app
+        .post(
+            "/api/v1/tokens",
+            &acme_owner,
+            json!({"name": "initech-only", "tenant_id": initech}),
+        )
+        .await
+        .body["secret"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = app
+        .post(&to_initech, &scoped, ask("colleague@acme.example"))
+        .await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    let r = app
+        .post(&to_initech, &acme_owner, ask("colleague@acme.example"))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.body["user"]["id"], colleague_id.as_str());
+    // The platform administrator adds directly.
+    let r = app
+        .post(&members, &app.admin_token, ask("ceo@globex.example"))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.body["user"]["id"], hidden_id.as_str());
+}
 
 /// Two owners demote each other at the same moment, many times: the last-owner rule holds
 /// every time (one change wins, the other is refused), never a tenant without an owner and
@@ -187,9 +304,12 @@ async fn roles_govern_member_management(app: &TestApp) {
     let add = json!({"email": "new@acme.example", "display_name": "New", "role": "viewer"});
     assert_eq!(app.post(&members, &viewer, add.clone()).await.status, 403);
     assert_eq!(app.post(&members, &dev, add.clone()).await.status, 403);
-    assert_eq!(app.post(&members, &admin, add.clone()).await.status, 201);
+    // Someone the admin does not share a tenant with is invited (see
+    // `adding_a_member_tells_nothing_about_other_people`); a member already in is a conflict.
+    assert_eq!(app.post(&members, &admin, add.clone()).await.status, 202);
+    let again = json!({"email": "viewer@acme.example", "display_name": "V", "role": "viewer"});
     assert_eq!(
-        app.post(&members, &admin, add).await.status,
+        app.post(&members, &admin, again).await.status,
         409,
         "already a member"
     );
@@ -198,7 +318,14 @@ async fn roles_govern_member_management(app: &TestApp) {
     let r = app.post(&members, &admin, make_owner.clone()).await;
     assert_eq!(r.status, 403);
     assert!(r.body["detail"].as_str().unwrap().contains("owner"));
-    assert_eq!(app.post(&members, &owner, make_owner).await.status, 201);
+    let r = app.post(&members, &owner, make_owner.clone()).await;
+    assert_eq!((r.status, &r.body["role"]), (202, &json!("owner")));
+    assert_eq!(
+        app.post(&members, &app.admin_token, make_owner)
+            .await
+            .status,
+        201
+    );
 
     let promote = app
         .call(
@@ -475,9 +602,9 @@ async fn audit_records_accepted_and_refused_changes(app: &TestApp) {
     let req = actix_web::test::TestRequest::post()
         .uri(&members)
         .insert_header(("X-Request-Id", "trace-me-123"))
-        .set_json(json!({"email": "n@acme.example", "display_name": "N", "role": "viewer"}));
+        .set_json(json!({"kind": "service", "display_name": "N", "role": "viewer"}));
     let ok = app.send(req, Some(&owner)).await;
-    assert_eq!(ok.status, 201);
+    assert_eq!(ok.status, 201, "{}", ok.body);
     assert_eq!(ok.header("x-request-id"), Some("trace-me-123"));
     let denied = app
         .post(

@@ -91,7 +91,116 @@ fn pointers(r: &Resp) -> Vec<String> {
         .unwrap_or_default()
 }
 
-crate::both!(builtins_are_in_the_catalog, publishing_goes_through_review);
+crate::both!(
+    builtins_are_in_the_catalog,
+    publishing_goes_through_review,
+    drafts_keep_their_slugs_to_themselves
+);
+
+/// Submits and approves the version an upload answered with.
+async fn publish(app: &TestApp, uploaded: &Resp, token: &str) -> Resp {
+    let id = uploaded.body["template"]["id"].as_str().unwrap();
+    let version = uploaded.body["version"]["version"].as_str().unwrap();
+    let base = format!("/api/v1/templates/{id}/versions/{version}");
+    let r = app.post(&format!("{base}/submit"), token, json!({})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    app.post(
+        &format!("{base}/review"),
+        &app.admin_token,
+        json!({"decision": "approve"}),
+    )
+    .await
+}
+
+/// A slug is a publisher's own until a version is published: another publisher uploading
+/// the same slug learns nothing (the answer is that of a fresh slug) and gets a template of
+/// its own; the first to be published claims the catalog's name, and the other is then told
+/// so, which the catalog shows anyone anyway.
+async fn drafts_keep_their_slugs_to_themselves(app: &TestApp) {
+    let (acme, acme_owner) = partner(app, "acme-partners").await;
+    let (globex, globex_owner) = partner(app, "globex-partners").await;
+    let (_, customer) = app.tenant_with_owner("buyer").await;
+    let globex_draft = upload(
+        app,
+        &globex,
+        &globex_owner,
+        package(&manifest("secret-plan", "1.0.0", "")),
+    )
+    .await;
+    assert_eq!(globex_draft.status, 201, "{}", globex_draft.body);
+    let same = upload(
+        app,
+        &acme,
+        &acme_owner,
+        package(&manifest("secret-plan", "1.0.0", "")),
+    )
+    .await;
+    let fresh = upload(
+        app,
+        &acme,
+        &acme_owner,
+        package(&manifest("open-plan", "1.0.0", "")),
+    )
+    .await;
+    for r in [&same, &fresh] {
+        assert_eq!(r.status, 201, "{}", r.body);
+        assert_eq!(r.body["version"]["status"], "draft");
+    }
+    let shape = |r: &Resp| {
+        let mut v = r.body.clone();
+        for p in ["id", "slug", "name", "created_at", "updated_at"] {
+            v["template"][p] = Value::Null;
+        }
+        for p in ["created_at", "package_sha256", "package_bytes"] {
+            v["version"][p] = Value::Null;
+        }
+        v["version"]["manifest"]["slug"] = Value::Null;
+        v
+    };
+    assert_eq!(shape(&same), shape(&fresh));
+    assert_ne!(
+        same.body["template"]["id"],
+        globex_draft.body["template"]["id"]
+    );
+    assert_eq!(same.body["template"]["slug"], "secret-plan");
+
+    // Both go to review; Acme's is published first and holds the name.
+    let globex_id = globex_draft.body["template"]["id"].as_str().unwrap();
+    let globex_base = format!("/api/v1/templates/{globex_id}/versions/1.0.0");
+    let r = app
+        .post(&format!("{globex_base}/submit"), &globex_owner, json!({}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = publish(app, &same, &acme_owner).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["status"], "published");
+    let listed = app.get("/api/v1/catalog/secret-plan", &customer).await;
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    assert_eq!(listed.body["template"]["id"], same.body["template"]["id"]);
+    // Globex's version cannot be published under that name now, nor a new one uploaded.
+    let r = app
+        .post(
+            &format!("{globex_base}/review"),
+            &app.admin_token,
+            json!({"decision": "approve"}),
+        )
+        .await;
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert!(r.body["detail"].as_str().unwrap().contains("secret-plan"));
+    let r = upload(
+        app,
+        &globex,
+        &globex_owner,
+        package(&manifest("secret-plan", "1.1.0", "")),
+    )
+    .await;
+    assert_eq!(r.status, 409, "{}", r.body);
+    // The catalog lists one `secret-plan`, Acme's.
+    let catalog = app.get("/api/v1/catalog?q=secret-plan", &customer).await;
+    let items = catalog.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{}", catalog.body);
+    assert_eq!(items[0]["template"]["id"], same.body["template"]["id"]);
+}
 
 async fn builtins_are_in_the_catalog(app: &TestApp) {
     assert_eq!(load_builtins(&app.state).await.unwrap(), 4);
@@ -466,7 +575,7 @@ async fn bad_packages_are_refused_and_nothing_is_stored() {
         .member(&tenant, "v@acme-partners.example", "viewer")
         .await;
     let (customer_tenant, customer) = app.tenant_with_owner("buyer").await;
-    // Globex owns `taken`.
+    // Globex's `taken` is in the catalog.
     let r = upload(
         &app,
         &other_partner,
@@ -475,6 +584,7 @@ async fn bad_packages_are_refused_and_nothing_is_stored() {
     )
     .await;
     assert_eq!(r.status, 201);
+    publish(&app, &r, &other_owner).await;
     let before = app.snapshot().await;
     let good = manifest("cold-chain", "1.0.0", "");
     let mut digest_files = BTreeMap::new();

@@ -9,8 +9,12 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub publisher_tenant_id: Uuid,
-    #[sea_orm(unique)]
+    /// The publisher's name for it (unique per publisher).
     pub slug: String,
+    /// The catalog's name for it once a version is published (equal to `slug`), and `~`
+    /// with the id before: unique, so one publisher's published slug is no one else's.
+    #[sea_orm(unique)]
+    pub listed_slug: String,
     pub name: String,
     pub summary: String,
     pub category: String,

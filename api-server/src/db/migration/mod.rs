@@ -14,6 +14,7 @@ mod m20261128_000007_installations;
 mod m20261128_000008_chain_blocks;
 mod m20261207_000009_session_origin;
 mod m20261207_000010_idempotency;
+mod m20261207_000011_template_listing;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000008_chain_blocks::Migration),
             Box::new(m20261207_000009_session_origin::Migration),
             Box::new(m20261207_000010_idempotency::Migration),
+            Box::new(m20261207_000011_template_listing::Migration),
         ]
     }
 }

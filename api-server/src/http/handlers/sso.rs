@@ -3,8 +3,7 @@
 
 use crate::app::AppState;
 use crate::db::entities::{login_request, session, tenant_invite, user};
-use crate::domain::roles::{self, Action, Role};
-use crate::domain::validation;
+use crate::domain::roles::Role;
 use crate::http::auth::{self, SESSION_COOKIE};
 use crate::http::problem::{ApiError, ApiResult};
 use crate::http::views::{Page, PageQuery, UserView, page};
@@ -668,171 +667,6 @@ pub async fn revoke_session(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// A new tenant invitation.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewInvite {
-    /// The role the person gets.
-    pub role: Role,
-    /// When set, only a person whose verified e-mail is this can use the link.
-    pub email: Option<String>,
-    /// Hours the link stays valid, 1–720 (default 168).
-    pub expires_in_hours: Option<u32>,
-}
-
-/// A tenant invitation (the token appears only in the creation response).
-#[derive(Debug, Serialize, ToSchema)]
-pub struct InviteView {
-    /// Invitation id.
-    pub id: Uuid,
-    /// Tenant.
-    pub tenant_id: Uuid,
-    /// Role granted.
-    pub role: String,
-    /// Restricted to this e-mail.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub email: Option<String>,
-    /// `pending`, `used`, `revoked` or `expired`.
-    pub status: &'static str,
-    /// Created.
-    pub created_at: DateTime<Utc>,
-    /// Valid until.
-    pub expires_at: DateTime<Utc>,
-    /// The single-use token (only when just created).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub token: Option<String>,
-    /// The link to send (only when just created).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub url: Option<String>,
-}
-
-fn invite_view(i: &tenant_invite::Model, now: DateTime<Utc>) -> InviteView {
-    InviteView {
-        id: i.id,
-        tenant_id: i.tenant_id,
-        role: i.role.clone(),
-        email: i.email.clone(),
-        status: if i.used_at.is_some() {
-            "used"
-        } else if i.revoked_at.is_some() {
-            "revoked"
-        } else if i.expires_at <= now {
-            "expired"
-        } else {
-            "pending"
-        },
-        created_at: i.created_at,
-        expires_at: i.expires_at,
-        token: None,
-        url: None,
-    }
-}
-
-/// Creates a single-use invitation link into the tenant (admins; owners for the owner role).
-#[utoipa::path(post, path = "/api/v1/tenants/{tenant_id}/invites", operation_id = "createInvite", tag = "members",
-    params(("tenant_id" = Uuid, Path, description = "Tenant id")), request_body = NewInvite,
-    responses((status = 201, body = InviteView), (status = 400, body = crate::http::problem::Problem),
-        (status = 403, body = crate::http::problem::Problem), (status = 404, body = crate::http::problem::Problem)),
-    security(("bearer" = [])))]
-pub async fn create_invite(
-    state: web::Data<AppState>,
-    who: Caller,
-    path: web::Path<Uuid>,
-    body: web::Json<NewInvite>,
-) -> ApiResult<HttpResponse> {
-    let tenant = path.into_inner();
-    let actor = state.access.role_in(&who, tenant, Action::Read).await?;
-    roles::check_membership_change(actor, None, Some(body.role), 0)
-        .map_err(|r| ApiError::Forbidden(r.to_string()))?;
-    if let Some(e) = body.email.as_deref() {
-        validation::email("email", e).map_err(|d| ApiError::field("/email", d))?;
-    }
-    let hours = body.expires_in_hours.unwrap_or(168);
-    if !(1..=720).contains(&hours) {
-        return Err(ApiError::field(
-            "/expires_in_hours",
-            "expires_in_hours must be between 1 and 720",
-        ));
-    }
-    let token = format!("inv_{}", crate::oidc::random_token());
-    let now = state.clock.now();
-    let row = tenant_invite::Model {
-        id: Uuid::now_v7(),
-        tenant_id: tenant,
-        role: body.role.as_str().into(),
-        email: body.email.as_deref().map(str::to_lowercase),
-        token_hash: state.token_key.hash(&token),
-        created_by: who.user.id,
-        created_at: now,
-        expires_at: now + Duration::hours(i64::from(hours)),
-        used_at: None,
-        used_by: None,
-        revoked_at: None,
-    };
-    store::sessions::insert_invite(&state.db, row.clone()).await?;
-    who.created(row.id);
-    let mut v = invite_view(&row, now);
-    v.url = Some(format!(
-        "{}/auth/login?invite={token}",
-        state.public_url.trim_end_matches('/')
-    ));
-    v.token = Some(token);
-    Ok(HttpResponse::Created().json(v))
-}
-
-/// Lists the tenant's invitations (admins).
-#[utoipa::path(get, path = "/api/v1/tenants/{tenant_id}/invites", operation_id = "listInvites", tag = "members",
-    params(("tenant_id" = Uuid, Path, description = "Tenant id"), PageQuery),
-    responses((status = 200, body = Page<InviteView>), (status = 400, body = crate::http::problem::Problem),
-        (status = 403, body = crate::http::problem::Problem),
-        (status = 404, body = crate::http::problem::Problem)),
-    security(("bearer" = [])))]
-pub async fn list_invites(
-    state: web::Data<AppState>,
-    who: Caller,
-    path: web::Path<Uuid>,
-    q: web::Query<PageQuery>,
-) -> ApiResult<HttpResponse> {
-    let req = q.page()?;
-    let tenant = path.into_inner();
-    state
-        .access
-        .role_in(&who, tenant, Action::ManageMembers)
-        .await?;
-    let now = state.clock.now();
-    let rows = store::sessions::invites(&state.db, tenant, &req).await?;
-    Ok(HttpResponse::Ok().json(page(
-        rows,
-        &req,
-        |i| i.id.to_string(),
-        |i| invite_view(&i, now),
-    )))
-}
-
-/// Revokes an unused invitation (admins).
-#[utoipa::path(delete, path = "/api/v1/tenants/{tenant_id}/invites/{invite_id}", operation_id = "revokeInvite", tag = "members",
-    params(("tenant_id" = Uuid, Path, description = "Tenant id"), ("invite_id" = Uuid, Path, description = "Invitation id")),
-    responses((status = 204), (status = 403, body = crate::http::problem::Problem),
-        (status = 404, body = crate::http::problem::Problem)),
-    security(("bearer" = [])))]
-pub async fn revoke_invite(
-    state: web::Data<AppState>,
-    who: Caller,
-    path: web::Path<(Uuid, Uuid)>,
-) -> ApiResult<HttpResponse> {
-    let (tenant, id) = path.into_inner();
-    state
-        .access
-        .role_in(&who, tenant, Action::ManageMembers)
-        .await?;
-    if !store::sessions::revoke_invite(&state.db, tenant, id, state.clock.now()).await? {
-        return Err(ApiError::NotFound(format!(
-            "no unused invitation {id} in this tenant"
-        )));
-    }
-    Ok(HttpResponse::NoContent().finish())
-}
-
 /// This module's routes.
 pub fn routes(r: &mut crate::http::Routes<'_>) {
     crate::http::routes!(r;
@@ -844,9 +678,6 @@ pub fn routes(r: &mut crate::http::Routes<'_>) {
         POST "/auth/token" => token_login,
         GET "/api/v1/sessions" => list_sessions,
         DELETE "/api/v1/sessions/{session_id}" => revoke_session,
-        POST "/api/v1/tenants/{tenant_id}/invites" => create_invite,
-        GET "/api/v1/tenants/{tenant_id}/invites" => list_invites,
-        DELETE "/api/v1/tenants/{tenant_id}/invites/{invite_id}" => revoke_invite,
     );
 }
 
@@ -860,9 +691,6 @@ pub fn routes(r: &mut crate::http::Routes<'_>) {
     token_login,
     config,
     list_sessions,
-    revoke_session,
-    create_invite,
-    list_invites,
-    revoke_invite
+    revoke_session
 ))]
 pub struct Doc;

@@ -54,7 +54,7 @@ fn problems(detail: &str, list: Vec<Problem>) -> ApiError {
 pub struct TemplateView {
     /// Template id.
     pub id: Uuid,
-    /// Unique name.
+    /// The publisher's name for it; once a version is published, the catalog's (unique).
     pub slug: String,
     /// Display name.
     pub name: String,
@@ -193,6 +193,24 @@ fn semver_of(v: &str) -> semver::Version {
     semver::Version::parse(v).unwrap_or(semver::Version::new(0, 0, 0))
 }
 
+/// A conflict when another publisher's template holds `slug` in the catalog.
+async fn refuse_listed_elsewhere(
+    db: &impl ConnectionTrait,
+    publisher: Uuid,
+    slug: &str,
+) -> Result<(), ApiError> {
+    let listed = template::Entity::find()
+        .filter(template::Column::ListedSlug.eq(slug))
+        .one(db)
+        .await?;
+    match listed {
+        Some(t) if t.publisher_tenant_id != publisher => Err(ApiError::Conflict(format!(
+            "the catalog already has a template `{slug}` by another publisher: choose another slug"
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// Stores a checked package as a version of its template (created when new). `status` is
 /// `draft` for uploads, `published` for built-ins.
 async fn store_version(
@@ -205,23 +223,29 @@ async fn store_version(
 ) -> Result<(template::Model, template_version::Model, bool), ApiError> {
     let m = &pkg.manifest;
     let now = Utc::now();
+    // The publisher's own template of this slug. Another publisher's counts only once it is
+    // in the catalog (public anyway): a draft elsewhere is neither a conflict nor a hint.
+    refuse_listed_elsewhere(db, publisher, &m.slug).await?;
     let existing = template::Entity::find()
+        .filter(template::Column::PublisherTenantId.eq(publisher))
         .filter(template::Column::Slug.eq(&m.slug))
         .one(db)
         .await?;
     let t = match existing {
-        Some(t) if t.publisher_tenant_id != publisher => {
-            return Err(ApiError::Conflict(format!(
-                "the slug `{}` belongs to another publisher: choose another slug",
-                m.slug
-            )));
-        }
         Some(t) => t,
         None => {
+            let id = Uuid::now_v7();
             template::ActiveModel {
-                id: Set(Uuid::now_v7()),
+                id: Set(id),
                 publisher_tenant_id: Set(publisher),
                 slug: Set(m.slug.clone()),
+                // Built-ins are published at once; uploads claim the catalog's name when
+                // their first version is approved.
+                listed_slug: Set(if builtin {
+                    m.slug.clone()
+                } else {
+                    crate::domain::templates::unlisted_slug(id)
+                }),
                 name: Set(m.name.clone()),
                 summary: Set(m.summary.clone()),
                 category: Set(m.category.clone()),
@@ -578,6 +602,7 @@ pub async fn submit(
     let (id, version) = path.into_inner();
     let (t, v) = publisher_version(&state, &who, id, &version, Action::WriteWorkloads).await?;
     let txn = state.db.begin().await?;
+    refuse_listed_elsewhere(&txn, t.publisher_tenant_id, &t.slug).await?;
     transition(&txn, &v, &["draft", "rejected"], "in_review", None, None).await?;
     event(&txn, t.id, &version, "submitted", Some(who.user.id), None).await?;
     txn.commit().await?;
@@ -665,15 +690,28 @@ pub async fn review(
     )
     .await?;
     if body.decision == Decision::Approve {
+        refuse_listed_elsewhere(&txn, t.publisher_tenant_id, &t.slug).await?;
         let m: Manifest =
             serde_json::from_str(&v.manifest).map_err(|e| ApiError::Internal(e.to_string()))?;
         let mut am: template::ActiveModel = t.clone().into();
+        am.listed_slug = Set(t.slug.clone());
         am.name = Set(m.name);
         am.summary = Set(m.summary);
         am.category = Set(m.category);
         am.engines = Set(m.engines.join(","));
         am.updated_at = Set(Utc::now());
-        am.update(&txn).await?;
+        // Two approvals of the same slug from different publishers racing: the catalog's
+        // unique name decides, and the later one is a conflict.
+        am.update(&txn).await.map_err(|e| {
+            if crate::store::is_unique_violation(&e) {
+                ApiError::Conflict(format!(
+                    "another publisher's `{}` was published meanwhile",
+                    t.slug
+                ))
+            } else {
+                e.into()
+            }
+        })?;
     }
     event(
         &txn,
@@ -990,7 +1028,7 @@ async fn catalog_template(
 ) -> Result<(template::Model, Vec<template_version::Model>), ApiError> {
     let not_found = || ApiError::NotFound(format!("no published template `{slug}`"));
     let t = template::Entity::find()
-        .filter(template::Column::Slug.eq(slug))
+        .filter(template::Column::ListedSlug.eq(slug))
         .one(&state.db)
         .await?
         .ok_or_else(not_found)?;
@@ -1273,6 +1311,7 @@ pub async fn load_builtins(state: &AppState) -> Result<usize, ApiError> {
         let pkg = marketplace::read_package(&bytes, marketplace::DEFAULT_MAX_PACKAGE_BYTES)
             .map_err(|p| ApiError::Internal(format!("a built-in template is not valid: {p:?}")))?;
         let exists = match template::Entity::find()
+            .filter(template::Column::PublisherTenantId.eq(publisher))
             .filter(template::Column::Slug.eq(&pkg.manifest.slug))
             .one(&txn)
             .await?
