@@ -135,7 +135,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             }
         });
     }
-    match http::handlers::templates::load_builtins(&state).await {
+    match crate::jobs::builtins::load(&state.templates).await {
         Ok(0) => {}
         Ok(n) => tracing::info!(added = n, "built-in marketplace templates loaded"),
         Err(e) => tracing::warn!(error = %e, "could not load the built-in marketplace templates"),

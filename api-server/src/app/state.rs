@@ -8,6 +8,7 @@ use crate::service::access::{Access, SessionSettings};
 use crate::service::alliances::Alliances;
 use crate::service::audit::Audit;
 use crate::service::members::Members;
+use crate::service::templates::Templates;
 use crate::service::tenants::Tenants;
 use crate::service::tokens::Tokens;
 use sea_orm::DatabaseConnection;
@@ -61,8 +62,6 @@ pub struct AppState {
     pub sso: Option<Arc<crate::oidc::Oidc>>,
     /// Browser session lifetimes.
     pub sessions: SessionSettings,
-    /// Largest marketplace template package accepted (bytes).
-    pub template_max_bytes: usize,
     /// Where chains run (local processes or Kubernetes).
     pub runtime: Arc<dyn crate::runtime::Runtime>,
     /// Tenants' service accounts on chains (evidence deposits).
@@ -75,6 +74,8 @@ pub struct AppState {
     pub tenants: Tenants,
     /// Members of tenants.
     pub members: Members,
+    /// The marketplace.
+    pub templates: Templates,
     /// Who sees an alliance and acts for its members.
     pub alliances: Alliances,
     /// API tokens.
@@ -118,6 +119,12 @@ impl AppState {
                 public_url.clone(),
             ),
             alliances: Alliances::new(db.clone(), access.clone()),
+            templates: Templates::new(
+                db.clone(),
+                access.clone(),
+                clock.clone(),
+                template_max_bytes,
+            ),
             tokens: Tokens::new(db.clone(), access.clone(), token_key.clone(), clock.clone()),
             audit: Audit::new(db.clone(), access.clone(), clock.clone()),
             signer: Arc::new(crate::service::signer::Signer::new(
@@ -136,7 +143,6 @@ impl AppState {
             public_url,
             sso,
             sessions,
-            template_max_bytes,
             runtime,
             tasks,
             access,

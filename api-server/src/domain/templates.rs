@@ -835,6 +835,130 @@ pub fn build_package(manifest_text: &str, files: &BTreeMap<String, Vec<u8>>) -> 
         .expect("writing a tar to memory cannot fail")
 }
 
+/// Where a template version stands: uploaded as a `draft`, `in_review` once submitted, then
+/// `published` or `rejected` by the reviewer; the publisher may `deprecate` a published one.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    ToSchema,
+    sea_orm::EnumIter,
+    sea_orm::DeriveActiveEnum,
+)]
+#[serde(rename_all = "snake_case")]
+#[sea_orm(
+    rs_type = "String",
+    db_type = "String(sea_orm::sea_query::StringLen::None)"
+)]
+pub enum VersionStatus {
+    /// Uploaded; may be uploaded again.
+    #[sea_orm(string_value = "draft")]
+    Draft,
+    /// Waiting for the platform reviewer; immutable.
+    #[sea_orm(string_value = "in_review")]
+    InReview,
+    /// In the catalog; immutable.
+    #[sea_orm(string_value = "published")]
+    Published,
+    /// Sent back with a reason; may be uploaded again.
+    #[sea_orm(string_value = "rejected")]
+    Rejected,
+    /// Still in the catalog, taking no new installs.
+    #[sea_orm(string_value = "deprecated")]
+    Deprecated,
+}
+
+impl VersionStatus {
+    /// Whether the catalog shows it (published or deprecated).
+    pub fn is_public(self) -> bool {
+        matches!(self, VersionStatus::Published | VersionStatus::Deprecated)
+    }
+
+    /// Whether an upload of the same version number may replace it.
+    pub fn is_replaceable(self) -> bool {
+        matches!(self, VersionStatus::Draft | VersionStatus::Rejected)
+    }
+
+    /// The API's word for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VersionStatus::Draft => "draft",
+            VersionStatus::InReview => "in_review",
+            VersionStatus::Published => "published",
+            VersionStatus::Rejected => "rejected",
+            VersionStatus::Deprecated => "deprecated",
+        }
+    }
+}
+
+impl std::fmt::Display for VersionStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The platform reviewer's decision on a version under review.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    /// Publish the version.
+    Approve,
+    /// Send it back with a reason.
+    Reject,
+}
+
+/// A validation error listing every problem of a package or of install parameters.
+pub fn invalid(detail: &str, list: Vec<Problem>) -> crate::domain::error::Error {
+    crate::domain::error::Error::Invalid {
+        detail: format!(
+            "{detail}: {}",
+            list.iter()
+                .map(|p| p.to_string())
+                .collect::<Vec<_>>()
+                .join("; ")
+                .chars()
+                .take(2000)
+                .collect::<String>()
+        ),
+        errors: list
+            .into_iter()
+            .map(|p| crate::domain::error::FieldError {
+                pointer: p.pointer,
+                detail: p.detail,
+            })
+            .collect(),
+    }
+}
+
+/// Checks install parameters against a manifest's schema: every error by JSON pointer, each
+/// under `at`.
+pub fn check_install_parameters(
+    m: &Manifest,
+    parameters: &Value,
+    at: &str,
+) -> crate::domain::error::Result<()> {
+    check_parameters(&m.parameters, parameters).map_err(|p| {
+        let p = p
+            .into_iter()
+            .map(|p| Problem {
+                pointer: format!("{at}{}", p.pointer),
+                detail: p.detail,
+            })
+            .collect();
+        invalid("the parameters do not satisfy the template's schema", p)
+    })
+}
+
+/// Versions ordered newest first by semantic version (an unparsable one sorts as 0.0.0).
+pub fn newest_first<T>(items: &mut [T], version: impl Fn(&T) -> &str) {
+    let of = |v: &str| semver::Version::parse(v).unwrap_or(semver::Version::new(0, 0, 0));
+    items.sort_by_key(|x| std::cmp::Reverse(of(version(x))));
+}
+
 /// The catalog name a template holds until its first version is published: `~` (never in a
 /// slug) and its id, so an unpublished template claims no name anyone else could want.
 pub fn unlisted_slug(id: uuid::Uuid) -> String {

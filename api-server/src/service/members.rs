@@ -128,7 +128,7 @@ impl Members {
         };
         // Directly only where it reveals nothing: the platform administrator, or a person
         // the caller already shares a tenant with.
-        let direct = who.user.is_platform_admin
+        let direct = who.is_platform_admin()
             || match &existing {
                 Some(u) => knows(&txn, who, u.id).await?,
                 None => false,

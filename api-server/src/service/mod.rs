@@ -8,6 +8,7 @@ pub mod audit;
 pub mod crls;
 pub mod members;
 pub mod signer;
+pub mod templates;
 pub mod tenants;
 pub mod tokens;
 pub mod watchers;

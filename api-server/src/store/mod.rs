@@ -7,6 +7,7 @@ pub mod chains;
 pub mod idempotency;
 pub mod pki;
 pub mod sessions;
+pub mod templates;
 pub mod tenants;
 pub mod tokens;
 pub mod users;

@@ -1,8 +1,6 @@
 //! Browser sessions, pending logins, external identities and tenant invitations.
 
-use crate::db::entities::{
-    identity, login_request, membership, session, tenant, tenant_invite, user,
-};
+use crate::db::entities::{identity, login_request, membership, session, tenant_invite, user};
 use crate::domain::pagination::PageRequest;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
@@ -85,17 +83,6 @@ pub async fn link_identity(
     .insert(db)
     .await
     .map(|_| ())
-}
-
-/// A tenant by slug.
-pub async fn tenant_by_slug(
-    db: &impl ConnectionTrait,
-    slug: &str,
-) -> Result<Option<tenant::Model>, DbErr> {
-    tenant::Entity::find()
-        .filter(tenant::Column::Slug.eq(slug))
-        .one(db)
-        .await
 }
 
 /// How many tenants a user belongs to.

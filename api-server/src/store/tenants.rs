@@ -95,3 +95,14 @@ pub async fn rename(
     am.updated_at = Set(Utc::now());
     am.update(db).await
 }
+
+/// A tenant by slug.
+pub async fn by_slug(
+    db: &impl ConnectionTrait,
+    slug: &str,
+) -> Result<Option<tenant::Model>, DbErr> {
+    tenant::Entity::find()
+        .filter(tenant::Column::Slug.eq(slug))
+        .one(db)
+        .await
+}

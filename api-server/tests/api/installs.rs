@@ -13,7 +13,6 @@ use crate::support::{Resp, TestApp};
 use actix_web::http::Method;
 use actix_web::test::TestRequest;
 use consortia_api::domain::templates::build_package;
-use consortia_api::http::handlers::templates::load_builtins;
 use consortia_chain::genesis::Genesis;
 use consortia_chain::receipt::{Receipt, verify_receipt};
 use consortia_chain::tx::Op;
@@ -137,7 +136,9 @@ fn package_sha(detail: &Value, version: &str) -> String {
 }
 
 async fn templates_install_onto_chains(app: &TestApp) {
-    load_builtins(&app.state).await.unwrap();
+    consortia_api::jobs::builtins::load(&app.state.templates)
+        .await
+        .unwrap();
     let (partner, partner_token, template_id) = published_partner_template(app).await;
     let (tenant, token) = app.tenant_with_owner("buyer").await;
     let alliance = found(app, &token, &tenant, "BuyerMSP").await;
@@ -324,7 +325,9 @@ async fn templates_install_onto_chains(app: &TestApp) {
 }
 
 async fn bad_installs_change_nothing(app: &TestApp) {
-    load_builtins(&app.state).await.unwrap();
+    consortia_api::jobs::builtins::load(&app.state.templates)
+        .await
+        .unwrap();
     let (tenant, token) = app.tenant_with_owner("buyer").await;
     let alliance = found(app, &token, &tenant, "BuyerMSP").await;
     let (_, viewer) = app.member(&tenant, "viewer@buyer.example", "viewer").await;

@@ -5,7 +5,6 @@ use crate::support::{Backend, Resp, TestApp};
 use actix_web::http::Method;
 use actix_web::test::TestRequest;
 use consortia_api::domain::templates::build_package;
-use consortia_api::http::handlers::templates::load_builtins;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
@@ -203,9 +202,19 @@ async fn drafts_keep_their_slugs_to_themselves(app: &TestApp) {
 }
 
 async fn builtins_are_in_the_catalog(app: &TestApp) {
-    assert_eq!(load_builtins(&app.state).await.unwrap(), 4);
+    assert_eq!(
+        consortia_api::jobs::builtins::load(&app.state.templates)
+            .await
+            .unwrap(),
+        4
+    );
     // Loading again (every start) adds nothing.
-    assert_eq!(load_builtins(&app.state).await.unwrap(), 0);
+    assert_eq!(
+        consortia_api::jobs::builtins::load(&app.state.templates)
+            .await
+            .unwrap(),
+        0
+    );
     let (_, customer) = app.tenant_with_owner("buyer").await;
     let all = app.get("/api/v1/catalog", &customer).await;
     assert_eq!(all.status, 200, "{}", all.body);

@@ -15,8 +15,8 @@ pub struct Model {
     /// Size of the package (the bytes are in `template_packages`).
     pub package_bytes: i64,
     pub package_sha256: String,
-    /// `draft`, `in_review`, `published`, `rejected` or `deprecated`.
-    pub status: String,
+    /// Where the version stands.
+    pub status: crate::domain::templates::VersionStatus,
     /// Why it was rejected or deprecated.
     pub reason: Option<String>,
     pub created_by: Option<Uuid>,

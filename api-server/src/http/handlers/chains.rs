@@ -366,9 +366,11 @@ async fn check_request_against(
     // The template's chain defaults fill what the request leaves out.
     let defaults = match &spec.template {
         Some(t) => Some(
-            super::templates::installable(state, &t.slug, t.version.as_deref())
+            state
+                .templates
+                .installable(&t.slug, t.version.as_deref())
                 .await
-                .map_err(|e| e.under("/template"))?
+                .map_err(|e| ApiError::from(e).under("/template"))?
                 .2
                 .chain,
         ),

@@ -16,12 +16,10 @@
 //! Installations are chain data: members of the alliance see them; the template's publisher
 //! sees only its install count.
 
-use super::templates::{check_install_parameters, installable};
 use crate::app::AppState;
-use crate::db::entities::{
-    chain, template, template_installation, template_package, template_version,
-};
+use crate::db::entities::{chain, template, template_installation, template_version};
 use crate::domain::roles::Action;
+use crate::domain::templates::check_install_parameters;
 use crate::domain::templates::{self as marketplace, Rendered};
 use crate::http::problem::{ApiError, ApiResult, Problem};
 use crate::runtime::Phase;
@@ -185,9 +183,11 @@ pub(crate) async fn resolve(
     parameters: &Map<String, Value>,
     at: &str,
 ) -> ApiResult<Resolved> {
-    let (template, version, manifest) = installable(state, slug, version)
+    let (template, version, manifest) = state
+        .templates
+        .installable(slug, version)
         .await
-        .map_err(|e| e.under(at))?;
+        .map_err(|e| ApiError::from(e).under(at))?;
     if !manifest.engines.iter().any(|e| e == engine) {
         return Err(ApiError::field(
             if at.is_empty() { "/slug" } else { at },
@@ -200,13 +200,12 @@ pub(crate) async fn resolve(
     }
     let parameters = Value::Object(parameters.clone());
     check_install_parameters(&manifest, &parameters, &format!("{at}/parameters"))?;
-    let package = template_package::Entity::find_by_id(version.id)
-        .one(&state.db)
+    let package = crate::store::templates::package(&state.db, version.id)
         .await?
         .ok_or_else(|| ApiError::Internal(format!("no package for {slug} {}", version.version)))?;
     // A package is read with today's checks: one stored before a rule was added may fail
     // them, which makes the version uninstallable (the publisher ships a new one), not a 500.
-    let rendered = marketplace::read_package(&package.package, usize::MAX / 8)
+    let rendered = marketplace::read_package(&package, usize::MAX / 8)
         .map_err(|problems| {
             let list: Vec<String> = problems.iter().map(ToString::to_string).collect();
             ApiError::field(

@@ -380,7 +380,7 @@ async fn admit(
     }
     for m in &settings.group_map {
         if who.groups.iter().any(|g| g == &m.group) {
-            match store::sessions::tenant_by_slug(&txn, &m.tenant_slug).await? {
+            match store::tenants::by_slug(&txn, &m.tenant_slug).await? {
                 Some(t) => grants.push((t.id, m.role)),
                 None => {
                     tracing::warn!(tenant = %m.tenant_slug, "group mapping names a tenant that does not exist")

@@ -1,0 +1,3 @@
+//! Work the server does on its own, started by `server.rs`: at start and on a schedule.
+
+pub mod builtins;
