@@ -140,24 +140,16 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         Ok(n) => tracing::info!(added = n, "built-in marketplace templates loaded"),
         Err(e) => tracing::warn!(error = %e, "could not load the built-in marketplace templates"),
     }
-    match http::handlers::pki::load_gauges(&state).await {
+    match state.pki.load_gauges().await {
         Ok(n) => tracing::info!(certificates = n, "certificate expiry gauges loaded"),
         Err(e) => tracing::warn!(error = %e, "could not load certificate expiry gauges"),
     }
     if args.renewal_interval > 0 {
-        let state = state.clone();
-        let (every, window) = (args.renewal_interval, args.renewal_window_days);
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(every));
-            loop {
-                tick.tick().await;
-                match http::handlers::pki::renew_due(&state, window).await {
-                    Ok(0) => {}
-                    Ok(n) => tracing::info!(renewed = n, "renewal job"),
-                    Err(e) => tracing::warn!(error = %e, "renewal job failed"),
-                }
-            }
-        });
+        tokio::spawn(crate::jobs::renewal::every(
+            state.pki.clone(),
+            args.renewal_interval,
+            args.renewal_window_days,
+        ));
     }
     let listener = TcpListener::bind(args.listen)
         .with_context(|| format!("could not listen on {}", args.listen))?;

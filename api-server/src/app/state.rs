@@ -8,6 +8,7 @@ use crate::service::access::{Access, SessionSettings};
 use crate::service::alliances::Alliances;
 use crate::service::audit::Audit;
 use crate::service::members::Members;
+use crate::service::pki::Pki;
 use crate::service::templates::Templates;
 use crate::service::tenants::Tenants;
 use crate::service::tokens::Tokens;
@@ -76,6 +77,8 @@ pub struct AppState {
     pub members: Members,
     /// The marketplace.
     pub templates: Templates,
+    /// Alliances' certificate authorities and certificates.
+    pub pki: Pki,
     /// Who sees an alliance and acts for its members.
     pub alliances: Alliances,
     /// API tokens.
@@ -109,6 +112,8 @@ impl AppState {
             clock.clone(),
             sessions,
         );
+        let metrics = Arc::new(Metrics::default());
+        let crls: Arc<crate::service::crls::CrlCache> = Arc::new(Default::default());
         AppState {
             tenants: Tenants::new(db.clone(), access.clone()),
             members: Members::new(
@@ -134,8 +139,17 @@ impl AppState {
                 runtime.clone(),
                 tasks.clone(),
             )),
-            metrics: Arc::new(Metrics::default()),
-            crls: Arc::new(Default::default()),
+            pki: Pki::new(
+                db.clone(),
+                access.clone(),
+                kek.clone(),
+                clock.clone(),
+                metrics.clone(),
+                crls.clone(),
+                public_url.clone(),
+            ),
+            metrics,
+            crls,
             db,
             token_key,
             clock,

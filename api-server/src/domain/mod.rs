@@ -6,6 +6,7 @@ pub mod chains;
 pub mod error;
 pub mod governance;
 pub mod pagination;
+pub mod pki;
 pub mod roles;
 pub mod templates;
 pub mod tenants;

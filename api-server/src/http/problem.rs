@@ -165,6 +165,12 @@ impl From<Error> for ApiError {
     }
 }
 
+impl From<crate::store::pki::PkiStoreError> for ApiError {
+    fn from(e: crate::store::pki::PkiStoreError) -> Self {
+        Error::from(e).into()
+    }
+}
+
 impl From<sea_orm::DbErr> for ApiError {
     fn from(e: sea_orm::DbErr) -> Self {
         Error::from(e).into()

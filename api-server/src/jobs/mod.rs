@@ -1,3 +1,4 @@
 //! Work the server does on its own, started by `server.rs`: at start and on a schedule.
 
 pub mod builtins;
+pub mod renewal;

@@ -7,6 +7,7 @@ pub mod alliances;
 pub mod audit;
 pub mod crls;
 pub mod members;
+pub mod pki;
 pub mod signer;
 pub mod templates;
 pub mod tenants;

@@ -3,6 +3,7 @@
 //! bound to their row by associated data, and never leave the server.
 
 use crate::db::entities::{ca, certificate};
+use crate::domain::pagination::PageRequest;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, Utc};
@@ -10,7 +11,7 @@ use consortia_pki::seal::Kek;
 use consortia_pki::{Ca, KeyAlg, Subject};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    Set,
+    QuerySelect, Set,
 };
 use uuid::Uuid;
 
@@ -320,4 +321,153 @@ pub async fn next_crl_number(db: &sea_orm::DatabaseConnection, ca_id: Uuid) -> R
     txn.commit().await?;
     // Numbers up to `crl_number + 1` were served before CRLs were numbered on issue.
     Ok(number as u64 + 1)
+}
+
+/// Inserts a certificate.
+pub async fn insert_certificate(
+    conn: &impl ConnectionTrait,
+    row: certificate::Model,
+) -> Result<certificate::Model, DbErr> {
+    certificate::ActiveModel::from(row).insert(conn).await
+}
+
+/// Every valid certificate.
+pub async fn valid_certificates(
+    conn: &impl ConnectionTrait,
+) -> Result<Vec<certificate::Model>, DbErr> {
+    certificate::Entity::find()
+        .filter(certificate::Column::Status.eq("valid"))
+        .all(conn)
+        .await
+}
+
+/// Valid certificates whose key the server keeps, expiring by `before`.
+pub async fn managed_expiring(
+    conn: &impl ConnectionTrait,
+    before: DateTime<Utc>,
+) -> Result<Vec<certificate::Model>, DbErr> {
+    certificate::Entity::find()
+        .filter(certificate::Column::Status.eq("valid"))
+        .filter(certificate::Column::SealedKey.is_not_null())
+        .filter(certificate::Column::NotAfter.lte(before))
+        .all(conn)
+        .await
+}
+
+/// The certificate that renewed `id`, if any.
+pub async fn successor(
+    conn: &impl ConnectionTrait,
+    id: Uuid,
+) -> Result<Option<certificate::Model>, DbErr> {
+    certificate::Entity::find()
+        .filter(certificate::Column::RenewedFrom.eq(id))
+        .one(conn)
+        .await
+}
+
+/// A member's TLS CA in an alliance.
+pub async fn tls_ca(
+    conn: &impl ConnectionTrait,
+    alliance: Uuid,
+    tenant: Uuid,
+) -> Result<Option<ca::Model>, DbErr> {
+    ca::Entity::find()
+        .filter(ca::Column::AllianceId.eq(alliance))
+        .filter(ca::Column::TenantId.eq(tenant))
+        .filter(ca::Column::Kind.eq("tls"))
+        .one(conn)
+        .await
+}
+
+/// Which certificates of an alliance a list shows.
+#[derive(Debug, Default)]
+pub struct CertFilter<'a> {
+    /// Only this CA's.
+    pub ca: Option<Uuid>,
+    /// `valid` or `revoked`.
+    pub status: Option<&'a str>,
+    /// Only this profile.
+    pub profile: Option<&'a str>,
+    /// Only those expiring by then.
+    pub expiring_by: Option<DateTime<Utc>>,
+}
+
+/// A page of an alliance's certificates, by id.
+pub async fn certificates(
+    conn: &impl ConnectionTrait,
+    alliance: Uuid,
+    f: &CertFilter<'_>,
+    page: &PageRequest,
+) -> Result<Vec<certificate::Model>, DbErr> {
+    let mut q = certificate::Entity::find().filter(certificate::Column::AllianceId.eq(alliance));
+    if let Some(ca) = f.ca {
+        q = q.filter(certificate::Column::CaId.eq(ca));
+    }
+    if let Some(s) = f.status {
+        q = q.filter(certificate::Column::Status.eq(s));
+    }
+    if let Some(p) = f.profile {
+        q = q.filter(certificate::Column::Profile.eq(p));
+    }
+    if let Some(by) = f.expiring_by {
+        q = q.filter(certificate::Column::NotAfter.lte(by));
+    }
+    if let Some(after) = page.after.as_deref().and_then(|a| Uuid::try_parse(a).ok()) {
+        q = q.filter(certificate::Column::Id.gt(after));
+    }
+    q.order_by_asc(certificate::Column::Id)
+        .limit(page.fetch())
+        .all(conn)
+        .await
+}
+
+/// Revokes a valid certificate and moves its CA's CRL number on; false when it was not
+/// valid (already revoked, or revoked meanwhile).
+pub async fn revoke(
+    conn: &impl ConnectionTrait,
+    cert: &certificate::Model,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let r = certificate::Entity::update_many()
+        .col_expr(
+            certificate::Column::Status,
+            sea_orm::sea_query::Expr::value("revoked"),
+        )
+        .col_expr(
+            certificate::Column::RevokedAt,
+            sea_orm::sea_query::Expr::value(now),
+        )
+        .col_expr(
+            certificate::Column::Reason,
+            sea_orm::sea_query::Expr::value(reason),
+        )
+        .filter(certificate::Column::Id.eq(cert.id))
+        .filter(certificate::Column::Status.eq("valid"))
+        .exec(conn)
+        .await?;
+    if r.rows_affected == 0 {
+        return Ok(false);
+    }
+    ca::Entity::update_many()
+        .col_expr(
+            ca::Column::CrlNumber,
+            sea_orm::sea_query::ExprTrait::add(
+                sea_orm::sea_query::Expr::col(ca::Column::CrlNumber),
+                1,
+            ),
+        )
+        .filter(ca::Column::Id.eq(cert.ca_id))
+        .exec(conn)
+        .await?;
+    Ok(true)
+}
+
+impl From<PkiStoreError> for crate::domain::error::Error {
+    fn from(e: PkiStoreError) -> Self {
+        match e {
+            PkiStoreError::Db(d) => d.into(),
+            other => crate::domain::error::Error::Internal(other.to_string()),
+        }
+    }
 }

@@ -691,7 +691,6 @@ async fn pki_refuses_bad_requests(app: &TestApp) {
 }
 
 async fn renewal_job_gauges_and_rewrap(app: &TestApp) {
-    use consortia_api::http::handlers::pki::renew_due;
     let (acme, acme_t) = app.tenant_with_owner("acme").await;
     let a = found(app, &acme_t, &acme, "AcmeMSP").await;
     let cas = app
@@ -737,11 +736,11 @@ async fn renewal_job_gauges_and_rewrap(app: &TestApp) {
     // Fresh certificates are left alone; once less than the window (or a third of the
     // lifetime, for short-lived ones) is left, only the managed identity is renewed, once,
     // with the same key.
-    assert_eq!(renew_due(&app.state, 15).await.unwrap(), 0);
+    assert_eq!(app.state.pki.renew_due(15).await.unwrap(), 0);
     app.clock.advance(chrono::Duration::days(8));
-    assert_eq!(renew_due(&app.state, 1).await.unwrap(), 0);
-    assert_eq!(renew_due(&app.state, 15).await.unwrap(), 1);
-    assert_eq!(renew_due(&app.state, 15).await.unwrap(), 0);
+    assert_eq!(app.state.pki.renew_due(1).await.unwrap(), 0);
+    assert_eq!(app.state.pki.renew_due(15).await.unwrap(), 1);
+    assert_eq!(app.state.pki.renew_due(15).await.unwrap(), 0);
     let list = app
         .get(
             &format!("/api/v1/cas/{org}/certificates?limit=200"),
