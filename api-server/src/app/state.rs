@@ -7,6 +7,7 @@ use crate::service::access::cache::AuthCache;
 use crate::service::access::{Access, SessionSettings};
 use crate::service::alliances::Alliances;
 use crate::service::audit::Audit;
+use crate::service::governance::Governance;
 use crate::service::members::Members;
 use crate::service::pki::Pki;
 use crate::service::templates::Templates;
@@ -81,6 +82,8 @@ pub struct AppState {
     pub pki: Pki,
     /// Who sees an alliance and acts for its members.
     pub alliances: Alliances,
+    /// Alliances' founding, membership, proposals, votes and invitations.
+    pub governance: Governance,
     /// API tokens.
     pub tokens: Tokens,
     /// The audit log.
@@ -124,6 +127,13 @@ impl AppState {
                 public_url.clone(),
             ),
             alliances: Alliances::new(db.clone(), access.clone()),
+            governance: Governance::new(
+                db.clone(),
+                access.clone(),
+                Alliances::new(db.clone(), access.clone()),
+                kek.clone(),
+                clock.clone(),
+            ),
             templates: Templates::new(
                 db.clone(),
                 access.clone(),

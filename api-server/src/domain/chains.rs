@@ -3,6 +3,8 @@
 use std::collections::BTreeMap;
 
 use consortia_crds::Engine;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 /// One node of a plan.
@@ -43,4 +45,30 @@ impl std::fmt::Debug for ChainPlan {
             .field("nodes", &self.nodes)
             .finish_non_exhaustive()
     }
+}
+
+/// What a chain is to be: the body of `POST …/chains` (less the acting tenant) and the action
+/// of a `create_chain` proposal.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChainSpec {
+    /// 1–64 letters, digits, spaces, `.`, `_` or `-`; unique in the alliance.
+    pub name: String,
+    /// `native`, `fabric` or `quorum` (default: the template's, else required).
+    #[serde(default)]
+    pub engine: Option<String>,
+    /// Consensus: native `bft` (default); fabric `etcdraft` or `bft`; quorum `qbft` or `raft`.
+    /// Default: the template's, else the engine's first.
+    #[serde(default)]
+    pub consensus: Option<String>,
+    /// Engine version; the runtime's default when omitted.
+    #[serde(default)]
+    pub version: Option<String>,
+    /// Validators each member tenant runs, 1–16 (default: the template's, else 1).
+    #[serde(default)]
+    pub nodes_per_member: Option<u32>,
+    /// A marketplace template to install on the chain once it runs; its chain defaults
+    /// fill what the request leaves out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<crate::domain::templates::TemplateChoice>,
 }

@@ -5,8 +5,11 @@
 //! are greater than (or greater than or equal to) the threshold. It is decided as soon as
 //! the outcome can no longer change, and expires (not approved) after its duration.
 
+use crate::domain::error::{Error, Result, check};
+use crate::domain::validation;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use uuid::Uuid;
 
 /// How yes votes are compared with the threshold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -207,4 +210,177 @@ mod tests {
             }
         }
     }
+}
+
+/// How long an approved invitation waits for an answer.
+pub const INVITATION_DAYS: i64 = 7;
+
+/// A member organisation.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MemberOrg {
+    /// Display name, 1–100 characters.
+    pub name: String,
+    /// Organisation id, unique in the alliance and usable as a Fabric MSP id: a letter, then
+    /// up to 63 letters, digits, `.` or `-`.
+    pub org_id: String,
+}
+
+/// Body of `POST /api/v1/alliances`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateAlliance {
+    /// The founding tenant (the caller must be one of its admins).
+    pub tenant_id: Uuid,
+    /// 1–100 characters.
+    pub name: String,
+    /// Up to 2000 characters.
+    #[serde(default)]
+    pub description: String,
+    pub policy: Policy,
+    /// The founder's member organisation.
+    pub org: MemberOrg,
+}
+
+/// Body naming the member tenant that acts.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Acting {
+    /// A member tenant the caller is an admin of.
+    pub tenant_id: Uuid,
+}
+
+/// What a proposal would do.
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum ProposalAction {
+    /// Invite a tenant to join.
+    InviteMember { tenant_id: Uuid },
+    /// Remove a member.
+    RemoveMember { tenant_id: Uuid },
+    /// Replace the voting policy.
+    ChangePolicy { policy: Policy },
+    /// Create a chain for the alliance (the body of `POST …/chains` less `tenant_id`). It is
+    /// checked when proposed and again when approved, then created as the proposer's.
+    CreateChain(crate::domain::chains::ChainSpec),
+    /// Delete a chain of the alliance: how a chain others use is deleted. Carried out when
+    /// approved, as `DELETE …/chains/{chain_id}` would (`keep_data` keeps the nodes' data).
+    DeleteChain {
+        chain_id: Uuid,
+        #[serde(default)]
+        keep_data: bool,
+    },
+    /// Add validators to a running chain: refused, because the native engine cannot change
+    /// a chain's validator set yet.
+    AddNodes {},
+}
+
+impl ProposalAction {
+    /// The proposal kind stored and shown: `invite_member`, `create_chain`…
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ProposalAction::InviteMember { .. } => "invite_member",
+            ProposalAction::RemoveMember { .. } => "remove_member",
+            ProposalAction::ChangePolicy { .. } => "change_policy",
+            ProposalAction::CreateChain(_) => "create_chain",
+            ProposalAction::DeleteChain { .. } => "delete_chain",
+            ProposalAction::AddNodes {} => "add_nodes",
+        }
+    }
+}
+
+/// Body of `POST /api/v1/alliances/{alliance_id}/proposals`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateProposal {
+    /// The proposing member tenant.
+    pub tenant_id: Uuid,
+    /// Up to 2000 characters.
+    #[serde(default)]
+    pub description: String,
+    pub action: ProposalAction,
+}
+
+/// A vote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum VoteChoice {
+    Yes,
+    No,
+}
+
+/// Body of `POST .../proposals/{proposal_id}/votes`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CastVote {
+    /// The voting member tenant.
+    pub tenant_id: Uuid,
+    pub vote: VoteChoice,
+}
+
+/// Body of `POST /api/v1/invitations/{invitation_id}/accept`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AcceptInvitation {
+    /// The joining tenant's member organisation.
+    pub org: MemberOrg,
+}
+
+impl MemberOrg {
+    /// Field problems, under `pointer`.
+    pub fn check(&self, pointer: &str) -> Result<()> {
+        check(
+            &format!("{pointer}/name"),
+            validation::display_name("name", &self.name),
+        )?;
+        let id = self.org_id.as_bytes();
+        let ok = (1..=64).contains(&id.len())
+            && id[0].is_ascii_alphabetic()
+            && id
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || *b == b'.' || *b == b'-');
+        if !ok {
+            return Err(Error::field(
+                &format!("{pointer}/org_id"),
+                "org_id must be a letter followed by up to 63 letters, digits, '.' or '-' (a Fabric MSP id)",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A policy's problems as a validation error, each under `pointer`.
+pub fn check_policy(pointer: &str, p: &Policy) -> Result<()> {
+    Error::fields(
+        p.problems()
+            .into_iter()
+            .map(|(ptr, msg)| (format!("{pointer}{ptr}"), msg))
+            .collect(),
+    )
+}
+
+/// A free text of at most `max` characters.
+pub fn check_text(pointer: &str, field: &str, s: &str, max: usize) -> Result<()> {
+    if s.chars().count() > max {
+        return Err(Error::field(
+            pointer,
+            format!("{field} is longer than {max} characters"),
+        ));
+    }
+    Ok(())
+}
+
+impl CreateAlliance {
+    /// Field problems, first one wins.
+    pub fn check(&self) -> Result<()> {
+        check("/name", validation::display_name("name", &self.name))?;
+        check_text("/description", "description", &self.description, 2000)?;
+        check_policy("/policy", &self.policy)?;
+        self.org.check("/org")
+    }
+}
+
+/// The tenants that vote on a proposal, as stored with it.
+pub fn eligible(stored: &str) -> Result<Vec<Uuid>> {
+    serde_json::from_str(stored).map_err(|e| Error::Internal(format!("eligible: {e}")))
 }

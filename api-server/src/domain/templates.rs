@@ -959,6 +959,21 @@ pub fn newest_first<T>(items: &mut [T], version: impl Fn(&T) -> &str) {
     items.sort_by_key(|x| std::cmp::Reverse(of(version(x))));
 }
 
+/// A template to install: which one, which version, with what parameters.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TemplateChoice {
+    /// The template's slug in the catalog.
+    pub slug: String,
+    /// A published version (default: the latest published).
+    #[serde(default)]
+    pub version: Option<String>,
+    /// Install parameters, checked against the version's JSON Schema.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub parameters: serde_json::Map<String, Value>,
+}
+
 /// The catalog name a template holds until its first version is published: `~` (never in a
 /// slug) and its id, so an unpublished template claims no name anyone else could want.
 pub fn unlisted_slug(id: uuid::Uuid) -> String {

@@ -6,6 +6,7 @@ pub mod access;
 pub mod alliances;
 pub mod audit;
 pub mod crls;
+pub mod governance;
 pub mod members;
 pub mod pki;
 pub mod signer;

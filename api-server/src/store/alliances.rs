@@ -456,3 +456,18 @@ pub async fn answer_invitation(
         .await?;
     Ok(r.rows_affected == 1)
 }
+
+/// Pending invitations past their time, of one alliance or of all.
+pub async fn expired_pending_invitations(
+    db: &impl ConnectionTrait,
+    alliance: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> Result<Vec<invitation::Model>, DbErr> {
+    let mut q = invitation::Entity::find()
+        .filter(invitation::Column::Status.eq("pending"))
+        .filter(invitation::Column::ExpiresAt.lte(now));
+    if let Some(a) = alliance {
+        q = q.filter(invitation::Column::AllianceId.eq(a));
+    }
+    q.all(db).await
+}

@@ -1,145 +1,25 @@
-//! `/api/v1/alliances` and `/api/v1/invitations`: consortia of tenants, governed by votes.
-//!
-//! Visibility: only users of a member tenant (and the platform administrator) see an alliance,
-//! its members, proposals and events; an invited tenant sees only its invitation; everyone
-//! else gets 404. Changes are made by admins of a member tenant, named in the body as
-//! `tenant_id` (the member acting).
+//! `/api/v1/alliances` and `/api/v1/invitations`: consortia of tenants, governed by votes,
+//! over HTTP. The use cases are in [`crate::service::governance`]; this module reads
+//! requests, renders views, and makes or deletes the chains approved proposals ask for
+//! (chain provisioning is in [`super::chains`]).
 
-use super::check;
 use crate::app::AppState;
 use crate::db::entities::{alliance, alliance_event, alliance_member, invitation, proposal, vote};
-use crate::domain::governance::{self, Comparator, Outcome, Policy};
-use crate::domain::roles::Action;
-use crate::domain::validation;
+use crate::domain::governance::{
+    self, AcceptInvitation, Acting, CastVote, Comparator, CreateAlliance, CreateProposal, Policy,
+    ProposalAction, VoteChoice,
+};
 use crate::http::problem::{ApiError, ApiResult, Problem};
 use crate::http::views::{Page, PageQuery, page};
 use crate::service::access::Caller;
-use crate::service::alliances::{alliance_not_found, ensure_open};
-use crate::store;
 use crate::store::alliances as db;
 use crate::store::chains as chain_db;
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DatabaseTransaction, TransactionTrait};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
-
-/// How long an approved invitation waits for an answer.
-pub const INVITATION_DAYS: i64 = 7;
-
-// ----- request bodies -----
-
-/// A member organisation.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct MemberOrg {
-    /// Display name, 1–100 characters.
-    pub name: String,
-    /// Organisation id, unique in the alliance and usable as a Fabric MSP id: a letter, then
-    /// up to 63 letters, digits, `.` or `-`.
-    pub org_id: String,
-}
-
-/// Body of `POST /api/v1/alliances`.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CreateAlliance {
-    /// The founding tenant (the caller must be one of its admins).
-    pub tenant_id: Uuid,
-    /// 1–100 characters.
-    pub name: String,
-    /// Up to 2000 characters.
-    #[serde(default)]
-    pub description: String,
-    pub policy: Policy,
-    /// The founder's member organisation.
-    pub org: MemberOrg,
-}
-
-/// Body naming the member tenant that acts.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Acting {
-    /// A member tenant the caller is an admin of.
-    pub tenant_id: Uuid,
-}
-
-/// What a proposal would do.
-#[derive(Debug, Deserialize, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
-pub enum ProposalAction {
-    /// Invite a tenant to join.
-    InviteMember { tenant_id: Uuid },
-    /// Remove a member.
-    RemoveMember { tenant_id: Uuid },
-    /// Replace the voting policy.
-    ChangePolicy { policy: Policy },
-    /// Create a chain for the alliance (the body of `POST …/chains` less `tenant_id`). It is
-    /// checked when proposed and again when approved, then created as the proposer's.
-    CreateChain(super::chains::ChainSpec),
-    /// Delete a chain of the alliance: how a chain others use is deleted. Carried out when
-    /// approved, as `DELETE …/chains/{chain_id}` would (`keep_data` keeps the nodes' data).
-    DeleteChain {
-        chain_id: Uuid,
-        #[serde(default)]
-        keep_data: bool,
-    },
-    /// Add validators to a running chain: refused, because the native engine cannot change
-    /// a chain's validator set yet.
-    AddNodes {},
-}
-
-impl ProposalAction {
-    fn kind(&self) -> &'static str {
-        match self {
-            ProposalAction::InviteMember { .. } => "invite_member",
-            ProposalAction::RemoveMember { .. } => "remove_member",
-            ProposalAction::ChangePolicy { .. } => "change_policy",
-            ProposalAction::CreateChain(_) => "create_chain",
-            ProposalAction::DeleteChain { .. } => "delete_chain",
-            ProposalAction::AddNodes {} => "add_nodes",
-        }
-    }
-}
-
-/// Body of `POST /api/v1/alliances/{alliance_id}/proposals`.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CreateProposal {
-    /// The proposing member tenant.
-    pub tenant_id: Uuid,
-    /// Up to 2000 characters.
-    #[serde(default)]
-    pub description: String,
-    pub action: ProposalAction,
-}
-
-/// A vote.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum VoteChoice {
-    Yes,
-    No,
-}
-
-/// Body of `POST .../proposals/{proposal_id}/votes`.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CastVote {
-    /// The voting member tenant.
-    pub tenant_id: Uuid,
-    pub vote: VoteChoice,
-}
-
-/// Body of `POST /api/v1/invitations/{invitation_id}/accept`.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct AcceptInvitation {
-    /// The joining tenant's member organisation.
-    pub org: MemberOrg,
-}
 
 // ----- views -----
 
@@ -243,13 +123,9 @@ pub struct ProposalView {
     pub votes: Vec<VoteView>,
 }
 
-fn eligible_of(p: &proposal::Model) -> Result<Vec<Uuid>, ApiError> {
-    serde_json::from_str(&p.eligible).map_err(|e| ApiError::Internal(format!("eligible: {e}")))
-}
-
 fn proposal_view(p: proposal::Model, votes: Vec<vote::Model>) -> Result<ProposalView, ApiError> {
     Ok(ProposalView {
-        eligible_tenant_ids: eligible_of(&p)?,
+        eligible_tenant_ids: governance::eligible(&p.eligible)?,
         action: serde_json::from_str(&p.payload).unwrap_or(serde_json::Value::Null),
         id: p.id,
         alliance_id: p.alliance_id,
@@ -343,107 +219,6 @@ impl From<alliance_event::Model> for AllianceEventView {
     }
 }
 
-// ----- access -----
-
-fn check_org(pointer: &str, org: &MemberOrg) -> Result<(), ApiError> {
-    check(
-        &format!("{pointer}/name"),
-        validation::display_name("name", &org.name),
-    )?;
-    let id = org.org_id.as_bytes();
-    let ok = (1..=64).contains(&id.len())
-        && id[0].is_ascii_alphabetic()
-        && id
-            .iter()
-            .all(|b| b.is_ascii_alphanumeric() || *b == b'.' || *b == b'-');
-    if !ok {
-        return Err(ApiError::field(
-            &format!("{pointer}/org_id"),
-            "org_id must be a letter followed by up to 63 letters, digits, '.' or '-' (a Fabric MSP id)",
-        ));
-    }
-    Ok(())
-}
-
-fn check_policy(pointer: &str, p: &Policy) -> Result<(), ApiError> {
-    let problems = p.problems();
-    if problems.is_empty() {
-        return Ok(());
-    }
-    let errors = problems
-        .iter()
-        .map(|(ptr, msg)| crate::http::problem::FieldError {
-            pointer: format!("{pointer}{ptr}"),
-            detail: msg.clone(),
-        })
-        .collect::<Vec<_>>();
-    Err(ApiError::Validation {
-        detail: problems
-            .iter()
-            .map(|(_, m)| m.as_str())
-            .collect::<Vec<_>>()
-            .join("; "),
-        errors,
-    })
-}
-
-fn check_text(pointer: &str, field: &str, s: &str, max: usize) -> Result<(), ApiError> {
-    if s.chars().count() > max {
-        return Err(ApiError::field(
-            pointer,
-            format!("{field} is longer than {max} characters"),
-        ));
-    }
-    Ok(())
-}
-
-/// Expires what has run out of time in an alliance (proposals and invitations). Idempotent;
-/// called before reads and changes so every answer reflects the clock.
-pub async fn expire_overdue(state: &AppState, alliance: Option<Uuid>) -> Result<(), ApiError> {
-    let now = state.clock.now();
-    for p in db::expired_open_proposals(&state.db, alliance, now).await? {
-        // Recorded at the moment it expired, not when it was noticed.
-        let at = p.expires_at;
-        let txn = state.db.begin().await?;
-        if db::expire_proposal(&txn, p.id, at).await? {
-            db::event(
-                &txn,
-                p.alliance_id,
-                "proposal_expired",
-                (None, None),
-                json!({"proposal_id": p.id, "kind": p.kind, "yes": p.yes_count, "no": p.no_count}),
-                at,
-            )
-            .await?;
-        }
-        txn.commit().await?;
-    }
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-    let mut q = invitation::Entity::find()
-        .filter(invitation::Column::Status.eq("pending"))
-        .filter(invitation::Column::ExpiresAt.lte(now));
-    if let Some(a) = alliance {
-        q = q.filter(invitation::Column::AllianceId.eq(a));
-    }
-    for i in q.all(&state.db).await? {
-        let at = i.expires_at;
-        let txn = state.db.begin().await?;
-        if db::answer_invitation(&txn, i.id, "expired", None, at).await? {
-            db::event(
-                &txn,
-                i.alliance_id,
-                "invitation_expired",
-                (None, None),
-                json!({"invitation_id": i.id, "tenant_id": i.tenant_id}),
-                at,
-            )
-            .await?;
-        }
-        txn.commit().await?;
-    }
-    Ok(())
-}
-
 // ----- alliances -----
 
 /// `tenant_id` filter of the alliance list.
@@ -467,59 +242,8 @@ pub async fn create(
     who: Caller,
     body: web::Json<CreateAlliance>,
 ) -> ApiResult<HttpResponse> {
-    state
-        .access
-        .role_in(&who, body.tenant_id, Action::ManageMembers)
-        .await?;
-    check("/name", validation::display_name("name", &body.name))?;
-    check_text("/description", "description", &body.description, 2000)?;
-    check_policy("/policy", &body.policy)?;
-    check_org("/org", &body.org)?;
-    let now = state.clock.now();
-    let txn = state.db.begin().await?;
-    let a = db::insert(
-        &txn,
-        db::NewAlliance {
-            name: &body.name,
-            description: &body.description,
-            policy: body.policy,
-            founder: body.tenant_id,
-        },
-        now,
-    )
-    .await?;
-    let m = db::add_member(
-        &txn,
-        a.id,
-        body.tenant_id,
-        &body.org.name,
-        &body.org.org_id,
-        now,
-    )
-    .await?;
-    crate::store::pki::create_root(&txn, &state.kek, a.id, &a.name, body.tenant_id, now).await?;
-    crate::store::pki::create_member_cas(
-        &txn,
-        &state.kek,
-        a.id,
-        body.tenant_id,
-        &body.org.name,
-        &body.org.org_id,
-        now,
-    )
-    .await?;
-    db::event(
-        &txn,
-        a.id,
-        "alliance_created",
-        (Some(body.tenant_id), Some(who.user.id)),
-        json!({"name": a.name, "policy": body.policy, "org_id": m.org_id}),
-        now,
-    )
-    .await?;
-    txn.commit().await?;
-    who.created(a.id);
-    Ok(HttpResponse::Created().json(alliance_view(a, vec![m])?))
+    let (a, members) = state.governance.create(&who, &body).await?;
+    Ok(HttpResponse::Created().json(alliance_view(a, members)?))
 }
 
 /// Lists the alliances the caller's tenants belong to.
@@ -537,29 +261,11 @@ pub async fn list(
         cursor: q.cursor.clone(),
     }
     .page()?;
-    let tenants: Option<Vec<Uuid>> = match q.tenant_id {
-        Some(t) => {
-            state.access.role_in(&who, t, Action::Read).await?;
-            Some(vec![t])
-        }
-        None if who.is_platform_admin() => None,
-        None => Some(
-            db::user_tenants(&state.db, who.user.id)
-                .await?
-                .into_iter()
-                .map(|m| m.tenant_id)
-                .filter(|t| who.token_tenant.is_none_or(|tt| tt == *t))
-                .collect(),
-        ),
-    };
-    let rows = db::list_for_tenants(&state.db, tenants.as_deref(), &page_req).await?;
-    let (rows, next_cursor) =
-        crate::domain::pagination::finish(rows, &page_req, |a| a.id.to_string());
-    let mut items = Vec::with_capacity(rows.len());
-    for a in rows {
-        let members = db::members(&state.db, a.id).await?;
-        items.push(alliance_view(a, members)?);
-    }
+    let (rows, next_cursor) = state.governance.list(&who, q.tenant_id, &page_req).await?;
+    let items = rows
+        .into_iter()
+        .map(|(a, members)| alliance_view(a, members))
+        .collect::<ApiResult<_>>()?;
     Ok(HttpResponse::Ok().json(Page { items, next_cursor }))
 }
 
@@ -592,44 +298,11 @@ pub async fn leave(
     path: web::Path<Uuid>,
     body: web::Json<Acting>,
 ) -> ApiResult<HttpResponse> {
-    let id = path.into_inner();
-    let (a, _) = state
-        .alliances
-        .authorize_member_action(&who, id, body.tenant_id, Action::ManageMembers)
+    let (a, members) = state
+        .governance
+        .leave(&who, path.into_inner(), body.tenant_id)
         .await?;
-    ensure_open(&a)?;
-    let now = state.clock.now();
-    let txn = state.db.begin().await?;
-    if !db::remove_member(&txn, id, body.tenant_id).await? {
-        return Err(alliance_not_found(id).into());
-    }
-    db::event(
-        &txn,
-        id,
-        "member_left",
-        (Some(body.tenant_id), Some(who.user.id)),
-        json!({"tenant_id": body.tenant_id}),
-        now,
-    )
-    .await?;
-    let a = close_if_empty(&txn, a, now).await?;
-    let members = db::members(&txn, id).await?;
-    txn.commit().await?;
     Ok(HttpResponse::Ok().json(alliance_view(a, members)?))
-}
-
-async fn close_if_empty(
-    txn: &DatabaseTransaction,
-    a: alliance::Model,
-    now: DateTime<Utc>,
-) -> Result<alliance::Model, ApiError> {
-    if db::member_count(txn, a.id).await? > 0 {
-        return Ok(a);
-    }
-    let id = a.id;
-    let a = db::close(txn, a, now).await?;
-    db::event(txn, id, "alliance_closed", (None, None), json!({}), now).await?;
-    Ok(a)
 }
 
 /// The alliance's event feed, oldest first (members only).
@@ -644,10 +317,10 @@ pub async fn events(
     q: web::Query<PageQuery>,
 ) -> ApiResult<HttpResponse> {
     let page_req = q.page()?;
-    let id = path.into_inner();
-    state.alliances.authorize_view(&who, id).await?;
-    expire_overdue(&state, Some(id)).await?;
-    let rows = db::events(&state.db, id, &page_req).await?;
+    let rows = state
+        .governance
+        .events(&who, path.into_inner(), &page_req)
+        .await?;
     Ok(HttpResponse::Ok().json(page(
         rows,
         &page_req,
@@ -682,117 +355,16 @@ pub async fn propose(
     body: web::Json<CreateProposal>,
 ) -> ApiResult<HttpResponse> {
     let id = path.into_inner();
-    let (a, _) = state
-        .alliances
-        .authorize_member_action(&who, id, body.tenant_id, Action::ManageMembers)
-        .await?;
-    ensure_open(&a)?;
-    check_text("/description", "description", &body.description, 2000)?;
-    expire_overdue(&state, Some(id)).await?;
-    let members = db::members(&state.db, id).await?;
-    match &body.action {
-        ProposalAction::InviteMember { tenant_id } => {
-            // Whether a tenant exists is not told here (an id is all a proposer has): an
-            // invitation to one that does not exist is recorded and never answered.
-            if members.iter().any(|m| m.tenant_id == *tenant_id) {
-                return Err(ApiError::Conflict(format!(
-                    "tenant {tenant_id} is already a member"
-                )));
-            }
-            if db::open_proposal_about(&state.db, id, "invite_member", "tenant_id", *tenant_id)
-                .await?
-                || db::pending_invitation_for(&state.db, id, *tenant_id).await?
-            {
-                return Err(ApiError::Conflict(format!(
-                    "tenant {tenant_id} already has an open invitation or invitation proposal"
-                )));
-            }
-        }
-        ProposalAction::RemoveMember { tenant_id } => {
-            if !members.iter().any(|m| m.tenant_id == *tenant_id) {
-                return Err(ApiError::field(
-                    "/action/remove_member/tenant_id",
-                    format!("tenant {tenant_id} is not a member"),
-                ));
-            }
-            if *tenant_id == body.tenant_id {
-                return Err(ApiError::field(
-                    "/action/remove_member/tenant_id",
-                    "a member leaves with POST .../leave, not by proposing its own removal",
-                ));
-            }
-            if db::open_proposal_about(&state.db, id, "remove_member", "tenant_id", *tenant_id)
-                .await?
-            {
-                return Err(ApiError::Conflict(format!(
-                    "an open proposal already removes tenant {tenant_id}"
-                )));
-            }
-        }
-        ProposalAction::ChangePolicy { policy } => {
-            check_policy("/action/change_policy/policy", policy)?
-        }
-        ProposalAction::CreateChain(spec) => {
-            // Checked now, so the alliance votes on a chain that can be made; checked again
-            // when approved, against the alliance as it is then.
-            super::chains::check_request(&state, &a, spec, "/action/create_chain").await?;
-        }
-        ProposalAction::DeleteChain { chain_id, .. } => {
-            let here = chain_db::get(&state.db, *chain_id)
-                .await?
-                .is_some_and(|c| c.alliance_id == id);
-            if !here {
-                return Err(ApiError::field(
-                    "/action/delete_chain/chain_id",
-                    format!("chain {chain_id} is not a chain of this alliance"),
-                ));
-            }
-            if db::open_proposal_about(&state.db, id, "delete_chain", "chain_id", *chain_id).await?
-            {
-                return Err(ApiError::Conflict(format!(
-                    "an open proposal already deletes chain {chain_id}"
-                )));
-            }
-        }
-        ProposalAction::AddNodes {} => {
-            return Err(ApiError::field(
-                "/action",
-                "add_nodes proposals are refused: the native engine cannot change a chain's \
-                 validator set yet",
-            ));
-        }
+    if let ProposalAction::CreateChain(spec) = &body.action {
+        // Checked now, so the alliance votes on a chain that can be made; checked again
+        // when approved, against the alliance as it is then.
+        let a = state
+            .governance
+            .may_propose(&who, id, body.tenant_id)
+            .await?;
+        super::chains::check_request(&state, &a, spec, "/action/create_chain").await?;
     }
-    let now = state.clock.now();
-    let txn = state.db.begin().await?;
-    let p = db::insert_proposal(
-        &txn,
-        db::NewProposal {
-            alliance: &a,
-            kind: body.action.kind(),
-            payload: serde_json::to_value(&body.action)
-                .map_err(|e| ApiError::Internal(e.to_string()))?
-                .get(body.action.kind())
-                .cloned()
-                .unwrap_or(json!({})),
-            description: &body.description,
-            proposer_tenant: body.tenant_id,
-            proposer_user: who.user.id,
-            eligible: members.iter().map(|m| m.tenant_id).collect(),
-        },
-        now,
-    )
-    .await?;
-    db::event(
-        &txn,
-        id,
-        "proposal_created",
-        (Some(body.tenant_id), Some(who.user.id)),
-        json!({"proposal_id": p.id, "kind": p.kind, "action": serde_json::from_str::<serde_json::Value>(&p.payload).unwrap_or_default()}),
-        now,
-    )
-    .await?;
-    txn.commit().await?;
-    who.created(p.id);
+    let p = state.governance.propose(&who, id, &body).await?;
     Ok(HttpResponse::Created().json(proposal_view(p, vec![])?))
 }
 
@@ -812,24 +384,14 @@ pub async fn list_proposals(
         cursor: q.cursor.clone(),
     }
     .page()?;
-    if let Some(s) = q.status.as_deref()
-        && !["open", "approved", "rejected", "expired"].contains(&s)
-    {
-        return Err(ApiError::BadRequest(
-            "status must be open, approved, rejected or expired".into(),
-        ));
-    }
-    let id = path.into_inner();
-    state.alliances.authorize_view(&who, id).await?;
-    expire_overdue(&state, Some(id)).await?;
-    let rows = db::proposals(&state.db, id, q.status.as_deref(), &page_req).await?;
-    let (rows, next_cursor) =
-        crate::domain::pagination::finish(rows, &page_req, |p| p.id.to_string());
-    let mut items = Vec::with_capacity(rows.len());
-    for p in rows {
-        let votes = db::votes(&state.db, p.id).await?;
-        items.push(proposal_view(p, votes)?);
-    }
+    let (rows, next_cursor) = state
+        .governance
+        .proposals(&who, path.into_inner(), q.status.as_deref(), &page_req)
+        .await?;
+    let items = rows
+        .into_iter()
+        .map(|(p, votes)| proposal_view(p, votes))
+        .collect::<ApiResult<_>>()?;
     Ok(HttpResponse::Ok().json(Page { items, next_cursor }))
 }
 
@@ -844,12 +406,7 @@ pub async fn get_proposal(
     path: web::Path<(Uuid, Uuid)>,
 ) -> ApiResult<HttpResponse> {
     let (id, pid) = path.into_inner();
-    state.alliances.authorize_view(&who, id).await?;
-    expire_overdue(&state, Some(id)).await?;
-    let p = db::proposal(&state.db, id, pid)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("proposal {pid} not found")))?;
-    let votes = db::votes(&state.db, p.id).await?;
+    let (p, votes) = state.governance.proposal(&who, id, pid).await?;
     Ok(HttpResponse::Ok().json(proposal_view(p, votes)?))
 }
 
@@ -867,124 +424,15 @@ pub async fn vote(
     body: web::Json<CastVote>,
 ) -> ApiResult<HttpResponse> {
     let (id, pid) = path.into_inner();
-    let (a, _) = state
-        .alliances
-        .authorize_member_action(&who, id, body.tenant_id, Action::ManageMembers)
-        .await?;
-    ensure_open(&a)?;
-    let now = state.clock.now();
-    let txn = state.db.begin().await?;
-    // The row lock first: on SQLite a transaction that reads before it writes can lose a
-    // lock upgrade to a concurrent voter; on PostgreSQL this queues concurrent voters.
-    if !db::lock_open_proposal(&txn, pid).await? {
-        let p = db::proposal(&txn, id, pid)
-            .await?
-            .ok_or_else(|| ApiError::NotFound(format!("proposal {pid} not found")))?;
-        return Err(ApiError::Conflict(format!(
-            "proposal {pid} is {}: votes are closed",
-            p.status
-        )));
-    }
-    // Re-read under the lock: concurrent votes committed before us are visible now.
-    let p = db::proposal(&txn, id, pid)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("proposal {pid} not found")))?;
-    if now >= p.expires_at {
-        db::expire_proposal(&txn, pid, p.expires_at).await?;
-        db::event(
-            &txn,
-            id,
-            "proposal_expired",
-            (None, None),
-            json!({"proposal_id": pid, "kind": p.kind, "yes": p.yes_count, "no": p.no_count}),
-            p.expires_at,
-        )
-        .await?;
-        txn.commit().await?;
-        return Err(ApiError::Conflict(format!(
-            "proposal {pid} expired at {}: votes are closed",
-            p.expires_at
-        )));
-    }
-    let eligible = eligible_of(&p)?;
-    if !eligible.contains(&body.tenant_id) {
-        return Err(ApiError::Forbidden(
-            "this member joined after the proposal was made; only the members at that time vote"
-                .into(),
-        ));
-    }
-    let approve = body.vote == VoteChoice::Yes;
-    if let Err(e) = db::insert_vote(&txn, pid, body.tenant_id, who.user.id, approve, now).await {
-        return Err(if store::is_unique_violation(&e) {
-            ApiError::Conflict(
-                "this member has already voted on the proposal; a vote is final".into(),
-            )
-        } else {
-            e.into()
-        });
-    }
-    let votes = db::votes(&txn, pid).await?;
-    let yes = votes.iter().filter(|v| v.approve).count() as u64;
-    let no = votes.len() as u64 - yes;
-    let policy = Policy {
-        threshold_percentage: p.threshold_percentage as u32,
-        comparator: Comparator::parse(&p.comparator)
-            .ok_or_else(|| ApiError::Internal("bad comparator".into()))?,
-        proposal_duration_hours: 1,
-    };
-    let outcome = governance::outcome(&policy, eligible.len() as u64, yes, no);
-    let status = match outcome {
-        Outcome::Open => None,
-        Outcome::Approved => Some("approved"),
-        Outcome::Rejected => Some("rejected"),
-    };
-    let actor = (Some(body.tenant_id), Some(who.user.id));
-    db::event(
-        &txn,
-        id,
-        "vote_cast",
-        actor,
-        json!({"proposal_id": pid, "tenant_id": body.tenant_id, "vote": body.vote}),
-        now,
-    )
-    .await?;
-    let p = db::set_tally(&txn, p, yes as i32, no as i32, status, now).await?;
-    match outcome {
-        Outcome::Open => {}
-        Outcome::Rejected => {
-            db::event(
-                &txn,
-                id,
-                "proposal_rejected",
-                actor,
-                json!({"proposal_id": pid, "kind": p.kind, "yes": yes, "no": no}),
-                now,
-            )
-            .await?;
-        }
-        Outcome::Approved => {
-            db::event(
-                &txn,
-                id,
-                "proposal_approved",
-                actor,
-                json!({"proposal_id": pid, "kind": p.kind, "yes": yes, "no": no}),
-                now,
-            )
-            .await?;
-            execute_approved(&txn, a, &p, now).await?;
-        }
-    }
-    txn.commit().await?;
+    let voted = state.governance.vote(&who, id, pid, &body).await?;
     // The vote stands whatever happens here; one whose outcome went unrecorded is carried out
     // again at the next start (`resume_chain_proposals`).
-    if outcome == Outcome::Approved
-        && let Err(e) = carry_out_chain_proposal(&state, &p).await
+    if voted.approved
+        && let Err(e) = carry_out_chain_proposal(&state, &voted.proposal).await
     {
         tracing::error!(proposal = %pid, error = ?e, "could not carry out an approved chain proposal");
     }
-    who.created(pid);
-    Ok(HttpResponse::Created().json(proposal_view(p, votes)?))
+    Ok(HttpResponse::Created().json(proposal_view(voted.proposal, voted.votes)?))
 }
 
 /// Carries out what an approved proposal does outside the database: creating or deleting a
@@ -1117,87 +565,6 @@ pub async fn resume_chain_proposals(state: &AppState) -> anyhow::Result<usize> {
     Ok(n)
 }
 
-/// Carries out an approved proposal inside the deciding vote's transaction.
-async fn execute_approved(
-    txn: &DatabaseTransaction,
-    a: alliance::Model,
-    p: &proposal::Model,
-    now: DateTime<Utc>,
-) -> Result<(), ApiError> {
-    let payload: serde_json::Value =
-        serde_json::from_str(&p.payload).map_err(|e| ApiError::Internal(e.to_string()))?;
-    let target = || -> Result<Uuid, ApiError> {
-        payload
-            .get("tenant_id")
-            .and_then(|t| t.as_str())
-            .and_then(|t| Uuid::try_parse(t).ok())
-            .ok_or_else(|| ApiError::Internal("proposal without tenant_id".into()))
-    };
-    match p.kind.as_str() {
-        "invite_member" => {
-            let t = target()?;
-            if db::member(txn, a.id, t).await?.is_some() {
-                return Ok(());
-            }
-            let expires = now + chrono::Duration::days(INVITATION_DAYS);
-            // The feed reads the same whether or not the tenant exists; only an existing one
-            // gets an invitation to answer.
-            let invitation = if store::tenants::get(txn, t).await?.is_some() {
-                db::insert_invitation(txn, a.id, p.id, t, now, expires)
-                    .await?
-                    .id
-            } else {
-                Uuid::now_v7()
-            };
-            db::event(
-                txn,
-                a.id,
-                "invitation_sent",
-                (None, None),
-                json!({"invitation_id": invitation, "tenant_id": t, "expires_at": expires}),
-                now,
-            )
-            .await?;
-        }
-        "remove_member" => {
-            let t = target()?;
-            if db::remove_member(txn, a.id, t).await? {
-                db::event(
-                    txn,
-                    a.id,
-                    "member_removed",
-                    (None, None),
-                    json!({"tenant_id": t, "proposal_id": p.id}),
-                    now,
-                )
-                .await?;
-                close_if_empty(txn, a, now).await?;
-            }
-        }
-        "change_policy" => {
-            let policy: Policy =
-                serde_json::from_value(payload.get("policy").cloned().unwrap_or_default())
-                    .map_err(|e| ApiError::Internal(e.to_string()))?;
-            let id = a.id;
-            db::set_policy(txn, a, policy, now).await?;
-            db::event(
-                txn,
-                id,
-                "policy_changed",
-                (None, None),
-                json!({"policy": policy, "proposal_id": p.id}),
-                now,
-            )
-            .await?;
-        }
-        // Made or removed once the vote is committed (see `carry_out_chain_proposal`): starting
-        // and stopping nodes is no part of a database transaction.
-        "create_chain" | "delete_chain" => {}
-        other => return Err(ApiError::Internal(format!("cannot carry out {other}"))),
-    }
-    Ok(())
-}
-
 // ----- invitations -----
 
 /// Filters of the invitation list.
@@ -1209,10 +576,6 @@ pub struct InvitationQuery {
     pub tenant_id: Option<Uuid>,
     pub limit: Option<u64>,
     pub cursor: Option<String>,
-}
-
-async fn alliance_name(conn: &impl ConnectionTrait, id: Uuid) -> Result<String, ApiError> {
-    Ok(db::get(conn, id).await?.map(|a| a.name).unwrap_or_default())
 }
 
 /// Invitations addressed to the caller's tenants.
@@ -1229,48 +592,15 @@ pub async fn list_invitations(
         cursor: q.cursor.clone(),
     }
     .page()?;
-    let tenants: Vec<Uuid> = match q.tenant_id {
-        Some(t) => {
-            state.access.role_in(&who, t, Action::Read).await?;
-            vec![t]
-        }
-        None => db::user_tenants(&state.db, who.user.id)
-            .await?
-            .into_iter()
-            .map(|m| m.tenant_id)
-            .filter(|t| who.token_tenant.is_none_or(|tt| tt == *t))
-            .collect(),
-    };
-    expire_overdue(&state, None).await?;
-    let rows = db::invitations_for(&state.db, &tenants, &page_req).await?;
-    let (rows, next_cursor) =
-        crate::domain::pagination::finish(rows, &page_req, |i| i.id.to_string());
-    let mut items = Vec::with_capacity(rows.len());
-    for i in rows {
-        let name = alliance_name(&state.db, i.alliance_id).await?;
-        items.push(invitation_view(i, name));
-    }
+    let (rows, next_cursor) = state
+        .governance
+        .invitations(&who, q.tenant_id, &page_req)
+        .await?;
+    let items = rows
+        .into_iter()
+        .map(|(i, name)| invitation_view(i, name))
+        .collect();
     Ok(HttpResponse::Ok().json(Page { items, next_cursor }))
-}
-
-async fn invited(
-    state: &AppState,
-    who: &Caller,
-    id: Uuid,
-    action: Action,
-) -> Result<invitation::Model, ApiError> {
-    let nf = || ApiError::NotFound(format!("invitation {id} not found"));
-    let i = db::invitation(&state.db, id).await?.ok_or_else(nf)?;
-    state
-        .access
-        .role_in(who, i.tenant_id, action)
-        .await
-        .map_err(ApiError::from)
-        .map_err(|e| match e {
-            ApiError::NotFound(_) => nf(),
-            other => other,
-        })?;
-    Ok(i)
 }
 
 /// One invitation (users of the invited tenant).
@@ -1283,13 +613,7 @@ pub async fn get_invitation(
     who: Caller,
     path: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
-    let id = path.into_inner();
-    invited(&state, &who, id, Action::Read).await?;
-    expire_overdue(&state, None).await?;
-    let i = db::invitation(&state.db, id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("invitation {id} not found")))?;
-    let name = alliance_name(&state.db, i.alliance_id).await?;
+    let (i, name) = state.governance.invitation(&who, path.into_inner()).await?;
     Ok(HttpResponse::Ok().json(invitation_view(i, name)))
 }
 
@@ -1306,67 +630,10 @@ pub async fn accept_invitation(
     path: web::Path<Uuid>,
     body: web::Json<AcceptInvitation>,
 ) -> ApiResult<HttpResponse> {
-    let id = path.into_inner();
-    let i = invited(&state, &who, id, Action::ManageMembers).await?;
-    check_org("/org", &body.org)?;
-    expire_overdue(&state, Some(i.alliance_id)).await?;
-    let now = state.clock.now();
-    let txn = state.db.begin().await?;
-    // Write first (see `vote`): the invitation is answered once.
-    if !db::answer_invitation(&txn, id, "accepted", Some(who.user.id), now).await? {
-        let cur = db::invitation(&txn, id)
-            .await?
-            .map(|i| i.status)
-            .unwrap_or_default();
-        return Err(ApiError::Conflict(format!("invitation {id} is {cur}")));
-    }
-    let a = db::get(&txn, i.alliance_id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("invitation {id} not found")))?;
-    ensure_open(&a)?;
-    if db::member(&txn, a.id, i.tenant_id).await?.is_some() {
-        return Err(ApiError::Conflict("the tenant is already a member".into()));
-    }
-    if let Err(e) = db::add_member(
-        &txn,
-        a.id,
-        i.tenant_id,
-        &body.org.name,
-        &body.org.org_id,
-        now,
-    )
-    .await
-    {
-        return Err(if store::is_unique_violation(&e) {
-            ApiError::Conflict(format!(
-                "org_id {} is taken in this alliance",
-                body.org.org_id
-            ))
-        } else {
-            e.into()
-        });
-    }
-    crate::store::pki::create_member_cas(
-        &txn,
-        &state.kek,
-        a.id,
-        i.tenant_id,
-        &body.org.name,
-        &body.org.org_id,
-        now,
-    )
-    .await?;
-    db::event(
-        &txn,
-        a.id,
-        "member_joined",
-        (Some(i.tenant_id), Some(who.user.id)),
-        json!({"tenant_id": i.tenant_id, "invitation_id": id, "org_id": body.org.org_id, "org_name": body.org.name}),
-        now,
-    )
-    .await?;
-    let members = db::members(&txn, a.id).await?;
-    txn.commit().await?;
+    let (a, members) = state
+        .governance
+        .accept(&who, path.into_inner(), &body)
+        .await?;
     Ok(HttpResponse::Ok().json(alliance_view(a, members)?))
 }
 
@@ -1381,32 +648,7 @@ pub async fn reject_invitation(
     who: Caller,
     path: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
-    let id = path.into_inner();
-    let i = invited(&state, &who, id, Action::ManageMembers).await?;
-    expire_overdue(&state, Some(i.alliance_id)).await?;
-    let now = state.clock.now();
-    let txn = state.db.begin().await?;
-    if !db::answer_invitation(&txn, id, "rejected", Some(who.user.id), now).await? {
-        let cur = db::invitation(&txn, id)
-            .await?
-            .map(|i| i.status)
-            .unwrap_or_default();
-        return Err(ApiError::Conflict(format!("invitation {id} is {cur}")));
-    }
-    db::event(
-        &txn,
-        i.alliance_id,
-        "invitation_rejected",
-        (Some(i.tenant_id), Some(who.user.id)),
-        json!({"tenant_id": i.tenant_id, "invitation_id": id}),
-        now,
-    )
-    .await?;
-    let i = db::invitation(&txn, id)
-        .await?
-        .ok_or_else(|| ApiError::Internal("invitation vanished".into()))?;
-    let name = alliance_name(&txn, i.alliance_id).await?;
-    txn.commit().await?;
+    let (i, name) = state.governance.reject(&who, path.into_inner()).await?;
     Ok(HttpResponse::Ok().json(invitation_view(i, name)))
 }
 

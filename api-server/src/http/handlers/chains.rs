@@ -46,31 +46,7 @@ impl TryFrom<serde_json::Map<String, serde_json::Value>> for CreateChain {
     }
 }
 
-/// What a chain is to be: the body of `POST …/chains` (less the acting tenant) and the action
-/// of a `create_chain` proposal.
-#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ChainSpec {
-    /// 1–64 letters, digits, spaces, `.`, `_` or `-`; unique in the alliance.
-    pub name: String,
-    /// `native`, `fabric` or `quorum` (default: the template's, else required).
-    #[serde(default)]
-    pub engine: Option<String>,
-    /// Consensus: native `bft` (default); fabric `etcdraft` or `bft`; quorum `qbft` or `raft`.
-    /// Default: the template's, else the engine's first.
-    #[serde(default)]
-    pub consensus: Option<String>,
-    /// Engine version; the runtime's default when omitted.
-    #[serde(default)]
-    pub version: Option<String>,
-    /// Validators each member tenant runs, 1–16 (default: the template's, else 1).
-    #[serde(default)]
-    pub nodes_per_member: Option<u32>,
-    /// A marketplace template to install on the chain once it runs; its chain defaults
-    /// fill what the request leaves out.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub template: Option<super::installations::TemplateChoice>,
-}
+pub use crate::domain::chains::ChainSpec;
 
 /// A node of a chain.
 #[derive(Debug, Serialize, ToSchema)]

@@ -42,20 +42,7 @@ use uuid::Uuid;
 /// How long an installation waits for a new chain's first block.
 const FIRST_BLOCK_WAIT: Duration = Duration::from_secs(120);
 
-/// A template to install: which one, which version, with what parameters.
-#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TemplateChoice {
-    /// The template's slug in the catalog.
-    pub slug: String,
-    /// A published version (default: the latest published).
-    #[serde(default)]
-    pub version: Option<String>,
-    /// Install parameters, checked against the version's JSON Schema.
-    #[serde(default)]
-    #[schema(value_type = Object)]
-    pub parameters: Map<String, Value>,
-}
+pub use crate::domain::templates::TemplateChoice;
 
 /// Body of `POST …/chains/{chain_id}/installations`: the acting tenant and the template.
 #[derive(Debug, Deserialize, ToSchema)]
