@@ -529,24 +529,10 @@ impl Pki {
         if req.csr.is_some() && !req.rekey {
             return Err(Error::field("/csr", "a CSR brings a new key: set rekey"));
         }
-        let profile = ProfileName::parse(&old.profile)
-            .ok_or_else(|| Error::Internal("stored profile unknown".into()))?;
         let days = req
             .validity_days
             .unwrap_or_else(|| ((old.not_after - old.not_before).num_days().max(1)) as u32);
-        let sans: Vec<String> = serde_json::from_str(&old.sans).unwrap_or_default();
-        let leaf = LeafRequest {
-            profile: profile.pki(),
-            subject: Subject {
-                common_name: old.common_name.clone(),
-                organization: None,
-                organizational_unit: None,
-            },
-            sans: sans.clone(),
-            validity_days: days,
-            crl_url: Some(self.crl_url(c.id)),
-            not_before: self.now_time(),
-        };
+        let (leaf, profile, sans) = self.again(&old, &c, days)?;
         let signer = pki::load(&self.kek, &c)?;
         let old_der = pki::pem_to_der(&old.cert_pem)?;
         let issued = if !req.rekey {
@@ -593,6 +579,32 @@ impl Pki {
         })
     }
 
+    /// The request that issues `old` again under `c` for `days`: same profile, subject and
+    /// names; with the profile and names it was read from.
+    fn again(
+        &self,
+        old: &certificate::Model,
+        c: &ca::Model,
+        days: u32,
+    ) -> Result<(LeafRequest, ProfileName, Vec<String>)> {
+        let profile = ProfileName::parse(&old.profile)
+            .ok_or_else(|| Error::Internal("stored profile unknown".into()))?;
+        let sans: Vec<String> = serde_json::from_str(&old.sans).unwrap_or_default();
+        let leaf = LeafRequest {
+            profile: profile.pki(),
+            subject: Subject {
+                common_name: old.common_name.clone(),
+                organization: None,
+                organizational_unit: None,
+            },
+            sans: sans.clone(),
+            validity_days: days,
+            crl_url: Some(self.crl_url(c.id)),
+            not_before: self.now_time(),
+        };
+        Ok((leaf, profile, sans))
+    }
+
     /// The sealed key of a managed certificate, opened.
     fn open_key(&self, c: &certificate::Model) -> Result<Vec<u8>> {
         let blob = STANDARD
@@ -621,22 +633,8 @@ impl Pki {
             let Some(c) = pki::ca(&self.db, old.ca_id).await? else {
                 continue;
             };
-            let profile = ProfileName::parse(&old.profile)
-                .ok_or_else(|| Error::Internal("stored profile unknown".into()))?;
             let days = (lifetime.num_days().max(1)) as u32;
-            let sans: Vec<String> = serde_json::from_str(&old.sans).unwrap_or_default();
-            let leaf = LeafRequest {
-                profile: profile.pki(),
-                subject: Subject {
-                    common_name: old.common_name.clone(),
-                    organization: None,
-                    organizational_unit: None,
-                },
-                sans: sans.clone(),
-                validity_days: days,
-                crl_url: Some(self.crl_url(c.id)),
-                not_before: self.now_time(),
-            };
+            let (leaf, profile, sans) = self.again(&old, &c, days)?;
             let key_pem = self.open_key(&old)?;
             let key = consortia_pki::rcgen::KeyPair::from_pem(&String::from_utf8_lossy(&key_pem))
                 .map_err(internal)?;

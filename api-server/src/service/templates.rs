@@ -105,6 +105,22 @@ async fn refuse_listed_elsewhere(
     }
 }
 
+/// A move of a version's status, as the template's history records it.
+struct Step<'a> {
+    /// Where it must be.
+    from: &'a [VersionStatus],
+    /// Where it goes.
+    to: VersionStatus,
+    /// The reason given.
+    why: Option<String>,
+    /// The reviewer deciding, if one is.
+    reviewer: Option<Uuid>,
+    /// The history's word for it.
+    action: &'static str,
+    /// Who did it.
+    actor: Uuid,
+}
+
 /// The marketplace use cases.
 #[derive(Clone)]
 pub struct Templates {
@@ -309,35 +325,53 @@ impl Templates {
         Ok((t, v))
     }
 
-    /// Moves a version from one of `from` to `to` and records it, or says why not.
-    #[allow(clippy::too_many_arguments)]
+    /// Moves a version from one of `step.from` to `step.to` and records it in the
+    /// template's history, or says why not.
     async fn transition(
         &self,
         db: &impl ConnectionTrait,
         v: &template_version::Model,
-        from: &[VersionStatus],
-        to: VersionStatus,
-        reason: Option<String>,
-        reviewer: Option<Uuid>,
+        step: Step<'_>,
     ) -> Result<()> {
-        if !from.contains(&v.status) {
+        if !step.from.contains(&v.status) {
             return Err(Error::Conflict(format!(
                 "version {} is {}; this needs it to be {}",
                 v.version,
                 v.status,
-                from.iter()
+                step.from
+                    .iter()
                     .map(|s| s.as_str())
                     .collect::<Vec<_>>()
                     .join(" or ")
             )));
         }
         let now = self.clock.now();
-        if !store::templates::transition(db, v.id, from, to, reason, reviewer, now).await? {
+        let moved = store::templates::transition(
+            db,
+            v.id,
+            step.from,
+            step.to,
+            step.why.clone(),
+            step.reviewer,
+            now,
+        )
+        .await?;
+        if !moved {
             return Err(Error::Conflict(format!(
                 "version {} changed meanwhile; read it again",
                 v.version
             )));
         }
+        store::templates::record(
+            db,
+            v.template_id,
+            &v.version,
+            step.action,
+            Some(step.actor),
+            step.why,
+            now,
+        )
+        .await?;
         Ok(())
     }
 
@@ -359,26 +393,15 @@ impl Templates {
             .await?;
         let txn = self.db.begin().await?;
         refuse_listed_elsewhere(&txn, t.publisher_tenant_id, &t.slug).await?;
-        self.transition(
-            &txn,
-            &v,
-            &[VersionStatus::Draft, VersionStatus::Rejected],
-            VersionStatus::InReview,
-            None,
-            None,
-        )
-        .await?;
-        let now = self.clock.now();
-        store::templates::record(
-            &txn,
-            t.id,
-            version,
-            "submitted",
-            Some(who.user.id),
-            None,
-            now,
-        )
-        .await?;
+        let step = Step {
+            from: &[VersionStatus::Draft, VersionStatus::Rejected],
+            to: VersionStatus::InReview,
+            why: None,
+            reviewer: None,
+            action: "submitted",
+            actor: who.user.id,
+        };
+        self.transition(&txn, &v, step).await?;
         txn.commit().await?;
         self.reread(v.id).await
     }
@@ -413,15 +436,15 @@ impl Templates {
             Decision::Approve => (VersionStatus::Published, "approved"),
             Decision::Reject => (VersionStatus::Rejected, "rejected"),
         };
-        self.transition(
-            &txn,
-            &v,
-            &[VersionStatus::InReview],
+        let step = Step {
+            from: &[VersionStatus::InReview],
             to,
-            why.clone(),
-            Some(who.user.id),
-        )
-        .await?;
+            why,
+            reviewer: Some(who.user.id),
+            action,
+            actor: who.user.id,
+        };
+        self.transition(&txn, &v, step).await?;
         let now = self.clock.now();
         if decision == Decision::Approve {
             refuse_listed_elsewhere(&txn, t.publisher_tenant_id, &t.slug).await?;
@@ -441,7 +464,6 @@ impl Templates {
                     }
                 })?;
         }
-        store::templates::record(&txn, t.id, version, action, Some(who.user.id), why, now).await?;
         txn.commit().await?;
         self.reread(v.id).await
     }
@@ -456,30 +478,19 @@ impl Templates {
         why: Option<&str>,
     ) -> Result<template_version::Model> {
         let why = reason(why)?;
-        let (t, v) = self
+        let (_, v) = self
             .publisher_version(who, id, version, Action::ManageMembers)
             .await?;
         let txn = self.db.begin().await?;
-        self.transition(
-            &txn,
-            &v,
-            &[VersionStatus::Published],
-            VersionStatus::Deprecated,
-            why.clone(),
-            None,
-        )
-        .await?;
-        let now = self.clock.now();
-        store::templates::record(
-            &txn,
-            t.id,
-            version,
-            "deprecated",
-            Some(who.user.id),
+        let step = Step {
+            from: &[VersionStatus::Published],
+            to: VersionStatus::Deprecated,
             why,
-            now,
-        )
-        .await?;
+            reviewer: None,
+            action: "deprecated",
+            actor: who.user.id,
+        };
+        self.transition(&txn, &v, step).await?;
         txn.commit().await?;
         self.reread(v.id).await
     }
