@@ -89,7 +89,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         runtime: runtime.clone(),
         tasks: tokio::runtime::Handle::current(),
     });
-    match http::handlers::chains::resume_all(&state).await {
+    match crate::jobs::chains::resume(&state.db, &state.kek, state.runtime.as_ref()).await {
         Ok(0) => {}
         Ok(n) => tracing::info!(
             chains = n,
@@ -97,7 +97,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         ),
         Err(e) => tracing::error!(error = %format!("{e:#}"), "could not resume chains"),
     }
-    match http::handlers::installations::resume(&state).await {
+    match crate::jobs::installations::resume(&state.installations).await {
         Ok(0) => {}
         Ok(n) => tracing::info!(
             installations = n,

@@ -8,6 +8,7 @@ use crate::service::access::{Access, SessionSettings};
 use crate::service::alliances::Alliances;
 use crate::service::audit::Audit;
 use crate::service::governance::Governance;
+use crate::service::installations::Installations;
 use crate::service::members::Members;
 use crate::service::pki::Pki;
 use crate::service::templates::Templates;
@@ -78,6 +79,8 @@ pub struct AppState {
     pub members: Members,
     /// The marketplace.
     pub templates: Templates,
+    /// Templates installed on chains.
+    pub installations: Installations,
     /// Alliances' certificate authorities and certificates.
     pub pki: Pki,
     /// Who sees an alliance and acts for its members.
@@ -117,6 +120,20 @@ impl AppState {
         );
         let metrics = Arc::new(Metrics::default());
         let crls: Arc<crate::service::crls::CrlCache> = Arc::new(Default::default());
+        let alliances = Alliances::new(db.clone(), access.clone());
+        let templates = Templates::new(
+            db.clone(),
+            access.clone(),
+            clock.clone(),
+            template_max_bytes,
+        );
+        let signer = Arc::new(crate::service::signer::Signer::new(
+            db.clone(),
+            kek.clone(),
+            clock.clone(),
+            runtime.clone(),
+            tasks.clone(),
+        ));
         AppState {
             tenants: Tenants::new(db.clone(), access.clone()),
             members: Members::new(
@@ -126,29 +143,27 @@ impl AppState {
                 clock.clone(),
                 public_url.clone(),
             ),
-            alliances: Alliances::new(db.clone(), access.clone()),
+            alliances: alliances.clone(),
             governance: Governance::new(
                 db.clone(),
                 access.clone(),
-                Alliances::new(db.clone(), access.clone()),
+                alliances.clone(),
                 kek.clone(),
                 clock.clone(),
             ),
-            templates: Templates::new(
+            templates: templates.clone(),
+            installations: Installations::new(
                 db.clone(),
-                access.clone(),
+                alliances,
+                templates,
+                signer.clone(),
+                runtime.clone(),
                 clock.clone(),
-                template_max_bytes,
+                tasks.clone(),
             ),
             tokens: Tokens::new(db.clone(), access.clone(), token_key.clone(), clock.clone()),
             audit: Audit::new(db.clone(), access.clone(), clock.clone()),
-            signer: Arc::new(crate::service::signer::Signer::new(
-                db.clone(),
-                kek.clone(),
-                clock.clone(),
-                runtime.clone(),
-                tasks.clone(),
-            )),
+            signer,
             pki: Pki::new(
                 db.clone(),
                 access.clone(),

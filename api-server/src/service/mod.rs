@@ -7,6 +7,7 @@ pub mod alliances;
 pub mod audit;
 pub mod crls;
 pub mod governance;
+pub mod installations;
 pub mod members;
 pub mod pki;
 pub mod signer;

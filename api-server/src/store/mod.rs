@@ -5,6 +5,7 @@ pub mod alliances;
 pub mod audit;
 pub mod chains;
 pub mod idempotency;
+pub mod installations;
 pub mod pki;
 pub mod sessions;
 pub mod templates;

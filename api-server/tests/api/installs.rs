@@ -202,7 +202,7 @@ async fn templates_install_onto_chains(app: &TestApp) {
         .await
         .unwrap();
     assert_eq!(
-        consortia_api::http::handlers::installations::resume(&app.state)
+        consortia_api::jobs::installations::resume(&app.state.installations)
             .await
             .unwrap(),
         1

@@ -264,7 +264,7 @@ async fn view(state: &AppState, viewer: &EndpointsFor, c: chain::Model) -> ApiRe
             })
             .collect(),
         endpoints,
-        installations: super::installations::of_chain(&state.db, c.id).await?,
+        installations: super::installations::views(state.installations.of_chain(c.id).await?),
         created_by_tenant_id: c.created_by_tenant,
         created_at: c.created_at,
     })
@@ -315,7 +315,7 @@ pub(crate) struct CheckedChain {
     engine: Engine,
     consensus: String,
     nodes_per_member: u32,
-    template: Option<super::installations::Resolved>,
+    template: Option<crate::service::installations::Resolved>,
     members: Vec<crate::db::entities::alliance_member::Model>,
 }
 
@@ -398,15 +398,16 @@ async fn check_request_against(
     state.runtime.supports(engine).map_err(runtime_error)?;
     let template = match &spec.template {
         Some(t) => Some(
-            super::installations::resolve(
-                state,
-                engine.as_str(),
-                &t.slug,
-                t.version.as_deref(),
-                &t.parameters,
-                "/template",
-            )
-            .await?,
+            state
+                .installations
+                .resolve(
+                    engine.as_str(),
+                    &t.slug,
+                    t.version.as_deref(),
+                    &t.parameters,
+                    "/template",
+                )
+                .await?,
         ),
         None => None,
     };
@@ -526,8 +527,14 @@ pub(crate) async fn provision(
         .map_err(|e| ApiError::Internal(format!("{e:#}")))?;
     let sealed = db::seal_material(&state.kek, id, &files);
     let installation = template.as_ref().map(|t| {
-        let mut i =
-            super::installations::new_row(id, t, actor.tenant, actor.user, "installing", now);
+        let mut i = crate::service::installations::new_row(
+            id,
+            t,
+            actor.tenant,
+            actor.user,
+            "installing",
+            now,
+        );
         if engine != Engine::Native {
             i.status = "recorded".into();
             i.message = Some(format!(
@@ -542,7 +549,7 @@ pub(crate) async fn provision(
     let txn = state.db.begin().await?;
     db::insert(&txn, row.clone(), node_rows, sealed).await?;
     if let Some(i) = &installation {
-        super::installations::store(&txn, i.clone()).await?;
+        crate::store::installations::insert(&txn, i.clone()).await?;
     }
     alliance_db::event(
         &txn,
@@ -560,14 +567,12 @@ pub(crate) async fn provision(
         let _ = state.runtime.remove(id, &row.resource_name, false).await;
         db::delete(&state.db, id).await?;
         if let Some(i) = &installation {
-            super::installations::uncount(&state.db, i.template_id).await?;
+            crate::store::installations::uncount(&state.db, i.template_id).await?;
         }
         return Err(runtime_error(e));
     }
     if let Some(i) = installation.filter(|i| i.status == "installing") {
-        state
-            .tasks
-            .spawn(super::installations::complete(state.clone(), i.id));
+        state.installations.complete_later(i.id);
     }
     Ok(row)
 }
@@ -720,20 +725,6 @@ pub(crate) async fn remove(
     .await?;
     txn.commit().await?;
     Ok(())
-}
-
-/// Starts (or adopts) every chain recorded for this server's runtime; called at start.
-pub async fn resume_all(state: &AppState) -> anyhow::Result<usize> {
-    let chains = db::all_on(&state.db, state.runtime.kind()).await?;
-    let mut n = 0;
-    for c in chains {
-        let plan = db::chain_plan(&state.db, &state.kek, &c).await?;
-        match state.runtime.ensure(plan).await {
-            Ok(()) => n += 1,
-            Err(e) => tracing::error!(chain = %c.id, error = %e, "could not resume chain"),
-        }
-    }
-    Ok(n)
 }
 
 #[cfg(test)]
