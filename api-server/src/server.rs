@@ -108,7 +108,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         }
     }
     // After the installations: a chain made here starts its own installation's task.
-    match http::handlers::alliances::resume_chain_proposals(&state).await {
+    match crate::jobs::proposals::resume(&state.chains).await {
         Ok(0) => {}
         Ok(n) => tracing::info!(proposals = n, "approved chain proposals carried out"),
         Err(e) => {

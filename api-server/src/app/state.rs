@@ -7,6 +7,7 @@ use crate::service::access::cache::AuthCache;
 use crate::service::access::{Access, SessionSettings};
 use crate::service::alliances::Alliances;
 use crate::service::audit::Audit;
+use crate::service::chains::{Chains, ChainsDeps};
 use crate::service::governance::Governance;
 use crate::service::installations::Installations;
 use crate::service::members::Members;
@@ -81,6 +82,8 @@ pub struct AppState {
     pub templates: Templates,
     /// Templates installed on chains.
     pub installations: Installations,
+    /// Chains of alliances.
+    pub chains: Chains,
     /// Alliances' certificate authorities and certificates.
     pub pki: Pki,
     /// Who sees an alliance and acts for its members.
@@ -134,6 +137,15 @@ impl AppState {
             runtime.clone(),
             tasks.clone(),
         ));
+        let installations = Installations::new(
+            db.clone(),
+            alliances.clone(),
+            templates.clone(),
+            signer.clone(),
+            runtime.clone(),
+            clock.clone(),
+            tasks.clone(),
+        );
         AppState {
             tenants: Tenants::new(db.clone(), access.clone()),
             members: Members::new(
@@ -151,16 +163,19 @@ impl AppState {
                 kek.clone(),
                 clock.clone(),
             ),
-            templates: templates.clone(),
-            installations: Installations::new(
-                db.clone(),
-                alliances,
-                templates,
-                signer.clone(),
-                runtime.clone(),
-                clock.clone(),
-                tasks.clone(),
-            ),
+            chains: Chains::new(ChainsDeps {
+                db: db.clone(),
+                access: access.clone(),
+                alliances: alliances.clone(),
+                templates: templates.clone(),
+                installations: installations.clone(),
+                signer: signer.clone(),
+                runtime: runtime.clone(),
+                kek: kek.clone(),
+                clock: clock.clone(),
+            }),
+            templates,
+            installations,
             tokens: Tokens::new(db.clone(), access.clone(), token_key.clone(), clock.clone()),
             audit: Audit::new(db.clone(), access.clone(), clock.clone()),
             signer,

@@ -3,4 +3,5 @@
 pub mod builtins;
 pub mod chains;
 pub mod installations;
+pub mod proposals;
 pub mod renewal;

@@ -5,6 +5,7 @@
 pub mod access;
 pub mod alliances;
 pub mod audit;
+pub mod chains;
 pub mod crls;
 pub mod governance;
 pub mod installations;

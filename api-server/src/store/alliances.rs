@@ -471,3 +471,32 @@ pub async fn expired_pending_invitations(
     }
     q.all(db).await
 }
+
+/// Approved proposals of one kind, in every alliance.
+pub async fn approved_proposals(
+    db: &impl ConnectionTrait,
+    kind: &str,
+) -> Result<Vec<proposal::Model>, DbErr> {
+    proposal::Entity::find()
+        .filter(proposal::Column::Kind.eq(kind))
+        .filter(proposal::Column::Status.eq("approved"))
+        .all(db)
+        .await
+}
+
+/// Ids of the proposals whose chain was made or could not be (`chain_created`,
+/// `chain_creation_failed` in any alliance's feed).
+pub async fn settled_chain_proposals(
+    db: &impl ConnectionTrait,
+) -> Result<std::collections::HashSet<String>, DbErr> {
+    Ok(alliance_event::Entity::find()
+        .filter(alliance_event::Column::Kind.is_in(["chain_created", "chain_creation_failed"]))
+        .all(db)
+        .await?
+        .into_iter()
+        .filter_map(|e| {
+            let data: serde_json::Value = serde_json::from_str(&e.data).ok()?;
+            Some(data["proposal_id"].as_str()?.to_string())
+        })
+        .collect())
+}

@@ -777,9 +777,19 @@ async fn alliances_create_chains_by_vote(app: &TestApp) {
     )
     .await;
     approved_but_not_carried_out(app, &p).await;
-    use consortia_api::http::handlers::alliances::resume_chain_proposals;
-    assert_eq!(resume_chain_proposals(&app.state).await.unwrap(), 1);
-    assert_eq!(resume_chain_proposals(&app.state).await.unwrap(), 0, "once");
+    assert_eq!(
+        consortia_api::jobs::proposals::resume(&app.state.chains)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        consortia_api::jobs::proposals::resume(&app.state.chains)
+            .await
+            .unwrap(),
+        0,
+        "once"
+    );
     let list = app.get(&chains, &acme_t).await.body["items"].clone();
     let resumed = list
         .as_array()
@@ -953,9 +963,19 @@ async fn shared_chains_are_deleted_by_the_alliance(app: &TestApp) {
     )
     .await;
     approved_but_not_carried_out(app, &p).await;
-    use consortia_api::http::handlers::alliances::resume_chain_proposals;
-    assert_eq!(resume_chain_proposals(&app.state).await.unwrap(), 1);
-    assert_eq!(resume_chain_proposals(&app.state).await.unwrap(), 0, "once");
+    assert_eq!(
+        consortia_api::jobs::proposals::resume(&app.state.chains)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        consortia_api::jobs::proposals::resume(&app.state.chains)
+            .await
+            .unwrap(),
+        0,
+        "once"
+    );
     assert_eq!(
         app.get(&format!("{chains}/{second}"), &acme_t).await.status,
         404

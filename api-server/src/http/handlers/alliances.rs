@@ -1,7 +1,7 @@
 //! `/api/v1/alliances` and `/api/v1/invitations`: consortia of tenants, governed by votes,
 //! over HTTP. The use cases are in [`crate::service::governance`]; this module reads
-//! requests, renders views, and makes or deletes the chains approved proposals ask for
-//! (chain provisioning is in [`super::chains`]).
+//! requests, renders views, and has [`crate::service::chains`] make or delete the chains
+//! approved proposals ask for.
 
 use crate::app::AppState;
 use crate::db::entities::{alliance, alliance_event, alliance_member, invitation, proposal, vote};
@@ -12,12 +12,9 @@ use crate::domain::governance::{
 use crate::http::problem::{ApiError, ApiResult, Problem};
 use crate::http::views::{Page, PageQuery, page};
 use crate::service::access::Caller;
-use crate::store::alliances as db;
-use crate::store::chains as chain_db;
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -362,7 +359,10 @@ pub async fn propose(
             .governance
             .may_propose(&who, id, body.tenant_id)
             .await?;
-        super::chains::check_request(&state, &a, spec, "/action/create_chain").await?;
+        state
+            .chains
+            .check_request(&a, spec, "/action/create_chain")
+            .await?;
     }
     let p = state.governance.propose(&who, id, &body).await?;
     Ok(HttpResponse::Created().json(proposal_view(p, vec![])?))
@@ -428,141 +428,11 @@ pub async fn vote(
     // The vote stands whatever happens here; one whose outcome went unrecorded is carried out
     // again at the next start (`resume_chain_proposals`).
     if voted.approved
-        && let Err(e) = carry_out_chain_proposal(&state, &voted.proposal).await
+        && let Err(e) = state.chains.carry_out_proposal(&voted.proposal).await
     {
         tracing::error!(proposal = %pid, error = ?e, "could not carry out an approved chain proposal");
     }
     Ok(HttpResponse::Created().json(proposal_view(voted.proposal, voted.votes)?))
-}
-
-/// Carries out what an approved proposal does outside the database: creating or deleting a
-/// chain. Other kinds were carried out inside the deciding vote's transaction.
-async fn carry_out_chain_proposal(state: &AppState, p: &proposal::Model) -> Result<(), ApiError> {
-    match p.kind.as_str() {
-        "create_chain" => create_proposed_chain(state, p).await,
-        "delete_chain" => delete_proposed_chain(state, p).await,
-        _ => Ok(()),
-    }
-}
-
-/// Deletes the chain of an approved `delete_chain` proposal; nothing when it is gone already.
-async fn delete_proposed_chain(state: &AppState, p: &proposal::Model) -> Result<(), ApiError> {
-    #[derive(Deserialize)]
-    struct Payload {
-        chain_id: Uuid,
-        #[serde(default)]
-        keep_data: bool,
-    }
-    let what: Payload = serde_json::from_str(&p.payload)
-        .map_err(|e| ApiError::Internal(format!("delete_chain payload: {e}")))?;
-    let Some(c) = chain_db::get(&state.db, what.chain_id)
-        .await?
-        .filter(|c| c.alliance_id == p.alliance_id)
-    else {
-        return Ok(());
-    };
-    let actor = super::chains::Actor {
-        tenant: p.proposer_tenant_id,
-        user: Some(p.proposer_user_id),
-        proposal: Some(p.id),
-    };
-    super::chains::remove(state, &c, what.keep_data, actor).await
-}
-
-/// Creates the chain of an approved `create_chain` proposal, as the proposer's. If the
-/// alliance changed so that it can no longer be made (its name was taken meanwhile, the
-/// members now need too many validators...), the alliance's history says why
-/// (`chain_creation_failed`) and nothing is made.
-async fn create_proposed_chain(state: &AppState, p: &proposal::Model) -> Result<(), ApiError> {
-    let spec: super::chains::ChainSpec = serde_json::from_str(&p.payload)
-        .map_err(|e| ApiError::Internal(format!("create_chain payload: {e}")))?;
-    let actor = super::chains::Actor {
-        tenant: p.proposer_tenant_id,
-        user: Some(p.proposer_user_id),
-        proposal: Some(p.id),
-    };
-    let alliance = db::get(&state.db, p.alliance_id)
-        .await?
-        .ok_or_else(|| ApiError::Internal(format!("alliance {} is gone", p.alliance_id)))?;
-    let made = match super::chains::check_request(state, &alliance, &spec, "").await {
-        Ok(checked) => super::chains::provision(state, checked, actor).await,
-        Err(e) => Err(e),
-    };
-    if let Err(e) = made {
-        tracing::warn!(proposal = %p.id, error = ?e, "an approved chain could not be created");
-        db::event(
-            &state.db,
-            p.alliance_id,
-            "chain_creation_failed",
-            (None, None),
-            json!({"proposal_id": p.id, "name": spec.name, "reason": e.to_string(),
-                "errors": match &e { ApiError::Validation { errors, .. } => json!(errors), _ => json!([]) }}),
-            state.clock.now(),
-        )
-        .await?;
-    }
-    Ok(())
-}
-
-/// Carries out approved chain proposals that a stopped server never got to (it stopped
-/// between the deciding vote's commit and the chain's creation or deletion): `create_chain`
-/// proposals whose alliance feed has neither `chain_created` nor `chain_creation_failed`
-/// naming them, and `delete_chain` proposals whose chain still exists. Runs at start,
-/// before requests are served. Returns how many it carried out.
-pub async fn resume_chain_proposals(state: &AppState) -> anyhow::Result<usize> {
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-    let deletions = proposal::Entity::find()
-        .filter(proposal::Column::Kind.eq("delete_chain"))
-        .filter(proposal::Column::Status.eq("approved"))
-        .all(&state.db)
-        .await?;
-    let mut deleted = 0;
-    for p in deletions {
-        let chain = serde_json::from_str::<serde_json::Value>(&p.payload)
-            .ok()
-            .and_then(|v| Uuid::try_parse(v["chain_id"].as_str()?).ok());
-        let Some(chain) = chain else { continue };
-        if chain_db::get(&state.db, chain).await?.is_none() {
-            continue;
-        }
-        match delete_proposed_chain(state, &p).await {
-            Ok(()) => deleted += 1,
-            Err(e) => {
-                tracing::error!(proposal = %p.id, error = ?e, "could not carry out an approved chain deletion")
-            }
-        }
-    }
-    let approved = proposal::Entity::find()
-        .filter(proposal::Column::Kind.eq("create_chain"))
-        .filter(proposal::Column::Status.eq("approved"))
-        .all(&state.db)
-        .await?;
-    if approved.is_empty() {
-        return Ok(deleted);
-    }
-    let settled: std::collections::HashSet<String> = alliance_event::Entity::find()
-        .filter(alliance_event::Column::Kind.is_in(["chain_created", "chain_creation_failed"]))
-        .all(&state.db)
-        .await?
-        .into_iter()
-        .filter_map(|e| {
-            let data: serde_json::Value = serde_json::from_str(&e.data).ok()?;
-            Some(data["proposal_id"].as_str()?.to_string())
-        })
-        .collect();
-    let mut n = deleted;
-    for p in approved {
-        if settled.contains(&p.id.to_string()) {
-            continue;
-        }
-        match create_proposed_chain(state, &p).await {
-            Ok(()) => n += 1,
-            Err(e) => {
-                tracing::error!(proposal = %p.id, error = ?e, "could not carry out an approved chain proposal")
-            }
-        }
-    }
-    Ok(n)
 }
 
 // ----- invitations -----
