@@ -115,26 +115,9 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             tracing::error!(error = %format!("{e:#}"), "could not carry out approved chain proposals")
         }
     }
-    {
-        // Deposit requests cut off between the chain and the database (a stopped server, a
-        // commit after its timeout): finished in the background, first once the chains just
-        // resumed have had time to start, then every minute.
-        let state = state.clone();
-        tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_secs(5)).await;
-            let mut tick = tokio::time::interval(Duration::from_secs(60));
-            loop {
-                tick.tick().await;
-                match http::handlers::deposits::resume_deposits(&state).await {
-                    Ok(0) => {}
-                    Ok(n) => tracing::info!(requests = n, "interrupted deposit requests finished"),
-                    Err(e) => {
-                        tracing::error!(error = %format!("{e:#}"), "could not finish interrupted deposit requests")
-                    }
-                }
-            }
-        });
-    }
+    // Deposit requests cut off between the chain and the database (a stopped server, a
+    // commit after its timeout): finished in the background.
+    tokio::spawn(crate::jobs::deposits::every_minute(state.deposits.clone()));
     match crate::jobs::builtins::load(&state.templates).await {
         Ok(0) => {}
         Ok(n) => tracing::info!(added = n, "built-in marketplace templates loaded"),

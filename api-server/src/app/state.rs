@@ -8,6 +8,7 @@ use crate::service::access::{Access, SessionSettings};
 use crate::service::alliances::Alliances;
 use crate::service::audit::Audit;
 use crate::service::chains::{Chains, ChainsDeps};
+use crate::service::deposits::Deposits;
 use crate::service::governance::Governance;
 use crate::service::installations::Installations;
 use crate::service::members::Members;
@@ -84,6 +85,8 @@ pub struct AppState {
     pub installations: Installations,
     /// Chains of alliances.
     pub chains: Chains,
+    /// The evidence-deposit service.
+    pub deposits: Deposits,
     /// Alliances' certificate authorities and certificates.
     pub pki: Pki,
     /// Who sees an alliance and acts for its members.
@@ -163,6 +166,7 @@ impl AppState {
                 kek.clone(),
                 clock.clone(),
             ),
+            deposits: Deposits::new(db.clone(), access.clone(), signer.clone(), clock.clone()),
             chains: Chains::new(ChainsDeps {
                 db: db.clone(),
                 access: access.clone(),

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod chains;
+pub mod deposits;
 pub mod error;
 pub mod governance;
 pub mod pagination;

@@ -2,6 +2,7 @@
 
 pub mod builtins;
 pub mod chains;
+pub mod deposits;
 pub mod installations;
 pub mod proposals;
 pub mod renewal;

@@ -7,6 +7,7 @@ pub mod alliances;
 pub mod audit;
 pub mod chains;
 pub mod crls;
+pub mod deposits;
 pub mod governance;
 pub mod installations;
 pub mod members;

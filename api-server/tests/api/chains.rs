@@ -1276,9 +1276,8 @@ async fn keyed_deposits_happen_once(app: &TestApp) {
     assert_eq!(made.status, 201, "{}", made.body);
     let id3 = made.body["id"].as_str().unwrap().to_string();
     forget_recording(app, &tenant, "order-3", &[&id3]).await;
-    use consortia_api::http::handlers::deposits::resume_deposits;
-    assert_eq!(resume_deposits(&app.state).await.unwrap(), 1);
-    assert_eq!(resume_deposits(&app.state).await.unwrap(), 0, "once");
+    assert_eq!(app.state.deposits.resume().await.unwrap(), 1);
+    assert_eq!(app.state.deposits.resume().await.unwrap(), 0, "once");
     let got = app.get(&format!("/api/v1/deposits/{id3}"), &token).await;
     assert_eq!(got.status, 200, "{}", got.body);
     assert_eq!(
@@ -1307,7 +1306,7 @@ async fn keyed_deposits_happen_once(app: &TestApp) {
         .exec(&app.state.db)
         .await
         .unwrap();
-    assert_eq!(resume_deposits(&app.state).await.unwrap(), 1);
+    assert_eq!(app.state.deposits.resume().await.unwrap(), 1);
     assert_eq!(
         app.get(&format!("/api/v1/deposits/{id5}"), &token)
             .await
@@ -1347,7 +1346,7 @@ async fn keyed_deposits_happen_once(app: &TestApp) {
             .exec(&app.state.db)
             .await
             .unwrap();
-        assert_eq!(resume_deposits(&app.state).await.unwrap(), 0, "{key}");
+        assert_eq!(app.state.deposits.resume().await.unwrap(), 0, "{key}");
         assert_eq!(
             on_chain(&node, &hash).await,
             1,
