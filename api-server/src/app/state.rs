@@ -13,6 +13,7 @@ use crate::service::governance::Governance;
 use crate::service::installations::Installations;
 use crate::service::members::Members;
 use crate::service::pki::Pki;
+use crate::service::signin::{SignIn, SignInDeps};
 use crate::service::templates::Templates;
 use crate::service::tenants::Tenants;
 use crate::service::tokens::Tokens;
@@ -81,6 +82,8 @@ pub struct AppState {
     pub members: Members,
     /// The marketplace.
     pub templates: Templates,
+    /// Signing in and browser sessions.
+    pub signin: SignIn,
     /// Templates installed on chains.
     pub installations: Installations,
     /// Chains of alliances.
@@ -166,6 +169,15 @@ impl AppState {
                 kek.clone(),
                 clock.clone(),
             ),
+            signin: SignIn::new(SignInDeps {
+                db: db.clone(),
+                token_key: token_key.clone(),
+                kek: kek.clone(),
+                clock: clock.clone(),
+                sso: sso.clone(),
+                settings: sessions,
+                public_url: public_url.clone(),
+            }),
             deposits: Deposits::new(db.clone(), access.clone(), signer.clone(), clock.clone()),
             chains: Chains::new(ChainsDeps {
                 db: db.clone(),
@@ -205,5 +217,29 @@ impl AppState {
             tasks,
             access,
         }
+    }
+
+    /// Configures single sign-on after start (tests start an identity provider first).
+    pub fn set_sso(&mut self, sso: Option<Arc<crate::oidc::Oidc>>) {
+        self.sso = sso;
+        self.rebuild_signin();
+    }
+
+    /// Changes session lifetimes and limits after start.
+    pub fn set_sessions(&mut self, sessions: SessionSettings) {
+        self.sessions = sessions;
+        self.rebuild_signin();
+    }
+
+    fn rebuild_signin(&mut self) {
+        self.signin = SignIn::new(SignInDeps {
+            db: self.db.clone(),
+            token_key: self.token_key.clone(),
+            kek: self.kek.clone(),
+            clock: self.clock.clone(),
+            sso: self.sso.clone(),
+            settings: self.sessions,
+            public_url: self.public_url.clone(),
+        });
     }
 }

@@ -13,6 +13,7 @@ pub mod installations;
 pub mod members;
 pub mod pki;
 pub mod signer;
+pub mod signin;
 pub mod templates;
 pub mod tenants;
 pub mod tokens;

@@ -293,7 +293,8 @@ fn query_param(uri: &str, name: &str) -> Option<String> {
 async fn setup(backend: Backend, group_map: &str) -> (TestApp, Idp) {
     let idp = Idp::start();
     let mut app = TestApp::new(backend).await;
-    app.state.sso = Some(Arc::new(Oidc::new(idp.settings(group_map)).unwrap()));
+    app.state
+        .set_sso(Some(Arc::new(Oidc::new(idp.settings(group_map)).unwrap())));
     (app, idp)
 }
 
@@ -658,7 +659,9 @@ async fn tampered_or_missing_state_is_refused() {
 #[actix_web::test]
 async fn sign_ins_in_progress_are_bounded() {
     let (mut app, idp) = setup(Backend::Sqlite, "").await;
-    app.state.sessions.max_pending_logins = 3;
+    let mut sessions = app.state.sessions;
+    sessions.max_pending_logins = 3;
+    app.state.set_sessions(sessions);
     let (tenant, _) = app.tenant_with_owner("acme").await;
     app.member(&tenant, "alice@idp.example", "viewer").await;
     let mut first = Browser::default();
@@ -1259,7 +1262,8 @@ async fn provider_tokens_are_refused_unless_an_api_audience_is_configured() {
     let mut app = TestApp::new(Backend::Sqlite).await;
     let mut settings = idp.settings("");
     settings.api_audience = None;
-    app.state.sso = Some(Arc::new(Oidc::new(settings).unwrap()));
+    app.state
+        .set_sso(Some(Arc::new(Oidc::new(settings).unwrap())));
     let (tenant, _) = app.tenant_with_owner("acme").await;
     app.member(&tenant, "alice@idp.example", "viewer").await;
     let mut b = Browser::default();
