@@ -293,3 +293,36 @@ fn the_checker_finds_a_planted_cycle() {
         vec![vec!["domain", "error", "Error"], vec!["store"]]
     );
 }
+
+/// The HTTP layer reads requests, calls a service and renders views: it names no store, no
+/// entity module's queries and no ORM (every query is in `store`, every use case in
+/// `service`).
+#[test]
+fn http_reaches_the_database_only_through_services() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut wrong = Vec::new();
+    for (module, file) in modules(&src) {
+        if module.first().map(String::as_str) != Some("http") {
+            continue;
+        }
+        let text = code(&std::fs::read_to_string(&file).unwrap());
+        for path in crate_paths(&text) {
+            if path.first().map(String::as_str) == Some("store") {
+                wrong.push(format!(
+                    "{} uses crate::{}",
+                    module.join("::"),
+                    path.join("::")
+                ));
+            }
+        }
+        for orm in ["sea_orm::", "Entity::find", "ActiveModel"] {
+            if text.contains(orm) {
+                wrong.push(format!("{} uses {orm}", module.join("::")));
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "database access outside store/service: {wrong:#?}"
+    );
+}

@@ -165,18 +165,6 @@ impl From<Error> for ApiError {
     }
 }
 
-impl From<crate::store::pki::PkiStoreError> for ApiError {
-    fn from(e: crate::store::pki::PkiStoreError) -> Self {
-        Error::from(e).into()
-    }
-}
-
-impl From<sea_orm::DbErr> for ApiError {
-    fn from(e: sea_orm::DbErr) -> Self {
-        Error::from(e).into()
-    }
-}
-
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
