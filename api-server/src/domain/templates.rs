@@ -901,6 +901,57 @@ impl std::fmt::Display for VersionStatus {
     }
 }
 
+/// Where a template installation stands.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    ToSchema,
+    sea_orm::EnumIter,
+    sea_orm::DeriveActiveEnum,
+)]
+#[serde(rename_all = "snake_case")]
+#[sea_orm(
+    rs_type = "String",
+    db_type = "String(sea_orm::sea_query::StringLen::None)"
+)]
+pub enum InstallStatus {
+    /// Waiting for the chain's first block, then anchored.
+    #[sea_orm(string_value = "installing")]
+    Installing,
+    /// Anchored on the chain (its receipt proves it).
+    #[sea_orm(string_value = "installed")]
+    Installed,
+    /// Recorded; the chain's engine does not anchor installations.
+    #[sea_orm(string_value = "recorded")]
+    Recorded,
+    /// Could not be anchored; a new install replaces it.
+    #[sea_orm(string_value = "failed")]
+    Failed,
+}
+
+impl InstallStatus {
+    /// The API's (and the database's) word for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InstallStatus::Installing => "installing",
+            InstallStatus::Installed => "installed",
+            InstallStatus::Recorded => "recorded",
+            InstallStatus::Failed => "failed",
+        }
+    }
+}
+
+impl std::fmt::Display for InstallStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// The platform reviewer's decision on a version under review.
 #[derive(Debug, Clone, Copy, Deserialize, ToSchema, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]

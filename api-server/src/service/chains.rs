@@ -10,6 +10,7 @@ use crate::db::entities::{chain, chain_node, proposal};
 use crate::domain::chains::ChainSpec;
 use crate::domain::error::{Error, Result, check};
 use crate::domain::roles::Action;
+use crate::domain::templates::InstallStatus;
 use crate::runtime::{ChainReport, Engine, Placement, Runtime, RuntimeError};
 use crate::service::access::{Access, Caller};
 use crate::service::alliances::{Alliances, chain_not_found};
@@ -553,11 +554,11 @@ impl Chains {
                 t,
                 actor.tenant,
                 actor.user,
-                "installing",
+                InstallStatus::Installing,
                 now,
             );
             if engine != Engine::Native {
-                i.status = "recorded".into();
+                i.status = InstallStatus::Recorded;
                 i.message = Some(format!(
                     "recorded; the {} engine does not anchor installations on chain",
                     engine.as_str()
@@ -592,7 +593,7 @@ impl Chains {
             }
             return Err(runtime_error(e));
         }
-        if let Some(i) = installation.filter(|i| i.status == "installing") {
+        if let Some(i) = installation.filter(|i| i.status == InstallStatus::Installing) {
             self.installations.complete_later(i.id);
         }
         Ok(row)

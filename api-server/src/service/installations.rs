@@ -19,6 +19,7 @@ use crate::clock::Clock;
 use crate::db::entities::{chain, template, template_installation, template_version};
 use crate::domain::error::{Error, Result};
 use crate::domain::roles::Action;
+use crate::domain::templates::InstallStatus;
 use crate::domain::templates::{
     self as marketplace, Rendered, TemplateChoice, check_install_parameters,
 };
@@ -223,7 +224,11 @@ impl Installations {
             &r,
             tenant,
             Some(who.user.id),
-            if native { "installing" } else { "recorded" },
+            if native {
+                InstallStatus::Installing
+            } else {
+                InstallStatus::Recorded
+            },
             now,
         );
         if !native {
@@ -368,7 +373,7 @@ impl Installations {
             let now = self.clock.now();
             // A failed installation does not count; a new install of the template replaces it.
             if let Ok(Some(row)) = store::installations::get(&self.db, installation).await
-                && row.status == "installing"
+                && row.status == InstallStatus::Installing
             {
                 let _ = store::installations::uncount(&self.db, row.template_id).await;
             }
@@ -440,7 +445,7 @@ pub fn new_row(
     r: &Resolved,
     tenant: Uuid,
     created_by: Option<Uuid>,
-    status: &str,
+    status: InstallStatus,
     now: DateTime<Utc>,
 ) -> template_installation::Model {
     template_installation::Model {
@@ -452,7 +457,7 @@ pub fn new_row(
         tenant_id: tenant,
         parameters: r.parameters.to_string(),
         config: serde_json::to_string(&r.rendered.configs).expect("JSON values serialise"),
-        status: status.into(),
+        status,
         message: None,
         tx_hash: None,
         height: None,

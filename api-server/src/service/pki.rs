@@ -10,6 +10,7 @@ use crate::clock::Clock;
 use crate::db::entities::{ca, certificate};
 use crate::domain::error::{Error, Result};
 use crate::domain::pagination::PageRequest;
+use crate::domain::pki::CertStatus;
 use crate::domain::pki::{IssueCertificate, ProfileName, ReasonName, RenewCertificate, refusal};
 use crate::domain::roles::Action;
 use crate::metrics::{CertLabels, Metrics};
@@ -147,7 +148,7 @@ impl Pki {
     /// Puts a valid certificate's expiry on the gauge (or takes a revoked one off).
     fn track(&self, c: &certificate::Model) {
         let g = &self.metrics.certificate_expiry;
-        if c.status == "valid" {
+        if c.status == CertStatus::Valid {
             g.get_or_create(&labels(c)).set(c.not_after.timestamp());
         } else {
             g.remove(&labels(c));
@@ -312,7 +313,7 @@ impl Pki {
             cert_pem: n.issued.pem.clone(),
             not_before: to_chrono(n.issued.not_before)?,
             not_after: to_chrono(n.issued.not_after)?,
-            status: "valid".into(),
+            status: CertStatus::Valid,
             revoked_at: None,
             reason: None,
             sealed_key: n.sealed_key.map(|(_, k)| STANDARD.encode(k)),
@@ -520,7 +521,7 @@ impl Pki {
     pub async fn renew(&self, who: &Caller, id: Uuid, req: &RenewCertificate) -> Result<Issued> {
         let old = self.authorize_cert_view(who, id).await?;
         let c = self.controlled_ca(who, old.ca_id).await?;
-        if old.status != "valid" {
+        if old.status != CertStatus::Valid {
             return Err(Error::Conflict(format!(
                 "certificate {} is revoked; issue a new one",
                 old.id

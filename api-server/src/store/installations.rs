@@ -1,6 +1,7 @@
 //! Template installations on chains, and each template's install count.
 
 use crate::db::entities::{template, template_installation};
+use crate::domain::templates::InstallStatus;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -53,7 +54,7 @@ pub async fn installing(
     db: &impl ConnectionTrait,
 ) -> Result<Vec<template_installation::Model>, DbErr> {
     template_installation::Entity::find()
-        .filter(template_installation::Column::Status.eq("installing"))
+        .filter(template_installation::Column::Status.eq(InstallStatus::Installing))
         .all(db)
         .await
 }
@@ -98,7 +99,7 @@ pub async fn delete_failed(
     template_installation::Entity::delete_many()
         .filter(template_installation::Column::ChainId.eq(chain))
         .filter(template_installation::Column::TemplateId.eq(template))
-        .filter(template_installation::Column::Status.eq("failed"))
+        .filter(template_installation::Column::Status.eq(InstallStatus::Failed))
         .exec(db)
         .await?;
     Ok(())
@@ -133,7 +134,7 @@ pub async fn mark_installed(
     now: DateTime<Utc>,
 ) -> Result<template_installation::Model, DbErr> {
     let mut active: template_installation::ActiveModel = row.into();
-    active.status = Set("installed".into());
+    active.status = Set(InstallStatus::Installed);
     active.message = Set(None);
     active.tx_hash = Set(Some(a.tx_hash));
     active.height = Set(Some(a.height));
@@ -150,11 +151,14 @@ pub async fn mark_failed(
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
     template_installation::Entity::update_many()
-        .col_expr(template_installation::Column::Status, Expr::value("failed"))
+        .col_expr(
+            template_installation::Column::Status,
+            Expr::value(InstallStatus::Failed.as_str()),
+        )
         .col_expr(template_installation::Column::Message, Expr::value(why))
         .col_expr(template_installation::Column::UpdatedAt, Expr::value(now))
         .filter(template_installation::Column::Id.eq(id))
-        .filter(template_installation::Column::Status.eq("installing"))
+        .filter(template_installation::Column::Status.eq(InstallStatus::Installing))
         .exec(db)
         .await?;
     Ok(())

@@ -4,6 +4,7 @@
 
 use crate::db::entities::{ca, certificate};
 use crate::domain::pagination::PageRequest;
+use crate::domain::pki::CertStatus;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, Utc};
@@ -219,7 +220,7 @@ pub async fn revoked_count(conn: &impl ConnectionTrait, ca: Uuid) -> Result<u64,
     use sea_orm::PaginatorTrait;
     certificate::Entity::find()
         .filter(certificate::Column::CaId.eq(ca))
-        .filter(certificate::Column::Status.eq("revoked"))
+        .filter(certificate::Column::Status.eq(CertStatus::Revoked))
         .count(conn)
         .await
 }
@@ -230,7 +231,7 @@ pub async fn revoked(
 ) -> Result<Vec<certificate::Model>, DbErr> {
     certificate::Entity::find()
         .filter(certificate::Column::CaId.eq(ca))
-        .filter(certificate::Column::Status.eq("revoked"))
+        .filter(certificate::Column::Status.eq(CertStatus::Revoked))
         .all(conn)
         .await
 }
@@ -336,7 +337,7 @@ pub async fn valid_certificates(
     conn: &impl ConnectionTrait,
 ) -> Result<Vec<certificate::Model>, DbErr> {
     certificate::Entity::find()
-        .filter(certificate::Column::Status.eq("valid"))
+        .filter(certificate::Column::Status.eq(CertStatus::Valid))
         .all(conn)
         .await
 }
@@ -347,7 +348,7 @@ pub async fn managed_expiring(
     before: DateTime<Utc>,
 ) -> Result<Vec<certificate::Model>, DbErr> {
     certificate::Entity::find()
-        .filter(certificate::Column::Status.eq("valid"))
+        .filter(certificate::Column::Status.eq(CertStatus::Valid))
         .filter(certificate::Column::SealedKey.is_not_null())
         .filter(certificate::Column::NotAfter.lte(before))
         .all(conn)
@@ -432,7 +433,7 @@ pub async fn revoke(
     let r = certificate::Entity::update_many()
         .col_expr(
             certificate::Column::Status,
-            sea_orm::sea_query::Expr::value("revoked"),
+            sea_orm::sea_query::Expr::value(CertStatus::Revoked.as_str()),
         )
         .col_expr(
             certificate::Column::RevokedAt,
@@ -443,7 +444,7 @@ pub async fn revoke(
             sea_orm::sea_query::Expr::value(reason),
         )
         .filter(certificate::Column::Id.eq(cert.id))
-        .filter(certificate::Column::Status.eq("valid"))
+        .filter(certificate::Column::Status.eq(CertStatus::Valid))
         .exec(conn)
         .await?;
     if r.rows_affected == 0 {

@@ -21,7 +21,7 @@ pub struct Model {
     pub not_before: DateTimeUtc,
     pub not_after: DateTimeUtc,
     /// `valid` or `revoked`.
-    pub status: String,
+    pub status: crate::domain::pki::CertStatus,
     pub revoked_at: Option<DateTimeUtc>,
     pub reason: Option<String>,
     /// Sealed private key of a server-managed identity (base64), never returned after issuance.

@@ -19,7 +19,7 @@ pub struct Model {
     /// The template's config artifacts rendered with the parameters (JSON object by path).
     pub config: String,
     /// `installing`, `installed` or `failed`.
-    pub status: String,
+    pub status: crate::domain::templates::InstallStatus,
     /// Why it failed, or what is pending.
     pub message: Option<String>,
     /// The transaction that anchored the installation on the chain.

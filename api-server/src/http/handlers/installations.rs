@@ -57,7 +57,7 @@ pub struct InstallationView {
     pub config: Value,
     /// `installing` (waiting for the chain), `installed`, `recorded` (engines that do not
     /// anchor installations on chain) or `failed`.
-    pub status: String,
+    pub status: crate::domain::templates::InstallStatus,
     /// Why it failed, or what it waits for.
     pub message: Option<String>,
     /// The transaction that anchored the installation on the chain.

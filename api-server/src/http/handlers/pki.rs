@@ -51,7 +51,7 @@ pub struct CertificateView {
     pub not_before: DateTime<Utc>,
     pub not_after: DateTime<Utc>,
     /// `valid` or `revoked`.
-    pub status: String,
+    pub status: crate::domain::pki::CertStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub revoked_at: Option<DateTime<Utc>>,
     #[serde(skip_serializing_if = "Option::is_none")]
