@@ -22,7 +22,7 @@ pub fn chain_not_found(id: Uuid) -> Error {
 
 /// Refuses a change to a closed alliance (409).
 pub fn ensure_open(a: &alliance::Model) -> Result<()> {
-    if a.status == "closed" {
+    if a.status == crate::domain::governance::AllianceStatus::Closed {
         Err(Error::Conflict(format!("alliance {} is closed", a.id)))
     } else {
         Ok(())

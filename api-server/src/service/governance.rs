@@ -13,7 +13,8 @@ use crate::db::entities::{alliance, alliance_event, alliance_member, invitation,
 use crate::domain::error::{Error, Result};
 use crate::domain::governance::{
     self, AcceptInvitation, CastVote, Comparator, CreateAlliance, CreateProposal, INVITATION_DAYS,
-    Outcome, Policy, ProposalAction, VoteChoice, check_policy, check_text,
+    InvitationStatus, Outcome, Policy, ProposalAction, ProposalStatus, VoteChoice, check_policy,
+    check_text,
 };
 use crate::domain::pagination::{self, PageRequest};
 use crate::domain::roles::Action;
@@ -117,7 +118,7 @@ impl Governance {
         for i in db::expired_pending_invitations(&self.db, alliance, now).await? {
             let at = i.expires_at;
             let txn = self.db.begin().await?;
-            if db::answer_invitation(&txn, i.id, "expired", None, at).await? {
+            if db::answer_invitation(&txn, i.id, InvitationStatus::Expired, None, at).await? {
                 db::event(
                     &txn,
                     i.alliance_id,
@@ -411,13 +412,12 @@ impl Governance {
         status: Option<&str>,
         page: &PageRequest,
     ) -> Result<(Vec<WithVotes>, Option<String>)> {
-        if let Some(s) = status
-            && !["open", "approved", "rejected", "expired"].contains(&s)
-        {
-            return Err(Error::Malformed(
-                "status must be open, approved, rejected or expired".into(),
-            ));
-        }
+        let status = match status {
+            Some(s) => Some(ProposalStatus::parse(s).ok_or_else(|| {
+                Error::Malformed("status must be open, approved, rejected or expired".into())
+            })?),
+            None => None,
+        };
         self.alliances.authorize_view(who, id).await?;
         self.expire_overdue(Some(id)).await?;
         let rows = db::proposals(&self.db, id, status, page).await?;
@@ -513,8 +513,8 @@ impl Governance {
         let outcome = governance::outcome(&policy, eligible.len() as u64, yes, no);
         let status = match outcome {
             Outcome::Open => None,
-            Outcome::Approved => Some("approved"),
-            Outcome::Rejected => Some("rejected"),
+            Outcome::Approved => Some(ProposalStatus::Approved),
+            Outcome::Rejected => Some(ProposalStatus::Rejected),
         };
         let actor = (Some(req.tenant_id), Some(who.user.id));
         db::event(
@@ -623,11 +623,13 @@ impl Governance {
         let now = self.clock.now();
         let txn = self.db.begin().await?;
         // Write first (see `vote`): the invitation is answered once.
-        if !db::answer_invitation(&txn, id, "accepted", Some(who.user.id), now).await? {
+        if !db::answer_invitation(&txn, id, InvitationStatus::Accepted, Some(who.user.id), now)
+            .await?
+        {
             let cur = db::invitation(&txn, id)
                 .await?
-                .map(|i| i.status)
-                .unwrap_or_default();
+                .map(|i| i.status.as_str())
+                .unwrap_or("gone");
             return Err(Error::Conflict(format!("invitation {id} is {cur}")));
         }
         let a = db::get(&txn, i.alliance_id)
@@ -675,11 +677,13 @@ impl Governance {
         self.expire_overdue(Some(i.alliance_id)).await?;
         let now = self.clock.now();
         let txn = self.db.begin().await?;
-        if !db::answer_invitation(&txn, id, "rejected", Some(who.user.id), now).await? {
+        if !db::answer_invitation(&txn, id, InvitationStatus::Rejected, Some(who.user.id), now)
+            .await?
+        {
             let cur = db::invitation(&txn, id)
                 .await?
-                .map(|i| i.status)
-                .unwrap_or_default();
+                .map(|i| i.status.as_str())
+                .unwrap_or("gone");
             return Err(Error::Conflict(format!("invitation {id} is {cur}")));
         }
         db::event(

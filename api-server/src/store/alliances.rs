@@ -3,7 +3,7 @@
 use crate::db::entities::{
     alliance, alliance_event, alliance_member, invitation, membership, proposal, vote,
 };
-use crate::domain::governance::Policy;
+use crate::domain::governance::{AllianceStatus, InvitationStatus, Policy, ProposalStatus};
 use crate::domain::pagination::PageRequest;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
@@ -94,7 +94,7 @@ pub async fn insert(
         id: Set(Uuid::now_v7()),
         name: Set(a.name.into()),
         description: Set(a.description.into()),
-        status: Set("active".into()),
+        status: Set(AllianceStatus::Active),
         threshold_percentage: Set(a.policy.threshold_percentage as i32),
         comparator: Set(a.policy.comparator.as_str().into()),
         proposal_duration_hours: Set(a.policy.proposal_duration_hours as i32),
@@ -160,7 +160,7 @@ pub async fn close(
     now: DateTime<Utc>,
 ) -> Result<alliance::Model, DbErr> {
     let mut am: alliance::ActiveModel = a.into();
-    am.status = Set("closed".into());
+    am.status = Set(AllianceStatus::Closed);
     am.closed_at = Set(Some(now));
     am.updated_at = Set(now);
     am.update(db).await
@@ -222,7 +222,7 @@ pub async fn insert_proposal(
         kind: Set(p.kind.into()),
         payload: Set(p.payload.to_string()),
         description: Set(p.description.into()),
-        status: Set("open".into()),
+        status: Set(ProposalStatus::Open),
         proposer_tenant_id: Set(p.proposer_tenant),
         proposer_user_id: Set(p.proposer_user),
         eligible: Set(serde_json::to_string(&p.eligible).unwrap_or_else(|_| "[]".into())),
@@ -253,7 +253,7 @@ pub async fn proposal(
 pub async fn proposals(
     db: &impl ConnectionTrait,
     alliance: Uuid,
-    status: Option<&str>,
+    status: Option<ProposalStatus>,
     page: &PageRequest,
 ) -> Result<Vec<proposal::Model>, DbErr> {
     let mut q = proposal::Entity::find().filter(proposal::Column::AllianceId.eq(alliance));
@@ -276,7 +276,7 @@ pub async fn open_proposal_about(
     let rows = proposal::Entity::find()
         .filter(proposal::Column::AllianceId.eq(alliance))
         .filter(proposal::Column::Kind.eq(kind))
-        .filter(proposal::Column::Status.eq("open"))
+        .filter(proposal::Column::Status.eq(ProposalStatus::Open))
         .all(db)
         .await?;
     let t = id.to_string();
@@ -297,7 +297,7 @@ pub async fn lock_open_proposal(db: &impl ConnectionTrait, id: Uuid) -> Result<b
             Expr::col(proposal::Column::Version).add(1),
         )
         .filter(proposal::Column::Id.eq(id))
-        .filter(proposal::Column::Status.eq("open"))
+        .filter(proposal::Column::Status.eq(ProposalStatus::Open))
         .exec(db)
         .await?;
     Ok(r.rows_affected == 1)
@@ -337,14 +337,14 @@ pub async fn set_tally(
     p: proposal::Model,
     yes: i32,
     no: i32,
-    status: Option<&str>,
+    status: Option<ProposalStatus>,
     now: DateTime<Utc>,
 ) -> Result<proposal::Model, DbErr> {
     let mut am: proposal::ActiveModel = p.into();
     am.yes_count = Set(yes);
     am.no_count = Set(no);
     if let Some(s) = status {
-        am.status = Set(s.into());
+        am.status = Set(s);
         am.decided_at = Set(Some(now));
     }
     am.update(db).await
@@ -357,7 +357,7 @@ pub async fn expired_open_proposals(
     now: DateTime<Utc>,
 ) -> Result<Vec<proposal::Model>, DbErr> {
     let mut q = proposal::Entity::find()
-        .filter(proposal::Column::Status.eq("open"))
+        .filter(proposal::Column::Status.eq(ProposalStatus::Open))
         .filter(proposal::Column::ExpiresAt.lte(now));
     if let Some(a) = alliance {
         q = q.filter(proposal::Column::AllianceId.eq(a));
@@ -372,10 +372,13 @@ pub async fn expire_proposal(
     now: DateTime<Utc>,
 ) -> Result<bool, DbErr> {
     let r = proposal::Entity::update_many()
-        .col_expr(proposal::Column::Status, Expr::value("expired"))
+        .col_expr(
+            proposal::Column::Status,
+            Expr::value(ProposalStatus::Expired.as_str()),
+        )
         .col_expr(proposal::Column::DecidedAt, Expr::value(now))
         .filter(proposal::Column::Id.eq(id))
-        .filter(proposal::Column::Status.eq("open"))
+        .filter(proposal::Column::Status.eq(ProposalStatus::Open))
         .exec(db)
         .await?;
     Ok(r.rows_affected == 1)
@@ -394,7 +397,7 @@ pub async fn insert_invitation(
         alliance_id: Set(alliance),
         proposal_id: Set(proposal),
         tenant_id: Set(tenant),
-        status: Set("pending".into()),
+        status: Set(InvitationStatus::Pending),
         created_at: Set(now),
         expires_at: Set(expires),
         responded_at: Set(None),
@@ -419,7 +422,7 @@ pub async fn pending_invitation_for(
     Ok(invitation::Entity::find()
         .filter(invitation::Column::AllianceId.eq(alliance))
         .filter(invitation::Column::TenantId.eq(tenant))
-        .filter(invitation::Column::Status.eq("pending"))
+        .filter(invitation::Column::Status.eq(InvitationStatus::Pending))
         .count(db)
         .await?
         > 0)
@@ -442,16 +445,16 @@ pub async fn invitations_for(
 pub async fn answer_invitation(
     db: &impl ConnectionTrait,
     id: Uuid,
-    status: &str,
+    status: InvitationStatus,
     by: Option<Uuid>,
     now: DateTime<Utc>,
 ) -> Result<bool, DbErr> {
     let r = invitation::Entity::update_many()
-        .col_expr(invitation::Column::Status, Expr::value(status))
+        .col_expr(invitation::Column::Status, Expr::value(status.as_str()))
         .col_expr(invitation::Column::RespondedAt, Expr::value(now))
         .col_expr(invitation::Column::RespondedBy, Expr::value(by))
         .filter(invitation::Column::Id.eq(id))
-        .filter(invitation::Column::Status.eq("pending"))
+        .filter(invitation::Column::Status.eq(InvitationStatus::Pending))
         .exec(db)
         .await?;
     Ok(r.rows_affected == 1)
@@ -464,7 +467,7 @@ pub async fn expired_pending_invitations(
     now: DateTime<Utc>,
 ) -> Result<Vec<invitation::Model>, DbErr> {
     let mut q = invitation::Entity::find()
-        .filter(invitation::Column::Status.eq("pending"))
+        .filter(invitation::Column::Status.eq(InvitationStatus::Pending))
         .filter(invitation::Column::ExpiresAt.lte(now));
     if let Some(a) = alliance {
         q = q.filter(invitation::Column::AllianceId.eq(a));
@@ -479,7 +482,7 @@ pub async fn approved_proposals(
 ) -> Result<Vec<proposal::Model>, DbErr> {
     proposal::Entity::find()
         .filter(proposal::Column::Kind.eq(kind))
-        .filter(proposal::Column::Status.eq("approved"))
+        .filter(proposal::Column::Status.eq(ProposalStatus::Approved))
         .all(db)
         .await
 }

@@ -11,7 +11,7 @@ pub struct Model {
     pub name: String,
     pub description: String,
     /// `active` or `closed`.
-    pub status: String,
+    pub status: crate::domain::governance::AllianceStatus,
     pub threshold_percentage: i32,
     /// `greater_than` or `greater_than_or_equal`.
     pub comparator: String,

@@ -12,7 +12,7 @@ pub struct Model {
     pub proposal_id: Uuid,
     pub tenant_id: Uuid,
     /// `pending`, `accepted`, `rejected` or `expired`.
-    pub status: String,
+    pub status: crate::domain::governance::InvitationStatus,
     pub created_at: DateTimeUtc,
     pub expires_at: DateTimeUtc,
     pub responded_at: Option<DateTimeUtc>,

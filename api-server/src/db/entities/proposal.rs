@@ -15,7 +15,7 @@ pub struct Model {
     pub payload: String,
     pub description: String,
     /// `open`, `approved`, `rejected` or `expired`.
-    pub status: String,
+    pub status: crate::domain::governance::ProposalStatus,
     pub proposer_tenant_id: Uuid,
     pub proposer_user_id: Uuid,
     /// JSON array of the tenant ids that were members when the proposal was made.

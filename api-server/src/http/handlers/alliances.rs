@@ -47,7 +47,7 @@ pub struct AllianceView {
     pub name: String,
     pub description: String,
     /// `active` or `closed`.
-    pub status: String,
+    pub status: governance::AllianceStatus,
     pub policy: Policy,
     pub founder_tenant_id: Uuid,
     pub created_at: DateTime<Utc>,
@@ -104,7 +104,7 @@ pub struct ProposalView {
     pub action: serde_json::Value,
     pub description: String,
     /// `open`, `approved`, `rejected` or `expired`.
-    pub status: String,
+    pub status: governance::ProposalStatus,
     pub proposer_tenant_id: Uuid,
     pub proposer_user_id: Uuid,
     /// Member tenants when the proposal was made: the voters.
@@ -164,7 +164,7 @@ pub struct InvitationView {
     /// The invited tenant.
     pub tenant_id: Uuid,
     /// `pending`, `accepted`, `rejected` or `expired`.
-    pub status: String,
+    pub status: governance::InvitationStatus,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
     #[serde(skip_serializing_if = "Option::is_none")]
