@@ -6,165 +6,47 @@
 //! the outcome can no longer change, and expires (not approved) after its duration.
 
 use crate::domain::error::{Error, Result, check};
+use crate::domain::status::status_enum;
 use crate::domain::validation;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-/// Whether an alliance is running: `active`, or `closed` once its last member left.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Serialize,
-    Deserialize,
-    ToSchema,
-    sea_orm::EnumIter,
-    sea_orm::DeriveActiveEnum,
-)]
-#[serde(rename_all = "snake_case")]
-#[sea_orm(
-    rs_type = "String",
-    db_type = "String(sea_orm::sea_query::StringLen::None)"
-)]
-pub enum AllianceStatus {
-    /// Members govern it.
-    #[sea_orm(string_value = "active")]
-    Active,
-    /// Its last member left; nothing changes any more.
-    #[sea_orm(string_value = "closed")]
-    Closed,
-}
-
-impl AllianceStatus {
-    /// The API's (and the database's) word for it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AllianceStatus::Active => "active",
-            AllianceStatus::Closed => "closed",
-        }
+status_enum! {
+    /// Whether an alliance is running: `active`, or `closed` once its last member left.
+    AllianceStatus {
+        /// Members govern it.
+        Active = "active",
+        /// Its last member left; nothing changes any more.
+        Closed = "closed",
     }
 }
 
-impl std::fmt::Display for AllianceStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+status_enum! {
+    /// Where a proposal stands.
+    ProposalStatus {
+        /// Votes are being cast.
+        Open = "open",
+        /// Approved and carried out.
+        Approved = "approved",
+        /// Rejected: it can no longer pass.
+        Rejected = "rejected",
+        /// Its time ran out before it passed.
+        Expired = "expired",
     }
 }
 
-/// Where a proposal stands.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Serialize,
-    Deserialize,
-    ToSchema,
-    sea_orm::EnumIter,
-    sea_orm::DeriveActiveEnum,
-)]
-#[serde(rename_all = "snake_case")]
-#[sea_orm(
-    rs_type = "String",
-    db_type = "String(sea_orm::sea_query::StringLen::None)"
-)]
-pub enum ProposalStatus {
-    /// Votes are being cast.
-    #[sea_orm(string_value = "open")]
-    Open,
-    /// Approved and carried out.
-    #[sea_orm(string_value = "approved")]
-    Approved,
-    /// Rejected: it can no longer pass.
-    #[sea_orm(string_value = "rejected")]
-    Rejected,
-    /// Its time ran out before it passed.
-    #[sea_orm(string_value = "expired")]
-    Expired,
-}
-
-impl ProposalStatus {
-    /// The status named `s`, if it is one.
-    pub fn parse(s: &str) -> Option<ProposalStatus> {
-        [
-            ProposalStatus::Open,
-            ProposalStatus::Approved,
-            ProposalStatus::Rejected,
-            ProposalStatus::Expired,
-        ]
-        .into_iter()
-        .find(|p| p.as_str() == s)
-    }
-
-    /// The API's (and the database's) word for it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ProposalStatus::Open => "open",
-            ProposalStatus::Approved => "approved",
-            ProposalStatus::Rejected => "rejected",
-            ProposalStatus::Expired => "expired",
-        }
-    }
-}
-
-impl std::fmt::Display for ProposalStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Where an alliance invitation stands.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Serialize,
-    Deserialize,
-    ToSchema,
-    sea_orm::EnumIter,
-    sea_orm::DeriveActiveEnum,
-)]
-#[serde(rename_all = "snake_case")]
-#[sea_orm(
-    rs_type = "String",
-    db_type = "String(sea_orm::sea_query::StringLen::None)"
-)]
-pub enum InvitationStatus {
-    /// Waiting for the invited tenant.
-    #[sea_orm(string_value = "pending")]
-    Pending,
-    /// Accepted: the tenant joined.
-    #[sea_orm(string_value = "accepted")]
-    Accepted,
-    /// Declined.
-    #[sea_orm(string_value = "rejected")]
-    Rejected,
-    /// Not answered in time.
-    #[sea_orm(string_value = "expired")]
-    Expired,
-}
-
-impl InvitationStatus {
-    /// The API's (and the database's) word for it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            InvitationStatus::Pending => "pending",
-            InvitationStatus::Accepted => "accepted",
-            InvitationStatus::Rejected => "rejected",
-            InvitationStatus::Expired => "expired",
-        }
-    }
-}
-
-impl std::fmt::Display for InvitationStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+status_enum! {
+    /// Where an alliance invitation stands.
+    InvitationStatus {
+        /// Waiting for the invited tenant.
+        Pending = "pending",
+        /// Accepted: the tenant joined.
+        Accepted = "accepted",
+        /// Declined.
+        Rejected = "rejected",
+        /// Not answered in time.
+        Expired = "expired",
     }
 }
 

@@ -9,6 +9,7 @@ pub mod governance;
 pub mod pagination;
 pub mod pki;
 pub mod roles;
+pub mod status;
 pub mod templates;
 pub mod tenants;
 pub mod tokens;

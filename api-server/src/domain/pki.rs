@@ -2,6 +2,7 @@
 //! requests that issue, revoke and renew certificates. Pure: the signing is in
 //! `consortia_pki`, the keeping in `store::pki`, the use cases in `service::pki`.
 
+use crate::domain::status::status_enum;
 use consortia_pki::{KeyAlg, PkiError, Profile, Reason};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -149,46 +150,13 @@ pub struct RenewCertificate {
     pub validity_days: Option<u32>,
 }
 
-/// Whether a certificate is still good: `valid`, or `revoked` (final).
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Serialize,
-    Deserialize,
-    ToSchema,
-    sea_orm::EnumIter,
-    sea_orm::DeriveActiveEnum,
-)]
-#[serde(rename_all = "snake_case")]
-#[sea_orm(
-    rs_type = "String",
-    db_type = "String(sea_orm::sea_query::StringLen::None)"
-)]
-pub enum CertStatus {
-    /// Good until it expires.
-    #[sea_orm(string_value = "valid")]
-    Valid,
-    /// Revoked: on its CA's CRL.
-    #[sea_orm(string_value = "revoked")]
-    Revoked,
-}
-
-impl CertStatus {
-    /// The API's (and the database's) word for it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CertStatus::Valid => "valid",
-            CertStatus::Revoked => "revoked",
-        }
-    }
-}
-
-impl std::fmt::Display for CertStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+status_enum! {
+    /// Whether a certificate is still good: `valid`, or `revoked` (final).
+    CertStatus {
+        /// Good until it expires.
+        Valid = "valid",
+        /// Revoked: on its CA's CRL.
+        Revoked = "revoked",
     }
 }
 

@@ -3,6 +3,7 @@
 //! `consortia-api template lint` share. Every problem is reported with its place in the file
 //! (a JSON pointer into the manifest, or the artifact's path).
 
+use crate::domain::status::status_enum;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -835,41 +836,21 @@ pub fn build_package(manifest_text: &str, files: &BTreeMap<String, Vec<u8>>) -> 
         .expect("writing a tar to memory cannot fail")
 }
 
-/// Where a template version stands: uploaded as a `draft`, `in_review` once submitted, then
-/// `published` or `rejected` by the reviewer; the publisher may `deprecate` a published one.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Serialize,
-    Deserialize,
-    ToSchema,
-    sea_orm::EnumIter,
-    sea_orm::DeriveActiveEnum,
-)]
-#[serde(rename_all = "snake_case")]
-#[sea_orm(
-    rs_type = "String",
-    db_type = "String(sea_orm::sea_query::StringLen::None)"
-)]
-pub enum VersionStatus {
-    /// Uploaded; may be uploaded again.
-    #[sea_orm(string_value = "draft")]
-    Draft,
-    /// Waiting for the platform reviewer; immutable.
-    #[sea_orm(string_value = "in_review")]
-    InReview,
-    /// In the catalog; immutable.
-    #[sea_orm(string_value = "published")]
-    Published,
-    /// Sent back with a reason; may be uploaded again.
-    #[sea_orm(string_value = "rejected")]
-    Rejected,
-    /// Still in the catalog, taking no new installs.
-    #[sea_orm(string_value = "deprecated")]
-    Deprecated,
+status_enum! {
+    /// Where a template version stands: uploaded as a `draft`, `in_review` once submitted, then
+    /// `published` or `rejected` by the reviewer; the publisher may `deprecate` a published one.
+    VersionStatus {
+        /// Uploaded; may be uploaded again.
+        Draft = "draft",
+        /// Waiting for the platform reviewer; immutable.
+        InReview = "in_review",
+        /// In the catalog; immutable.
+        Published = "published",
+        /// Sent back with a reason; may be uploaded again.
+        Rejected = "rejected",
+        /// Still in the catalog, taking no new installs.
+        Deprecated = "deprecated",
+    }
 }
 
 impl VersionStatus {
@@ -882,73 +863,19 @@ impl VersionStatus {
     pub fn is_replaceable(self) -> bool {
         matches!(self, VersionStatus::Draft | VersionStatus::Rejected)
     }
-
-    /// The API's word for it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            VersionStatus::Draft => "draft",
-            VersionStatus::InReview => "in_review",
-            VersionStatus::Published => "published",
-            VersionStatus::Rejected => "rejected",
-            VersionStatus::Deprecated => "deprecated",
-        }
-    }
 }
 
-impl std::fmt::Display for VersionStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Where a template installation stands.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Serialize,
-    Deserialize,
-    ToSchema,
-    sea_orm::EnumIter,
-    sea_orm::DeriveActiveEnum,
-)]
-#[serde(rename_all = "snake_case")]
-#[sea_orm(
-    rs_type = "String",
-    db_type = "String(sea_orm::sea_query::StringLen::None)"
-)]
-pub enum InstallStatus {
-    /// Waiting for the chain's first block, then anchored.
-    #[sea_orm(string_value = "installing")]
-    Installing,
-    /// Anchored on the chain (its receipt proves it).
-    #[sea_orm(string_value = "installed")]
-    Installed,
-    /// Recorded; the chain's engine does not anchor installations.
-    #[sea_orm(string_value = "recorded")]
-    Recorded,
-    /// Could not be anchored; a new install replaces it.
-    #[sea_orm(string_value = "failed")]
-    Failed,
-}
-
-impl InstallStatus {
-    /// The API's (and the database's) word for it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            InstallStatus::Installing => "installing",
-            InstallStatus::Installed => "installed",
-            InstallStatus::Recorded => "recorded",
-            InstallStatus::Failed => "failed",
-        }
-    }
-}
-
-impl std::fmt::Display for InstallStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+status_enum! {
+    /// Where a template installation stands.
+    InstallStatus {
+        /// Waiting for the chain's first block, then anchored.
+        Installing = "installing",
+        /// Anchored on the chain (its receipt proves it).
+        Installed = "installed",
+        /// Recorded; the chain's engine does not anchor installations.
+        Recorded = "recorded",
+        /// Could not be anchored; a new install replaces it.
+        Failed = "failed",
     }
 }
 
