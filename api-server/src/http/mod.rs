@@ -13,8 +13,8 @@ use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::http::Method;
 use actix_web::{HttpRequest, HttpResponse, web};
 use handlers::{
-    alliances, audit_events, chains, deposits, installations, me, members, ops, pki, sso,
-    templates, tenants, tokens,
+    alliances, audit_events, chains, deposits, installations, invitations, me, members, ops, pki,
+    proposals, sso, templates, tenants, tokens,
 };
 use problem::ApiError;
 
@@ -76,6 +76,8 @@ pub fn register(r: &mut Routes<'_>) {
     tokens::routes(r);
     audit_events::routes(r);
     alliances::routes(r);
+    proposals::routes(r);
+    invitations::routes(r);
     chains::routes(r);
     installations::routes(r);
     deposits::routes(r);

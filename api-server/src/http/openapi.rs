@@ -3,8 +3,8 @@
 //! shape (credentials, body, path and query parameters), all as `application/problem+json`.
 
 use crate::http::handlers::{
-    alliances, audit_events, chains, deposits, installations, me, members, ops, pki, sso,
-    templates, tenants, tokens,
+    alliances, audit_events, chains, deposits, installations, invitations, me, members, ops, pki,
+    proposals, sso, templates, tenants, tokens,
 };
 use crate::http::problem::{PROBLEM_JSON, problem_response};
 use actix_web::HttpResponse;
@@ -89,6 +89,8 @@ pub fn document() -> utoipa::openapi::OpenApi {
         tokens::Doc::openapi(),
         audit_events::Doc::openapi(),
         alliances::Doc::openapi(),
+        proposals::Doc::openapi(),
+        invitations::Doc::openapi(),
         chains::Doc::openapi(),
         installations::Doc::openapi(),
         deposits::Doc::openapi(),

@@ -1,5 +1,7 @@
 //! Response bodies and shared query types.
 
+pub mod alliances;
+
 use crate::db::entities::{api_token, audit_event, membership, tenant, user};
 use crate::domain::pagination::{self, PageRequest};
 use crate::domain::roles::Role;
