@@ -13,8 +13,8 @@ use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::http::Method;
 use actix_web::{HttpRequest, HttpResponse, web};
 use handlers::{
-    alliances, audit_events, chains, deposits, installations, invitations, me, members, ops, pki,
-    proposals, sso, templates, tenants, tokens,
+    alliances, audit_events, catalog, chains, deposits, installations, invitations, me, members,
+    ops, pki, proposals, sso, templates, tenants, tokens,
 };
 use problem::ApiError;
 
@@ -84,6 +84,7 @@ pub fn register(r: &mut Routes<'_>) {
     pki::routes(r);
     sso::routes(r);
     templates::routes(r);
+    catalog::routes(r);
 }
 
 fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {

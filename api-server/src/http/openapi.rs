@@ -3,8 +3,8 @@
 //! shape (credentials, body, path and query parameters), all as `application/problem+json`.
 
 use crate::http::handlers::{
-    alliances, audit_events, chains, deposits, installations, invitations, me, members, ops, pki,
-    proposals, sso, templates, tenants, tokens,
+    alliances, audit_events, catalog, chains, deposits, installations, invitations, me, members,
+    ops, pki, proposals, sso, templates, tenants, tokens,
 };
 use crate::http::problem::{PROBLEM_JSON, problem_response};
 use actix_web::HttpResponse;
@@ -97,6 +97,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         pki::Doc::openapi(),
         sso::Doc::openapi(),
         templates::Doc::openapi(),
+        catalog::Doc::openapi(),
     ] {
         doc.merge(part);
     }

@@ -2,6 +2,7 @@
 
 pub mod alliances;
 pub mod audit_events;
+pub mod catalog;
 pub mod chains;
 pub mod deposits;
 pub mod installations;

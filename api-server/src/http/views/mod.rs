@@ -1,6 +1,7 @@
 //! Response bodies and shared query types.
 
 pub mod alliances;
+pub mod templates;
 
 use crate::db::entities::{api_token, audit_event, membership, tenant, user};
 use crate::domain::pagination::{self, PageRequest};
