@@ -326,3 +326,19 @@ fn http_reaches_the_database_only_through_services() {
         "database access outside store/service: {wrong:#?}"
     );
 }
+
+/// A handler module reads requests, calls a service and renders views, which takes little:
+/// none is longer than 300 lines (views live in `http/views/`).
+#[test]
+fn handlers_stay_small() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/http/handlers");
+    let mut long = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let p = entry.unwrap().path();
+        let lines = std::fs::read_to_string(&p).unwrap().lines().count();
+        if lines > 300 {
+            long.push(format!("{}: {lines} lines", p.display()));
+        }
+    }
+    assert!(long.is_empty(), "handlers longer than 300 lines: {long:#?}");
+}

@@ -4,16 +4,15 @@
 //! module handles cookies and redirects.
 
 use crate::app::AppState;
-use crate::db::entities::session;
 use crate::http::auth::{self, SESSION_COOKIE};
 use crate::http::problem::{ApiError, ApiResult};
-use crate::http::views::{Page, PageQuery, UserView, page};
+use crate::http::views::sessions::{AuthConfig, LoggedOut, SessionInfo, SessionView, view};
+use crate::http::views::{Page, PageQuery, page};
 use crate::service::access::{Caller, Credential};
 use crate::service::signin::{Callback, LOGIN_TTL_SECS};
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::{HttpRequest, HttpResponse, web};
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -142,50 +141,6 @@ fn session_cookie(state: &AppState, secret: String) -> Cookie<'static> {
     )
 }
 
-/// The current browser session.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct SessionInfo {
-    /// The signed-in user.
-    pub user: UserView,
-    /// The session.
-    pub session: SessionView,
-    /// Send this in the `X-CSRF-Token` header with every cookie-authenticated request that
-    /// changes state.
-    pub csrf_token: String,
-}
-
-/// A browser session.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct SessionView {
-    /// Session id.
-    pub id: Uuid,
-    /// `oidc` (single sign-on) or `token` (local login with an API token).
-    pub method: String,
-    /// Browser that started it.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub user_agent: Option<String>,
-    /// Started.
-    pub created_at: DateTime<Utc>,
-    /// Last used (to the minute).
-    pub last_seen_at: DateTime<Utc>,
-    /// Ends at the latest.
-    pub expires_at: DateTime<Utc>,
-    /// Whether this is the session of the request.
-    pub current: bool,
-}
-
-fn view(s: &session::Model, current: Option<Uuid>) -> SessionView {
-    SessionView {
-        id: s.id,
-        method: s.method.clone(),
-        user_agent: s.user_agent.clone(),
-        created_at: s.created_at,
-        last_seen_at: s.last_seen_at,
-        expires_at: s.expires_at,
-        current: current == Some(s.id),
-    }
-}
-
 /// The browser session of the request's cookie, with its CSRF token.
 #[utoipa::path(get, path = "/auth/session", operation_id = "currentSession", tag = "auth",
     responses((status = 200, body = SessionInfo), (status = 401, body = crate::http::problem::Problem)))]
@@ -204,14 +159,6 @@ pub async fn current(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<
             session: view(&s, Some(s.id)),
             user: u.into(),
         }))
-}
-
-/// Where the browser should go to end the provider's session too.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct LoggedOut {
-    /// The provider's end-session URL, when it has one and the session came from it.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub end_session_url: Option<String>,
 }
 
 /// Ends the browser session (needs the CSRF token), and names the provider's end-session URL.
@@ -268,18 +215,6 @@ pub async fn token_login(
             session: view(&row, Some(row.id)),
             user: started.user.into(),
         }))
-}
-
-/// How this server lets people sign in.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AuthConfig {
-    /// Whether single sign-on is configured (then `/auth/login` works).
-    pub sso: bool,
-    /// The identity provider.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub issuer: Option<String>,
-    /// The local login (an API token exchanged at `/auth/token`) is always available.
-    pub local_login: bool,
 }
 
 /// How to sign in here.

@@ -1,6 +1,8 @@
 //! Response bodies and shared query types.
 
 pub mod alliances;
+pub mod pki;
+pub mod sessions;
 pub mod templates;
 
 use crate::db::entities::{api_token, audit_event, membership, tenant, user};
