@@ -5,6 +5,7 @@
 //! id the cache does not hold (key rotation), at most once per `jwks_min_refresh`.
 
 use crate::domain::roles::Role;
+use crate::domain::tokens::random_secret;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use openidconnect::core::{
@@ -199,13 +200,6 @@ async fn read_limited(mut res: reqwest::Response) -> Result<Vec<u8>, HttpError> 
     Ok(body)
 }
 
-/// 32 random bytes, base64url: states, nonces, session secrets, invitation tokens.
-pub fn random_token() -> String {
-    let mut b = [0u8; 32];
-    rand::RngCore::fill_bytes(&mut rand::rng(), &mut b);
-    URL_SAFE_NO_PAD.encode(b)
-}
-
 impl Oidc {
     /// A client for `settings`; the provider is discovered on first use.
     pub fn new(settings: OidcSettings) -> anyhow::Result<Oidc> {
@@ -354,8 +348,8 @@ impl Oidc {
         let d = self.provider().await?;
         let client = self.client(&d)?;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-        let state = random_token();
-        let nonce = random_token();
+        let state = random_secret();
+        let nonce = random_secret();
         let (s2, n2) = (state.clone(), nonce.clone());
         let mut req = client
             .authorize_url(

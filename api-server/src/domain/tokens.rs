@@ -89,9 +89,7 @@ pub struct MintedToken {
 /// Mints a new token under `key`.
 pub fn mint(key: &TokenKey) -> MintedToken {
     let id = Uuid::now_v7();
-    let mut raw = [0u8; SECRET_BYTES];
-    rand::rng().fill_bytes(&mut raw);
-    let secret = URL_SAFE_NO_PAD.encode(raw);
+    let secret = random_secret();
     let bearer = format!("{PREFIX}{}_{secret}", id.simple());
     MintedToken {
         id,
@@ -100,12 +98,18 @@ pub fn mint(key: &TokenKey) -> MintedToken {
     }
 }
 
-/// A fresh single-use invitation token (`inv_` and 32 random bytes, base64url); only its
-/// hash under the token key is stored.
-pub fn invite_token() -> String {
+/// 32 random bytes, base64url: token secrets, invitation tokens, sign-in states and nonces,
+/// session secrets.
+pub fn random_secret() -> String {
     let mut raw = [0u8; SECRET_BYTES];
     rand::rng().fill_bytes(&mut raw);
-    format!("inv_{}", URL_SAFE_NO_PAD.encode(raw))
+    URL_SAFE_NO_PAD.encode(raw)
+}
+
+/// A fresh single-use invitation token (`inv_` and a [`random_secret`]); only its hash under
+/// the token key is stored.
+pub fn invite_token() -> String {
+    format!("inv_{}", random_secret())
 }
 
 /// A bearer string split into its parts; says nothing about validity.

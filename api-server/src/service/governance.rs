@@ -52,6 +52,25 @@ async fn alliance_name(conn: &impl ConnectionTrait, id: Uuid) -> Result<String> 
     Ok(db::get(conn, id).await?.map(|a| a.name).unwrap_or_default())
 }
 
+/// Answers a pending invitation, once: a conflict naming its state when it was answered
+/// (or expired) before. Written first (see `Governance::vote`).
+async fn answer_once(
+    txn: &DatabaseTransaction,
+    id: Uuid,
+    answer: InvitationStatus,
+    by: Uuid,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    if db::answer_invitation(txn, id, answer, Some(by), now).await? {
+        return Ok(());
+    }
+    let cur = db::invitation(txn, id)
+        .await?
+        .map(|i| i.status.as_str())
+        .unwrap_or("gone");
+    Err(Error::Conflict(format!("invitation {id} is {cur}")))
+}
+
 async fn close_if_empty(
     txn: &DatabaseTransaction,
     a: alliance::Model,
@@ -622,16 +641,7 @@ impl Governance {
         self.expire_overdue(Some(i.alliance_id)).await?;
         let now = self.clock.now();
         let txn = self.db.begin().await?;
-        // Write first (see `vote`): the invitation is answered once.
-        if !db::answer_invitation(&txn, id, InvitationStatus::Accepted, Some(who.user.id), now)
-            .await?
-        {
-            let cur = db::invitation(&txn, id)
-                .await?
-                .map(|i| i.status.as_str())
-                .unwrap_or("gone");
-            return Err(Error::Conflict(format!("invitation {id} is {cur}")));
-        }
+        answer_once(&txn, id, InvitationStatus::Accepted, who.user.id, now).await?;
         let a = db::get(&txn, i.alliance_id)
             .await?
             .ok_or_else(|| Error::NotFound(format!("invitation {id} not found")))?;
@@ -677,15 +687,7 @@ impl Governance {
         self.expire_overdue(Some(i.alliance_id)).await?;
         let now = self.clock.now();
         let txn = self.db.begin().await?;
-        if !db::answer_invitation(&txn, id, InvitationStatus::Rejected, Some(who.user.id), now)
-            .await?
-        {
-            let cur = db::invitation(&txn, id)
-                .await?
-                .map(|i| i.status.as_str())
-                .unwrap_or("gone");
-            return Err(Error::Conflict(format!("invitation {id} is {cur}")));
-        }
+        answer_once(&txn, id, InvitationStatus::Rejected, who.user.id, now).await?;
         db::event(
             &txn,
             i.alliance_id,

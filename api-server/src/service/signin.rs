@@ -8,7 +8,7 @@ use crate::db::entities::{login_request, session, tenant_invite, user};
 use crate::domain::error::{Error, Result};
 use crate::domain::pagination::PageRequest;
 use crate::domain::roles::Role;
-use crate::domain::tokens::TokenKey;
+use crate::domain::tokens::{self, TokenKey};
 use crate::oidc::{ExternalIdentity, Oidc, OidcError};
 use crate::service::access::{Authenticated, Caller, SessionSettings};
 use crate::store;
@@ -195,7 +195,7 @@ impl SignIn {
             ));
         }
         let start = oidc.begin().await.map_err(oidc_error)?;
-        let browser = crate::oidc::random_token();
+        let browser = tokens::random_secret();
         let id = Uuid::now_v7();
         let secrets = serde_json::to_vec(&PendingSecrets {
             nonce: start.nonce,
@@ -305,7 +305,7 @@ impl SignIn {
         origin: Origin<'_>,
         user_agent: Option<&str>,
     ) -> Result<(String, session::Model)> {
-        let secret = crate::oidc::random_token();
+        let secret = tokens::random_secret();
         let id = Uuid::now_v7();
         let now = self.clock.now();
         let (method, identity, id_token, origin_token_id) = match origin {
