@@ -4,6 +4,7 @@
 //! `service::deposits`.
 
 use crate::domain::error::{Error, Result};
+use crate::domain::status::status_enum;
 use chrono::{DateTime, Utc};
 use consortia_chain::receipt::AnchoredItem;
 use consortia_chain::tx::{HashAlg, Op};
@@ -232,6 +233,16 @@ pub struct Remembered {
 
 /// How long a key is remembered.
 pub const KEY_TTL_HOURS: i64 = 24;
+
+status_enum! {
+    /// Where a keyed deposit request stands.
+    KeyState {
+        /// Taken by an attempt (or cut off): its deposits may not all be recorded yet.
+        Pending = "pending",
+        /// Answered: a retry replays the stored answer.
+        Done = "done",
+    }
+}
 
 /// The key a request without `Idempotency-Key` is recorded under while it runs, so that a
 /// request cut off between the chain and the database is finished all the same (by the

@@ -420,6 +420,6 @@ impl CreateAlliance {
 }
 
 /// The tenants that vote on a proposal, as stored with it.
-pub fn eligible(stored: &str) -> Result<Vec<Uuid>> {
-    serde_json::from_str(stored).map_err(|e| Error::Internal(format!("eligible: {e}")))
+pub fn eligible(stored: &serde_json::Value) -> Result<Vec<Uuid>> {
+    Vec::<Uuid>::deserialize(stored).map_err(|e| Error::Internal(format!("eligible: {e}")))
 }

@@ -642,7 +642,7 @@ impl Chains {
             #[serde(default)]
             keep_data: bool,
         }
-        let what: Payload = serde_json::from_str(&p.payload)
+        let what = Payload::deserialize(&p.payload)
             .map_err(|e| Error::Internal(format!("delete_chain payload: {e}")))?;
         let Some(c) = db::get(&self.db, what.chain_id)
             .await?
@@ -663,7 +663,7 @@ impl Chains {
     /// members now need too many validators...), the alliance's history says why
     /// (`chain_creation_failed`) and nothing is made.
     async fn create_proposed_chain(&self, p: &proposal::Model) -> Result<()> {
-        let spec: ChainSpec = serde_json::from_str(&p.payload)
+        let spec = ChainSpec::deserialize(&p.payload)
             .map_err(|e| Error::Internal(format!("create_chain payload: {e}")))?;
         let actor = Actor {
             tenant: p.proposer_tenant_id,
@@ -701,9 +701,9 @@ impl Chains {
     pub async fn resume_proposals(&self) -> anyhow::Result<usize> {
         let mut n = 0;
         for p in alliance_db::approved_proposals(&self.db, "delete_chain").await? {
-            let chain = serde_json::from_str::<serde_json::Value>(&p.payload)
-                .ok()
-                .and_then(|v| Uuid::try_parse(v["chain_id"].as_str()?).ok());
+            let chain = p.payload["chain_id"]
+                .as_str()
+                .and_then(|id| Uuid::try_parse(id).ok());
             let Some(chain) = chain else { continue };
             if db::get(&self.db, chain).await?.is_none() {
                 continue;

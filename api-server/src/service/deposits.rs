@@ -8,10 +8,10 @@
 use crate::clock::Clock;
 use crate::db::entities::{chain, chain_block, deposit, deposit_receipt, idempotency_key};
 use crate::domain::deposits::{
-    CreateDeposit, CreateDeposits, DepositBatch, DepositView, Intent, KEY_TTL_HOURS, MAX_BATCH,
-    MAX_CHAINS, OnChain, ReceiptView, Remembered, RequestKind, Verification, VerifyDeposit,
-    check_hash, check_item, deposit_not_found, depositing_tenant, internal_key, is_internal,
-    on_chain,
+    CreateDeposit, CreateDeposits, DepositBatch, DepositView, Intent, KEY_TTL_HOURS, KeyState,
+    MAX_BATCH, MAX_CHAINS, OnChain, ReceiptView, Remembered, RequestKind, Verification,
+    VerifyDeposit, check_hash, check_item, deposit_not_found, depositing_tenant, internal_key,
+    is_internal, on_chain,
 };
 use crate::domain::error::{Error, Result};
 use crate::domain::pagination::{self, PageRequest};
@@ -25,7 +25,8 @@ use chrono::{TimeZone, Utc};
 use consortia_chain::hexser;
 use consortia_chain::receipt::{AnchoredPart, AnchoredReceipt, BlockSeal, Receipt, TxProof};
 use sea_orm::{DatabaseConnection, TransactionTrait};
-use serde_json::Value;
+use serde::Deserialize;
+use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::Arc;
 use uuid::Uuid;
@@ -96,7 +97,7 @@ pub fn to_view(
         tenant_id: d.tenant_id,
         hash_alg: d.hash_alg,
         content_hash: d.content_hash,
-        metadata: serde_json::from_str(&d.metadata).unwrap_or(Value::Null),
+        metadata: d.metadata,
         created_at: d.created_at,
         receipts: receipts
             .into_iter()
@@ -281,15 +282,14 @@ impl Deposits {
         let internal = |e: serde_json::Error| Error::Internal(e.to_string());
         let wanted = serde_json::to_string(&intent).map_err(internal)?;
         let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(wanted.as_bytes()));
-        // A `Remembered`, written around the intent's JSON instead of serialising it again.
-        let request = format!(r#"{{"user":"{}","intent":{wanted}}}"#, who.user.id);
+        let request = json!({"user": who.user.id, "intent": intent});
         let row = idempotency_key::Model {
             tenant_id: intent.tenant,
             key: k.clone(),
             request_sha256: sha.clone(),
             request,
-            deposit_ids: serde_json::to_string(&ids).map_err(internal)?,
-            state: "pending".into(),
+            deposit_ids: serde_json::json!(ids),
+            state: KeyState::Pending,
             response: None,
             locked_until: now + lease(),
             created_at: now,
@@ -303,7 +303,7 @@ impl Deposits {
                     format!("Idempotency-Key {k:?} was used for a different request"),
                 ));
             }
-            if let (true, Some(answer)) = (held.state == "done", held.response) {
+            if let (true, Some(answer)) = (held.state == KeyState::Done, held.response) {
                 return Ok(Answer {
                     body: answer,
                     replayed: true,
@@ -314,7 +314,7 @@ impl Deposits {
                     "a request with Idempotency-Key {k:?} is in progress; retry when it ends"
                 )));
             }
-            ids = serde_json::from_str(&held.deposit_ids)
+            ids = Vec::<Uuid>::deserialize(&held.deposit_ids)
                 .map_err(|e| Error::Internal(format!("stored deposit ids: {e}")))?;
             recover = true;
         }
@@ -367,8 +367,8 @@ impl Deposits {
             {
                 continue;
             }
-            let Remembered { intent, user } = serde_json::from_str(&held.request)?;
-            let ids: Vec<Uuid> = serde_json::from_str(&held.deposit_ids)?;
+            let Remembered { intent, user } = Remembered::deserialize(&held.request)?;
+            let ids = Vec::<Uuid>::deserialize(&held.deposit_ids)?;
             let mut chains = Vec::new();
             for id in &intent.chains {
                 chains.extend(db::get(&self.db, *id).await?);
@@ -556,7 +556,7 @@ impl Deposits {
                 tenant_id: tenant,
                 hash_alg: item.alg.name().into(),
                 content_hash: item.hash.clone(),
-                metadata: item.metadata.clone(),
+                metadata: serde_json::from_str(&item.metadata).unwrap_or(Value::Null),
                 created_by: user,
                 created_at: now,
             };

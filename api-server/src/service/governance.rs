@@ -414,7 +414,7 @@ impl Governance {
             id,
             "proposal_created",
             (Some(req.tenant_id), Some(who.user.id)),
-            json!({"proposal_id": p.id, "kind": p.kind, "action": serde_json::from_str::<serde_json::Value>(&p.payload).unwrap_or_default()}),
+            json!({"proposal_id": p.id, "kind": p.kind, "action": p.payload}),
             now,
         )
         .await?;
@@ -713,8 +713,7 @@ async fn execute_approved(
     p: &proposal::Model,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    let payload: serde_json::Value =
-        serde_json::from_str(&p.payload).map_err(|e| Error::Internal(e.to_string()))?;
+    let payload = &p.payload;
     let target = || -> Result<Uuid> {
         payload
             .get("tenant_id")

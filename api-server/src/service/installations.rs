@@ -61,7 +61,7 @@ fn anchor_of(r: &consortia_chain::receipt::Receipt) -> anyhow::Result<Anchor> {
     Ok(Anchor {
         tx_hash: hex::encode(r.tx_hash),
         height: r.height as i64,
-        receipt: serde_json::to_string(r)?,
+        receipt: serde_json::to_value(r)?,
     })
 }
 
@@ -301,8 +301,8 @@ impl Installations {
             "template": slug,
             "version": row.version,
             "installation": row.id,
-            "parameters_sha256": hex::encode(Sha256::digest(row.parameters.as_bytes())),
-            "config_sha256": hex::encode(Sha256::digest(row.config.as_bytes())),
+            "parameters_sha256": hex::encode(Sha256::digest(row.parameters.to_string())),
+            "config_sha256": hex::encode(Sha256::digest(row.config.to_string())),
         })
         .to_string();
         let op = Op::Deposit {
@@ -455,8 +455,8 @@ pub fn new_row(
         template_version_id: r.version.id,
         version: r.version.version.clone(),
         tenant_id: tenant,
-        parameters: r.parameters.to_string(),
-        config: serde_json::to_string(&r.rendered.configs).expect("JSON values serialise"),
+        parameters: r.parameters.clone(),
+        config: serde_json::json!(r.rendered.configs),
         status,
         message: None,
         tx_hash: None,

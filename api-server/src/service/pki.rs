@@ -24,6 +24,7 @@ use chrono::{DateTime, Duration, Utc};
 use consortia_pki::seal::Kek;
 use consortia_pki::{KeyAlg, LeafRequest, PkiError, Revoked, Subject};
 use sea_orm::{DatabaseConnection, TransactionTrait};
+use serde::Deserialize;
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -309,7 +310,7 @@ impl Pki {
                 .and_then(|v| v.as_str().map(String::from))
                 .unwrap_or_default(),
             common_name: n.common_name.chars().take(64).collect(),
-            sans: serde_json::to_string(&n.sans).unwrap_or_else(|_| "[]".into()),
+            sans: serde_json::json!(n.sans),
             cert_pem: n.issued.pem.clone(),
             not_before: to_chrono(n.issued.not_before)?,
             not_after: to_chrono(n.issued.not_after)?,
@@ -590,7 +591,7 @@ impl Pki {
     ) -> Result<(LeafRequest, ProfileName, Vec<String>)> {
         let profile = ProfileName::parse(&old.profile)
             .ok_or_else(|| Error::Internal("stored profile unknown".into()))?;
-        let sans: Vec<String> = serde_json::from_str(&old.sans).unwrap_or_default();
+        let sans = Vec::<String>::deserialize(&old.sans).unwrap_or_default();
         let leaf = LeafRequest {
             profile: profile.pki(),
             subject: Subject {

@@ -19,6 +19,7 @@ use crate::service::access::{Access, Caller};
 use crate::store;
 use crate::store::templates::{Content, Listing};
 use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait};
+use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use uuid::Uuid;
@@ -66,7 +67,7 @@ pub struct Entry {
 }
 
 fn manifest_of(v: &template_version::Model) -> Result<Manifest> {
-    serde_json::from_str(&v.manifest).map_err(|e| Error::Internal(e.to_string()))
+    Manifest::deserialize(&v.manifest).map_err(|e| Error::Internal(e.to_string()))
 }
 
 fn listing(m: &Manifest) -> Listing<'_> {
@@ -230,7 +231,7 @@ impl Templates {
         // data) ever reaches a reviewer or a customer.
         let package = marketplace::build_package(&pkg.manifest_text, &pkg.files);
         let content = Content {
-            manifest: serde_json::to_string(m).map_err(|e| Error::Internal(e.to_string()))?,
+            manifest: serde_json::to_value(m).map_err(|e| Error::Internal(e.to_string()))?,
             sha256: hex::encode(Sha256::digest(&package)),
             package,
             created_by: actor,

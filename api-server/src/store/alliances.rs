@@ -181,7 +181,7 @@ pub async fn event(
         kind: Set(kind.into()),
         actor_tenant_id: Set(actor.0),
         actor_user_id: Set(actor.1),
-        data: Set(data.to_string()),
+        data: Set(data),
         created_at: Set(now),
     }
     .insert(db)
@@ -220,12 +220,12 @@ pub async fn insert_proposal(
         id: Set(Uuid::now_v7()),
         alliance_id: Set(p.alliance.id),
         kind: Set(p.kind.into()),
-        payload: Set(p.payload.to_string()),
+        payload: Set(p.payload.clone()),
         description: Set(p.description.into()),
         status: Set(ProposalStatus::Open),
         proposer_tenant_id: Set(p.proposer_tenant),
         proposer_user_id: Set(p.proposer_user),
-        eligible: Set(serde_json::to_string(&p.eligible).unwrap_or_else(|_| "[]".into())),
+        eligible: Set(serde_json::json!(p.eligible)),
         threshold_percentage: Set(p.alliance.threshold_percentage),
         comparator: Set(p.alliance.comparator.clone()),
         yes_count: Set(0),
@@ -281,10 +281,10 @@ pub async fn open_proposal_about(
         .await?;
     let t = id.to_string();
     Ok(rows.iter().any(|p| {
-        serde_json::from_str::<serde_json::Value>(&p.payload)
-            .ok()
-            .and_then(|v| v.get(field).and_then(|x| x.as_str().map(|s| s == t)))
-            .unwrap_or(false)
+        p.payload
+            .get(field)
+            .and_then(|x| x.as_str())
+            .is_some_and(|s| s == t)
     }))
 }
 
@@ -497,9 +497,6 @@ pub async fn settled_chain_proposals(
         .all(db)
         .await?
         .into_iter()
-        .filter_map(|e| {
-            let data: serde_json::Value = serde_json::from_str(&e.data).ok()?;
-            Some(data["proposal_id"].as_str()?.to_string())
-        })
+        .filter_map(|e| Some(e.data["proposal_id"].as_str()?.to_string()))
         .collect())
 }

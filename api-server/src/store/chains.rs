@@ -112,7 +112,7 @@ pub async fn shared_by(db: &impl ConnectionTrait, c: &chain::Model) -> Result<Ve
         .all(db)
         .await?
         .into_iter()
-        .filter_map(|e| serde_json::from_str::<serde_json::Value>(&e.data).ok())
+        .map(|e| e.data)
         .any(|d| d["chain_id"] == c.id.to_string() && !d["proposal_id"].is_null());
     if voted {
         why.push("the alliance voted it into being".to_string());

@@ -1,6 +1,7 @@
 //! Idempotency keys of deposit requests.
 
 use crate::db::entities::idempotency_key;
+use crate::domain::deposits::KeyState;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
@@ -72,7 +73,7 @@ pub async fn take_over(
         .col_expr(idempotency_key::Column::LockedUntil, Expr::value(until))
         .filter(idempotency_key::Column::TenantId.eq(tenant))
         .filter(idempotency_key::Column::Key.eq(key))
-        .filter(idempotency_key::Column::State.eq("pending"))
+        .filter(idempotency_key::Column::State.eq(KeyState::Pending))
         .filter(idempotency_key::Column::LockedUntil.lte(now))
         .exec(db)
         .await?;
@@ -90,7 +91,7 @@ pub async fn unlock(
         .col_expr(idempotency_key::Column::LockedUntil, Expr::value(now))
         .filter(idempotency_key::Column::TenantId.eq(tenant))
         .filter(idempotency_key::Column::Key.eq(key))
-        .filter(idempotency_key::Column::State.eq("pending"))
+        .filter(idempotency_key::Column::State.eq(KeyState::Pending))
         .exec(db)
         .await?;
     Ok(())
@@ -104,7 +105,10 @@ pub async fn complete(
     response: String,
 ) -> Result<(), DbErr> {
     idempotency_key::Entity::update_many()
-        .col_expr(idempotency_key::Column::State, Expr::value("done"))
+        .col_expr(
+            idempotency_key::Column::State,
+            Expr::value(KeyState::Done.as_str()),
+        )
         .col_expr(idempotency_key::Column::Response, Expr::value(response))
         .filter(idempotency_key::Column::TenantId.eq(tenant))
         .filter(idempotency_key::Column::Key.eq(key))
@@ -128,7 +132,7 @@ pub async fn abandoned(
     now: DateTime<Utc>,
 ) -> Result<Vec<idempotency_key::Model>, DbErr> {
     idempotency_key::Entity::find()
-        .filter(idempotency_key::Column::State.eq("pending"))
+        .filter(idempotency_key::Column::State.eq(KeyState::Pending))
         .filter(idempotency_key::Column::LockedUntil.lte(now))
         .filter(idempotency_key::Column::ExpiresAt.gt(now))
         .all(db)

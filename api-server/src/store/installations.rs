@@ -122,8 +122,8 @@ pub struct Anchor {
     pub tx_hash: String,
     /// Block height.
     pub height: i64,
-    /// The receipt, JSON.
-    pub receipt: String,
+    /// The receipt.
+    pub receipt: serde_json::Value,
 }
 
 /// Records an installation's anchor: `installed`, with the transaction and its receipt.

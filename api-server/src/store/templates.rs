@@ -144,7 +144,7 @@ pub async fn unpublished_count(db: &impl ConnectionTrait, template: Uuid) -> Res
 /// uploaded it.
 pub struct Content {
     /// The checked manifest as JSON.
-    pub manifest: String,
+    pub manifest: serde_json::Value,
     /// The package bytes.
     pub package: Vec<u8>,
     /// Their SHA-256, hex.

@@ -1340,7 +1340,7 @@ async fn keyed_deposits_happen_once(app: &TestApp) {
             .col_expr(k::Column::Key, Expr::value(renamed))
             .col_expr(
                 k::Column::DepositIds,
-                Expr::value(serde_json::to_string(&[uuid::Uuid::now_v7()]).unwrap()),
+                Expr::value(serde_json::json!([uuid::Uuid::now_v7()])),
             )
             .filter(k::Column::Key.eq(key))
             .exec(&app.state.db)
@@ -1361,7 +1361,7 @@ async fn keyed_deposits_happen_once(app: &TestApp) {
             None => assert!(internal_key, "{key}: a client's key is kept"),
             Some(row) => {
                 assert!(!internal_key, "{key}: an internal key is dropped");
-                assert_eq!(row.state, "pending");
+                assert_eq!(row.state.as_str(), "pending");
             }
         }
     }

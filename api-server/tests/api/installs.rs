@@ -196,7 +196,10 @@ async fn templates_install_onto_chains(app: &TestApp) {
         .col_expr(ti::Column::Status, Expr::value("installing"))
         .col_expr(ti::Column::TxHash, Expr::value(Option::<String>::None))
         .col_expr(ti::Column::Height, Expr::value(Option::<i64>::None))
-        .col_expr(ti::Column::Receipt, Expr::value(Option::<String>::None))
+        .col_expr(
+            ti::Column::Receipt,
+            Expr::value(Option::<serde_json::Value>::None),
+        )
         .filter(ti::Column::Id.eq(inst_id))
         .exec(&app.state.db)
         .await

@@ -13,7 +13,8 @@ pub struct Model {
     pub actor_tenant_id: Option<Uuid>,
     pub actor_user_id: Option<Uuid>,
     /// Details as JSON.
-    pub data: String,
+    #[sea_orm(column_type = "JsonBinary")]
+    pub data: Json,
     pub created_at: DateTimeUtc,
 }
 

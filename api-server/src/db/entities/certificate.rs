@@ -15,8 +15,9 @@ pub struct Model {
     pub serial: String,
     pub profile: String,
     pub common_name: String,
-    /// JSON array of SANs.
-    pub sans: String,
+    /// The subject alternative names, a JSON array of strings.
+    #[sea_orm(column_type = "JsonBinary")]
+    pub sans: Json,
     pub cert_pem: String,
     pub not_before: DateTimeUtc,
     pub not_after: DateTimeUtc,

@@ -13,8 +13,9 @@ pub struct Model {
     pub hash_alg: String,
     /// Lower-case hex.
     pub content_hash: String,
-    /// JSON text.
-    pub metadata: String,
+    /// Free-form JSON the depositor attached.
+    #[sea_orm(column_type = "JsonBinary")]
+    pub metadata: Json,
     pub created_by: Option<Uuid>,
     pub created_at: DateTimeUtc,
 }

@@ -10,16 +10,18 @@ pub struct Model {
     pub tenant_id: Uuid,
     #[sea_orm(primary_key, auto_increment = false)]
     pub key: String,
-    /// Hex SHA-256 of `request`: a retry must ask for the same thing.
+    /// Hex SHA-256 of the checked request's JSON text: a retry must ask for the same thing.
     pub request_sha256: String,
     /// The checked request, as JSON (what the start-up job needs to finish it).
-    pub request: String,
+    #[sea_orm(column_type = "JsonBinary")]
+    pub request: Json,
     /// JSON array of the deposit ids assigned before anything went on chain; each item's
     /// on-chain transaction carries its id as `external_id`.
-    pub deposit_ids: String,
+    #[sea_orm(column_type = "JsonBinary")]
+    pub deposit_ids: Json,
     /// `pending` or `done`.
-    pub state: String,
-    /// The answer's JSON once done.
+    pub state: crate::domain::deposits::KeyState,
+    /// The answer once done, kept as text: a replay returns it byte for byte.
     pub response: Option<String>,
     /// A pending request's attempt owns the key until then.
     pub locked_until: DateTimeUtc,

@@ -12,14 +12,16 @@ pub struct Model {
     /// `invite_member`, `remove_member`, `change_policy`, ...
     pub kind: String,
     /// The proposal's details as JSON.
-    pub payload: String,
+    #[sea_orm(column_type = "JsonBinary")]
+    pub payload: Json,
     pub description: String,
     /// `open`, `approved`, `rejected` or `expired`.
     pub status: crate::domain::governance::ProposalStatus,
     pub proposer_tenant_id: Uuid,
     pub proposer_user_id: Uuid,
     /// JSON array of the tenant ids that were members when the proposal was made.
-    pub eligible: String,
+    #[sea_orm(column_type = "JsonBinary")]
+    pub eligible: Json,
     pub threshold_percentage: i32,
     pub comparator: String,
     pub yes_count: i32,

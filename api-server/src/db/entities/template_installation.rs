@@ -15,9 +15,11 @@ pub struct Model {
     /// The member tenant that installed it.
     pub tenant_id: Uuid,
     /// The install parameters (JSON object), checked against the version's schema.
-    pub parameters: String,
+    #[sea_orm(column_type = "JsonBinary")]
+    pub parameters: Json,
     /// The template's config artifacts rendered with the parameters (JSON object by path).
-    pub config: String,
+    #[sea_orm(column_type = "JsonBinary")]
+    pub config: Json,
     /// `installing`, `installed` or `failed`.
     pub status: crate::domain::templates::InstallStatus,
     /// Why it failed, or what is pending.
@@ -26,7 +28,8 @@ pub struct Model {
     pub tx_hash: Option<String>,
     pub height: Option<i64>,
     /// Its receipt JSON (`consortia-node verify-receipt` checks it).
-    pub receipt: Option<String>,
+    #[sea_orm(column_type = "JsonBinary", nullable)]
+    pub receipt: Option<Json>,
     pub created_by: Option<Uuid>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

@@ -11,7 +11,8 @@ pub struct Model {
     pub template_id: Uuid,
     pub version: String,
     /// The checked manifest as JSON.
-    pub manifest: String,
+    #[sea_orm(column_type = "JsonBinary")]
+    pub manifest: Json,
     /// Size of the package (the bytes are in `template_packages`).
     pub package_bytes: i64,
     pub package_sha256: String,

@@ -15,6 +15,7 @@ mod m20261128_000008_chain_blocks;
 mod m20261207_000009_session_origin;
 mod m20261207_000010_idempotency;
 mod m20261207_000011_template_listing;
+mod m20261208_000012_json_columns;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000009_session_origin::Migration),
             Box::new(m20261207_000010_idempotency::Migration),
             Box::new(m20261207_000011_template_listing::Migration),
+            Box::new(m20261208_000012_json_columns::Migration),
         ]
     }
 }

@@ -6,7 +6,7 @@ use crate::app::AppState;
 use crate::domain::governance::{Acting, CreateAlliance};
 use crate::http::problem::{ApiResult, Problem};
 use crate::http::views::alliances::{AllianceEventView, AllianceView, alliance_view};
-use crate::http::views::{Page, PageQuery, page};
+use crate::http::views::{Page, PageQuery, page, page_request};
 use crate::service::access::Caller;
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
@@ -48,11 +48,7 @@ pub async fn list(
     who: Caller,
     q: web::Query<AllianceQuery>,
 ) -> ApiResult<HttpResponse> {
-    let page_req = PageQuery {
-        limit: q.limit,
-        cursor: q.cursor.clone(),
-    }
-    .page()?;
+    let page_req = page_request(q.limit, q.cursor.as_deref())?;
     let (rows, next_cursor) = state.governance.list(&who, q.tenant_id, &page_req).await?;
     let items = rows
         .into_iter()

@@ -9,7 +9,7 @@ use crate::http::problem::{ApiError, ApiResult, Problem};
 use crate::http::views::pki::{
     CaView, CertificateView, IssuedView, ca_view, cert_view, issued_view,
 };
-use crate::http::views::{Page, PageQuery, page};
+use crate::http::views::{Page, page, page_request};
 use crate::service::access::Caller;
 use crate::service::pki::CertQuery as Filter;
 use actix_web::{HttpResponse, web};
@@ -143,11 +143,7 @@ impl CertQuery {
     }
 
     fn page(&self) -> ApiResult<crate::domain::pagination::PageRequest> {
-        PageQuery {
-            limit: self.limit,
-            cursor: self.cursor.clone(),
-        }
-        .page()
+        page_request(self.limit, self.cursor.as_deref())
     }
 }
 

@@ -115,7 +115,7 @@ pub(crate) fn proposal_view(
 ) -> Result<ProposalView, ApiError> {
     Ok(ProposalView {
         eligible_tenant_ids: governance::eligible(&p.eligible)?,
-        action: serde_json::from_str(&p.payload).unwrap_or(serde_json::Value::Null),
+        action: p.payload,
         id: p.id,
         alliance_id: p.alliance_id,
         kind: p.kind,
@@ -202,7 +202,7 @@ impl From<alliance_event::Model> for AllianceEventView {
             kind: e.kind,
             actor_tenant_id: e.actor_tenant_id,
             actor_user_id: e.actor_user_id,
-            data: serde_json::from_str(&e.data).unwrap_or(serde_json::Value::Null),
+            data: e.data,
             created_at: e.created_at,
         }
     }

@@ -39,9 +39,14 @@ pub struct PageQuery {
 impl PageQuery {
     /// Validates into a page request.
     pub fn page(&self) -> Result<PageRequest, ApiError> {
-        PageRequest::parse(self.limit, self.cursor.as_deref())
-            .map_err(|e| ApiError::BadRequest(e.to_string()))
+        page_request(self.limit, self.cursor.as_deref())
     }
+}
+
+/// Validates `limit` and `cursor` into a page request, for queries that take more than
+/// [`PageQuery`]'s two fields.
+pub fn page_request(limit: Option<u64>, cursor: Option<&str>) -> Result<PageRequest, ApiError> {
+    PageRequest::parse(limit, cursor).map_err(|e| ApiError::BadRequest(e.to_string()))
 }
 
 /// Builds a page from fetched rows.

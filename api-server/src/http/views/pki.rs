@@ -72,7 +72,7 @@ pub struct IssuedView {
 
 pub(crate) fn cert_view(c: certificate::Model) -> CertificateView {
     CertificateView {
-        sans: serde_json::from_str(&c.sans).unwrap_or_default(),
+        sans: serde_json::from_value(c.sans).unwrap_or_default(),
         managed: c.sealed_key.is_some(),
         id: c.id,
         ca_id: c.ca_id,

@@ -101,7 +101,7 @@ pub(crate) fn version_view(v: &template_version::Model) -> Result<VersionView, A
         created_at: v.created_at,
         submitted_at: v.submitted_at,
         reviewed_at: v.reviewed_at,
-        manifest: serde_json::from_str(&v.manifest)
+        manifest: serde_json::from_value(v.manifest.clone())
             .map_err(|e| ApiError::Internal(e.to_string()))?,
     })
 }
