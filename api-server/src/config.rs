@@ -118,6 +118,15 @@ pub struct ServeArgs {
     #[arg(long, env = "CONSORTIA_TEMPLATE_MAX_BYTES", default_value_t = crate::domain::templates::DEFAULT_MAX_PACKAGE_BYTES)]
     pub template_max_bytes: usize,
 
+    /// The built web console (`npm run build` in `dashboard/`; `./scripts/run` does it),
+    /// served at `/`. When the folder holds no build, only the API is served.
+    #[arg(
+        long,
+        env = "CONSORTIA_CONSOLE_DIR",
+        default_value = "./dashboard/dist"
+    )]
+    pub console_dir: PathBuf,
+
     /// Where chains run: `local` (consortia-node processes on this machine, data under the
     /// data directory) or `kubernetes` (Chain resources for the operator).
     #[arg(long, env = "CONSORTIA_RUNTIME", value_enum, default_value_t = RuntimeKind::Local)]

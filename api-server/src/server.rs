@@ -156,10 +156,25 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             )
         }
     };
+    let console = match http::console::Console::load(&args.console_dir) {
+        Ok(c) => {
+            tracing::info!(dir = %c.dir().display(), files = c.len(), "serving the web console at /");
+            Some(actix_web::web::Data::new(c))
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "the web console is not served");
+            eprintln!("note: the web console is not served: {e:#}");
+            None
+        }
+    };
     let mut server = HttpServer::new(move || {
-        App::new()
+        let mut app = App::new()
             .wrap(middleware::from_fn(http::observe::observe))
-            .configure(http::configure(state.clone()))
+            .configure(http::configure(state.clone()));
+        if let Some(console) = &console {
+            app = app.app_data(console.clone());
+        }
+        app
     })
     .shutdown_timeout(args.shutdown_timeout)
     .client_request_timeout(Duration::from_secs(30))

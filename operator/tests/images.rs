@@ -43,6 +43,14 @@ fn check(dir: &str, package: &str) {
 #[test]
 fn api_server_image() {
     check("api-server", "consortia-api");
+    // The web console is built in its own stage and served from the image.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let text = std::fs::read_to_string(root.join("api-server/Dockerfile")).unwrap();
+    assert!(
+        text.contains("AS console") && text.contains("npm ci") && text.contains("npm run build")
+    );
+    assert!(text.contains("COPY --from=console /src/dashboard/dist /usr/share/consortia/console"));
+    assert!(text.contains("ENV CONSORTIA_CONSOLE_DIR=/usr/share/consortia/console"));
 }
 
 #[test]

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod console;
 pub mod handlers;
 pub mod observe;
 pub mod openapi;
@@ -115,7 +116,15 @@ fn query_error(err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
     ApiError::BadRequest(format!("the query string is not valid: {err}")).into()
 }
 
+/// What no route takes: the web console when it is served (its files, and its client
+/// routes), else a 404 problem.
 async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    if let Some(resp) = req
+        .app_data::<web::Data<console::Console>>()
+        .and_then(|c| c.respond(&req))
+    {
+        return Ok(resp);
+    }
     Err(ApiError::NotFound(format!(
         "no route for {} {}",
         req.method(),

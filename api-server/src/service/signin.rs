@@ -111,6 +111,20 @@ pub struct SignIn {
     public_url: String,
 }
 
+/// A refused token, said for a person at the sign-in form rather than for a client that
+/// forgot its header.
+pub fn token_refused(e: Error) -> Error {
+    match e {
+        Error::Unauthenticated(_) => Error::Unauthenticated(
+            "this API token is not valid: it is unknown, expired or revoked (on a new \
+             installation the platform administrator's token is in the data directory's \
+             `bootstrap-token` file)"
+                .into(),
+        ),
+        other => other,
+    }
+}
+
 /// What a [`SignIn`] service is built from.
 pub struct SignInDeps {
     /// Database pool.

@@ -5,9 +5,11 @@ mod support;
 
 mod alliances;
 mod chains;
+mod console;
 mod flows;
 mod installs;
 mod marketplace;
+mod migrations;
 mod openapi;
 mod ops;
 mod pki;

@@ -1055,6 +1055,14 @@ async fn local_login_exchanges_an_api_token_for_a_session() {
         )
         .await;
     assert_eq!(bad.status, 401);
+    assert!(
+        bad.body["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("this API token is not valid"),
+        "{}",
+        bad.body
+    );
     let malformed = other
         .app(
             &app,

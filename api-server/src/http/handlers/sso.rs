@@ -9,7 +9,7 @@ use crate::http::problem::{ApiError, ApiResult};
 use crate::http::views::sessions::{AuthConfig, LoggedOut, SessionInfo, SessionView, view};
 use crate::http::views::{Page, PageQuery, page};
 use crate::service::access::{Caller, Credential};
-use crate::service::signin::{Callback, LOGIN_TTL_SECS};
+use crate::service::signin::{Callback, LOGIN_TTL_SECS, token_refused};
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
@@ -200,7 +200,8 @@ pub async fn token_login(
     req: HttpRequest,
     body: web::Json<TokenLogin>,
 ) -> ApiResult<HttpResponse> {
-    let authenticated = state.access.api_token(&body.token).await?;
+    let found = state.access.api_token(&body.token).await;
+    let authenticated = found.map_err(token_refused)?;
     let started = state
         .signin
         .token_session(authenticated, user_agent(&req))

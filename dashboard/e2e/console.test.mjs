@@ -1,0 +1,144 @@
+// The console in real Chromium against a real consortia-api: signing in with an API token
+// (bad input first), the tenant switcher, founding an alliance through the form, the
+// language switch remembered across reloads, and an expired session that returns to the
+// same page after signing in again. Screenshots go to test-results/.
+
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { expectAccessible, launchBrowser, screenshot, startServer } from "./harness.mjs";
+
+let server;
+let browser;
+
+before(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+async function signIn(page, token) {
+  await page.getByLabel("API token").fill(token);
+  // By type, not name: the name reads "loading Sign in" while the spinner's exit animation runs.
+  await page.locator('form button[type="submit"]').click();
+}
+
+test("a newcomer signs in with the bootstrap token and founds an alliance", async () => {
+  const made = await server.api("POST", "/api/v1/tenants", {
+    slug: "acme",
+    name: "Acme",
+    kind: "customer",
+    owner: { email: "ops@acme.example", display_name: "Ops" },
+  });
+  assert.equal(made.status, 201, JSON.stringify(made.body));
+
+  const context = await browser.newContext({ locale: "en-US" });
+  const page = await context.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e));
+  await page.goto(server.base + "/");
+  await page.getByRole("heading", { name: "Sign in to Consortia" }).waitFor();
+  await expectAccessible(page, "sign-in");
+  await screenshot(page, "sign-in");
+
+  // Caught in the browser: no request is sent for a value that cannot be a token.
+  await signIn(page, "not-a-token");
+  await page.getByText("An API token starts with cst_.").waitFor();
+
+  // Refused by the server: its detail is shown.
+  await signIn(page, "cst_00000000000000000000000000000000_wrong");
+  const refused = page.locator(".ant-alert-error");
+  await refused.waitFor();
+  await screenshot(page, "sign-in-refused");
+  assert.match(await refused.innerText(), /token/i);
+
+  await signIn(page, server.adminToken);
+  await page.getByRole("heading", { name: "Overview" }).waitFor();
+  await page.getByText("No chains yet").waitFor();
+  await expectAccessible(page, "overview");
+  await screenshot(page, "overview");
+
+  // The administrator acts in the new tenant: the switcher lists every tenant for them.
+  await page.getByLabel("Tenant").click();
+  await page.locator('.ant-select-item-option[title="Acme"]').click();
+  await page.getByRole("link", { name: "Alliances" }).click();
+  await page.getByRole("heading", { name: "Alliances", level: 1 }).waitFor();
+  await page.getByText("No alliance yet.").waitFor();
+  const form = page.locator("form");
+  await form.getByLabel("Name", { exact: true }).fill("Evidence alliance");
+  await form.getByLabel("Organisation").fill("Acme");
+  await form.getByLabel("MSP id").fill("1-not-an-msp-id");
+  await page.getByRole("button", { name: "Found", exact: true }).click();
+  await page.locator("#org_org_id_help").waitFor();
+  await form.getByLabel("MSP id").fill("AcmeMSP");
+  await page.getByRole("button", { name: "Found", exact: true }).click();
+  await page.getByRole("cell", { name: "Evidence alliance" }).waitFor();
+  await expectAccessible(page, "alliances");
+  await screenshot(page, "alliances");
+
+  const listed = await server.api("GET", `/api/v1/alliances?tenant_id=${made.body.id}`);
+  assert.deepEqual(
+    listed.body.items.map((a) => a.name),
+    ["Evidence alliance"],
+  );
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("the language is switchable and remembered", async () => {
+  const context = await browser.newContext({ locale: "en-US" });
+  const page = await context.newPage();
+  await page.goto(server.base + "/");
+  await signIn(page, server.adminToken);
+  await page.getByRole("heading", { name: "Overview" }).waitFor();
+  await page.getByRole("button", { name: "中文" }).click();
+  await page.getByRole("heading", { name: "概览" }).waitFor();
+  await page.reload();
+  await page.getByRole("heading", { name: "概览" }).waitFor();
+  assert.equal(await page.evaluate(() => document.documentElement.lang), "zh-CN");
+  await screenshot(page, "overview-zh");
+  await page.getByRole("button", { name: "English" }).click();
+  await page.getByRole("heading", { name: "Overview" }).waitFor();
+  await context.close();
+});
+
+test("an expired session returns to sign-in, then to the same page", async () => {
+  const context = await browser.newContext({ locale: "en-US" });
+  const page = await context.newPage();
+  await page.goto(server.base + "/alliances");
+  await signIn(page, server.adminToken);
+  await page.getByRole("heading", { name: "Alliances", level: 1 }).waitFor();
+
+  // The session ends elsewhere (signed out from another device).
+  const sessions = await server.api("GET", "/api/v1/sessions");
+  assert.equal(sessions.status, 200);
+  for (const s of sessions.body.items) {
+    const gone = await server.api("DELETE", `/api/v1/sessions/${s.id}`);
+    assert.equal(gone.status, 204);
+  }
+
+  await page.getByRole("link", { name: "Chains" }).click();
+  await page.getByText("Your session ended").waitFor();
+  await signIn(page, server.adminToken);
+  await page.getByRole("heading", { name: "Chains", level: 1 }).waitFor();
+  assert.equal(new URL(page.url()).pathname, "/chains");
+  await context.close();
+});
+
+test("the console's own files carry their cache and security headers", async () => {
+  const index = await fetch(server.base + "/alliances");
+  assert.equal(index.status, 200);
+  assert.equal(index.headers.get("cache-control"), "no-cache");
+  const csp = index.headers.get("content-security-policy");
+  assert.match(csp, /script-src 'self'(;|$)/);
+  const html = await index.text();
+  const script = html.match(/src="(\/assets\/[^"]+\.js)"/)[1];
+  const asset = await fetch(server.base + script);
+  assert.equal(asset.headers.get("cache-control"), "public, max-age=31536000, immutable");
+  const api = await fetch(server.base + "/api/v1/no-such-thing");
+  assert.equal(api.status, 404);
+  assert.match(api.headers.get("content-type"), /application\/problem\+json/);
+});

@@ -1,0 +1,52 @@
+import { Button, Layout, Menu, Select, Space, Typography } from "antd";
+import { Suspense } from "react";
+import { Link, Outlet, useLocation } from "react-router";
+import { useSession } from "../auth/session";
+import { useI18n } from "../i18n";
+import { ErrorBoundary, Loading } from "./States";
+
+export default function Shell() {
+  const { t, lang, setLang } = useI18n();
+  const { me, tenants, tenantId, setTenantId, signOut } = useSession();
+  const location = useLocation();
+  const section = "/" + (location.pathname.split("/")[1] ?? "");
+  const items = [
+    { key: "/", label: <Link to="/">{t("nav.overview")}</Link> },
+    { key: "/alliances", label: <Link to="/alliances">{t("nav.alliances")}</Link> },
+    { key: "/chains", label: <Link to="/chains">{t("nav.chains")}</Link> },
+  ];
+  return (
+    <Layout style={{ minHeight: "100vh" }}>
+      <Layout.Header style={{ display: "flex", alignItems: "center", gap: 24 }}>
+        <Typography.Text strong style={{ color: "#fff", fontSize: 18 }}>
+          {t("app.name")}
+        </Typography.Text>
+        <nav aria-label="main" style={{ flex: 1 }}>
+          <Menu theme="dark" mode="horizontal" selectedKeys={[section]} items={items} />
+        </nav>
+        <Space>
+          <Select
+            aria-label={t("nav.tenant")}
+            style={{ minWidth: 180 }}
+            value={tenantId}
+            placeholder={t("nav.noTenant")}
+            onChange={setTenantId}
+            options={tenants.map((m) => ({ value: m.tenant.id, label: m.tenant.name }))}
+          />
+          <Typography.Text style={{ color: "#fff" }}>{me?.user.display_name}</Typography.Text>
+          <Button onClick={() => setLang(lang === "en" ? "zh-CN" : "en")}>{t("nav.language")}</Button>
+          <Button onClick={() => void signOut()}>{t("nav.signOut")}</Button>
+        </Space>
+      </Layout.Header>
+      <Layout.Content style={{ padding: 24 }}>
+        <main>
+          <ErrorBoundary key={location.pathname}>
+            <Suspense fallback={<Loading />}>
+              <Outlet />
+            </Suspense>
+          </ErrorBoundary>
+        </main>
+      </Layout.Content>
+    </Layout>
+  );
+}

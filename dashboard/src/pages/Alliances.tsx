@@ -1,0 +1,126 @@
+import { App, Button, Card, Form, Input, InputNumber, Select, Table, Tag, Tooltip, Typography } from "antd";
+import { useMutation, useQueryClient } from "@tanstack/react-query";
+import { useState } from "react";
+import { api, unwrap } from "../api/client";
+import { showFieldErrors } from "../api/problem";
+import type { components } from "../api/schema";
+import { useRole, useSession } from "../auth/session";
+import { useI18n } from "../i18n";
+import { Failed, Loading, Nothing } from "../layout/States";
+import { useAlliances } from "./data";
+
+type Found = Omit<components["schemas"]["CreateAlliance"], "tenant_id">;
+
+function FoundAlliance() {
+  const { t } = useI18n();
+  const { message } = App.useApp();
+  const { tenantId } = useSession();
+  const role = useRole();
+  const qc = useQueryClient();
+  const [form] = Form.useForm<Found>();
+  const [error, setError] = useState<string>();
+  const allowed = role === "admin" || role === "owner";
+  const found = useMutation({
+    mutationFn: async (body: Found) =>
+      unwrap(await api.POST("/api/v1/alliances", { body: { ...body, tenant_id: tenantId! } })),
+    onSuccess: () => {
+      form.resetFields();
+      setError(undefined);
+      void message.success(t("alliances.created"));
+      void qc.invalidateQueries({ queryKey: ["alliances"] });
+    },
+    onError: (e) => {
+      showFieldErrors(form, e);
+      setError(e.message);
+    },
+  });
+  return (
+    <Card title={<h2 style={{ fontSize: 16, margin: 0 }}>{t("alliances.found")}</h2>}>
+      <Form<Found>
+        form={form}
+        layout="vertical"
+        disabled={!allowed}
+        onFinish={(v) => found.mutate(v)}
+        initialValues={{
+          policy: { threshold_percentage: 50, comparator: "greater_than", proposal_duration_hours: 72 },
+        }}
+      >
+        <Form.Item name="name" label={t("common.name")} rules={[{ required: true, max: 100 }]}>
+          <Input />
+        </Form.Item>
+        <Form.Item name="description" label={t("alliances.description")} rules={[{ max: 2000 }]}>
+          <Input.TextArea rows={2} />
+        </Form.Item>
+        <Form.Item name={["org", "name"]} label="Organisation" rules={[{ required: true, max: 100 }]}>
+          <Input />
+        </Form.Item>
+        <Form.Item
+          name={["org", "org_id"]}
+          label="MSP id"
+          rules={[{ required: true, pattern: /^[A-Za-z][A-Za-z0-9.-]{0,63}$/ }]}
+        >
+          <Input />
+        </Form.Item>
+        <Form.Item name={["policy", "threshold_percentage"]} label={t("alliances.threshold")} rules={[{ required: true }]}>
+          <InputNumber min={1} max={100} />
+        </Form.Item>
+        <Form.Item name={["policy", "comparator"]} label={t("alliances.comparator")}>
+          <Select
+            options={[
+              { value: "greater_than", label: ">" },
+              { value: "greater_than_or_equal", label: "≥" },
+            ]}
+          />
+        </Form.Item>
+        <Form.Item name={["policy", "proposal_duration_hours"]} label={t("alliances.duration")} rules={[{ required: true }]}>
+          <InputNumber min={1} max={168} />
+        </Form.Item>
+        {error && (
+          <Typography.Paragraph type="danger" role="alert">
+            {error}
+          </Typography.Paragraph>
+        )}
+        <Tooltip title={allowed ? undefined : t("alliances.needAdmin")}>
+          <Button type="primary" htmlType="submit" loading={found.isPending} disabled={!allowed}>
+            {t("alliances.create")}
+          </Button>
+        </Tooltip>
+        {!allowed && <Typography.Paragraph type="secondary">{t("alliances.needAdmin")}</Typography.Paragraph>}
+      </Form>
+    </Card>
+  );
+}
+
+export default function Alliances() {
+  const { t } = useI18n();
+  const alliances = useAlliances();
+  return (
+    <>
+      <Typography.Title level={1} style={{ fontSize: 24 }}>
+        {t("alliances.title")}
+      </Typography.Title>
+      {alliances.isPending ? (
+        <Loading />
+      ) : alliances.error ? (
+        <Failed error={alliances.error} retry={() => void alliances.refetch()} />
+      ) : alliances.data.length === 0 ? (
+        <Nothing text={t("alliances.none")} />
+      ) : (
+        <Table
+          rowKey="id"
+          dataSource={alliances.data}
+          pagination={false}
+          columns={[
+            { title: t("common.name"), dataIndex: "name" },
+            { title: t("common.status"), render: (_, a) => <Tag>{a.status}</Tag> },
+            { title: t("alliances.members"), render: (_, a) => a.members.length },
+            { title: t("common.created"), render: (_, a) => new Date(a.created_at).toLocaleString() },
+          ]}
+        />
+      )}
+      <div style={{ marginTop: 24, maxWidth: 640 }}>
+        <FoundAlliance />
+      </div>
+    </>
+  );
+}

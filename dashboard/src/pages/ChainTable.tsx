@@ -1,0 +1,37 @@
+import { Table, Tag } from "antd";
+import { useI18n } from "../i18n";
+import type { Alliance, Chain } from "./data";
+
+const phaseColor: Record<string, string> = {
+  Running: "green",
+  Provisioning: "blue",
+  Pending: "blue",
+  Degraded: "orange",
+  Failed: "red",
+};
+
+export function ChainTable({ rows }: { rows: { chain: Chain; alliance: Alliance }[] }) {
+  const { t } = useI18n();
+  return (
+    <Table
+      rowKey={(r) => r.chain.id}
+      dataSource={rows}
+      pagination={false}
+      columns={[
+        { title: t("common.name"), render: (_, r) => r.chain.name },
+        { title: t("chains.alliance"), render: (_, r) => r.alliance.name },
+        { title: t("chains.engine"), render: (_, r) => `${r.chain.engine} / ${r.chain.consensus}` },
+        {
+          title: t("chains.phase"),
+          render: (_, r) => (
+            <Tag color={phaseColor[r.chain.phase] ?? "default"} data-testid="chain-phase">
+              {r.chain.phase}
+            </Tag>
+          ),
+        },
+        { title: t("chains.height"), render: (_, r) => r.chain.height ?? "—" },
+        { title: t("chains.nodes"), render: (_, r) => r.chain.nodes.length },
+      ]}
+    />
+  );
+}
