@@ -142,3 +142,36 @@ test("the console's own files carry their cache and security headers", async () 
   assert.equal(api.status, 404);
   assert.match(api.headers.get("content-type"), /application\/problem\+json/);
 });
+
+test("the receipt verifier works signed out, in the browser alone", async () => {
+  const vectors = new URL("../../crates/chain/tests/vectors/", import.meta.url).pathname;
+  const context = await browser.newContext({ locale: "en-US" });
+  const page = await context.newPage();
+  const sent = [];
+  page.on("request", (r) => {
+    if (!r.url().includes("/assets/") && r.resourceType() !== "document") sent.push(r.url());
+  });
+  await page.goto(server.base + "/verify");
+  await page.getByRole("heading", { name: "Verify a receipt", level: 1 }).waitFor();
+  const inputs = page.locator('input[type="file"]');
+  await inputs.nth(0).setInputFiles(vectors + "genesis/genesis.json");
+  await page.getByText("consortia-vectors").waitFor();
+  await inputs.nth(1).setInputFiles(vectors + "receipts/anchored-1.json");
+  await page.getByText("Valid receipt").waitFor();
+  await expectAccessible(page, "verifier");
+  await screenshot(page, "verifier-valid");
+
+  await inputs.nth(1).setInputFiles(vectors + "receipts/certificate-no-quorum.json");
+  await page.getByText("Not a valid receipt for this genesis").waitFor();
+  await page.getByText("certificate_no_quorum").waitFor();
+  await screenshot(page, "verifier-invalid");
+
+  await inputs.nth(0).setInputFiles(vectors + "genesis/zero-power.json");
+  await page.getByText("zero-power.json is not a valid genesis file").waitFor();
+  // Only the session probe and sign-in settings went to the server: no file did.
+  assert.deepEqual(
+    sent.map((u) => new URL(u).pathname).filter((p) => !["/auth/session", "/auth/config"].includes(p)),
+    [],
+  );
+  await context.close();
+});

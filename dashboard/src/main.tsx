@@ -3,7 +3,7 @@ import type { Locale } from "antd/es/locale";
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { lazy, StrictMode, Suspense, useEffect, useState } from "react";
 import { createRoot } from "react-dom/client";
-import { BrowserRouter, Route, Routes } from "react-router";
+import { BrowserRouter, Route, Routes, useLocation } from "react-router";
 import { ApiError } from "./api/problem";
 import { SessionProvider, useSession } from "./auth/session";
 import { I18nProvider, useI18n } from "./i18n";
@@ -13,9 +13,11 @@ import { ErrorBoundary } from "./layout/States";
 // their own, so the first paint needs little JavaScript.
 const SignIn = lazy(() => import("./auth/SignIn"));
 const Shell = lazy(() => import("./layout/Shell"));
+const PublicPage = lazy(() => import("./layout/PublicPage"));
 const Overview = lazy(() => import("./pages/Overview"));
 const Alliances = lazy(() => import("./pages/Alliances"));
 const Chains = lazy(() => import("./pages/Chains"));
+const Verifier = lazy(() => import("./pages/Verifier"));
 
 const queryClient = new QueryClient({
   defaultOptions: {
@@ -29,10 +31,14 @@ const queryClient = new QueryClient({
 
 function Routed() {
   const { me } = useSession();
+  const location = useLocation();
+  // The receipt verifier needs no account: it is open signed out too.
+  if (!me && location.pathname === "/verify") return <PublicPage><Verifier /></PublicPage>;
   if (!me) return <SignIn />;
   return (
     <Routes>
       <Route element={<Shell />}>
+        <Route path="verify" element={<Verifier />} />
         <Route index element={<Overview />} />
         <Route path="alliances" element={<Alliances />} />
         <Route path="chains" element={<Chains />} />
