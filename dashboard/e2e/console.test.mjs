@@ -5,7 +5,9 @@
 
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { expectAccessible, launchBrowser, screenshot, startServer } from "./harness.mjs";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { expectAccessible, launchBrowser, outDir, screenshot, startServer } from "./harness.mjs";
 
 let server;
 let browser;
@@ -173,5 +175,83 @@ test("the receipt verifier works signed out, in the browser alone", async () => 
     sent.map((u) => new URL(u).pathname).filter((p) => !["/auth/session", "/auth/config"].includes(p)),
     [],
   );
+  await context.close();
+});
+
+test("files are deposited from the browser and their receipts verify offline", async () => {
+  const tenant = await server.api("POST", "/api/v1/tenants", {
+    slug: "evidence-co",
+    name: "Evidence Co",
+    kind: "customer",
+    owner: { email: "ops@evidence.example", display_name: "Ops" },
+  });
+  assert.equal(tenant.status, 201, JSON.stringify(tenant.body));
+  const alliance = await server.api("POST", "/api/v1/alliances", {
+    tenant_id: tenant.body.id,
+    name: "Evidence",
+    policy: { threshold_percentage: 50, comparator: "greater_than", proposal_duration_hours: 24 },
+    org: { name: "Evidence Co", org_id: "EvidenceMSP" },
+  });
+  assert.equal(alliance.status, 201, JSON.stringify(alliance.body));
+  const chain = await server.api("POST", `/api/v1/alliances/${alliance.body.id}/chains`, {
+    tenant_id: tenant.body.id,
+    name: "ledger",
+    engine: "native",
+    nodes_per_member: 4,
+  });
+  assert.equal(chain.status, 201, JSON.stringify(chain.body));
+  const chainPath = `/api/v1/alliances/${alliance.body.id}/chains/${chain.body.id}`;
+
+  const context = await browser.newContext({ locale: "en-US", acceptDownloads: true });
+  const page = await context.newPage();
+  await page.goto(server.base + "/");
+  await signIn(page, server.adminToken);
+  await page.getByLabel("Tenant").click();
+  await page.locator('.ant-select-item-option[title="Evidence Co"]').click();
+  // The chain's phase changes on screen without a reload.
+  await page.getByRole("cell", { name: "ledger" }).waitFor();
+  await page.getByTestId("chain-phase").filter({ hasText: "running" }).waitFor({ timeout: 90_000 });
+  await screenshot(page, "overview-running-chain");
+
+  await page.getByRole("link", { name: "Evidence" }).click();
+  await page.getByRole("heading", { name: "Evidence", level: 1 }).waitFor();
+  await page.getByLabel("Chains").click();
+  await page.locator('.ant-select-item-option[title="ledger (Evidence)"]').click();
+  await page.keyboard.press("Escape");
+  const files = [
+    { name: "contract.txt", mimeType: "text/plain", buffer: Buffer.from("the contract, signed") },
+    { name: "invoice.txt", mimeType: "text/plain", buffer: Buffer.from("invoice 42") },
+  ];
+  await page.locator('input[type="file"]').first().setInputFiles(files);
+  await page.getByText("Deposit 2 file(s)").waitFor();
+  await expectAccessible(page, "evidence");
+  await page.getByRole("button", { name: "Deposit 2 file(s)" }).click();
+  await page.getByText("2 deposit(s) recorded.").waitFor({ timeout: 60_000 });
+  await screenshot(page, "evidence-deposited");
+
+  const [download] = await Promise.all([
+    page.waitForEvent("download"),
+    page.getByRole("button", { name: /^ledger · block/ }).first().click(),
+  ]);
+  const receiptFile = join(outDir, "contract.receipt.json");
+  await download.saveAs(receiptFile);
+  const receipt = JSON.parse(readFileSync(receiptFile, "utf8"));
+  assert.ok(receipt.anchor, "a batch of two is Merkle-anchored");
+
+  // The file's hash is found again; another file's is not.
+  await page.locator('input[type="file"]').nth(1).setInputFiles(files[1]);
+  await page.getByTestId("lookup-result").getByText("Deposited").waitFor();
+
+  // The receipt verifies against the chain's genesis in the offline verifier.
+  const genesis = await server.api("GET", `${chainPath}/genesis`);
+  assert.equal(genesis.status, 200);
+  const genesisFile = join(outDir, "ledger.genesis.json");
+  writeFileSync(genesisFile, JSON.stringify(genesis.body));
+  await page.getByRole("link", { name: "Verify a receipt" }).click();
+  const inputs = page.locator('input[type="file"]');
+  await inputs.nth(0).setInputFiles(genesisFile);
+  await inputs.nth(1).setInputFiles(receiptFile);
+  await page.getByText("Valid receipt").waitFor();
+  await screenshot(page, "verifier-deposited-receipt");
   await context.close();
 });

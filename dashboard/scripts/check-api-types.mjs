@@ -12,7 +12,7 @@ try {
   const fresh = join(dir, "schema.d.ts");
   execFileSync(
     join(here, "node_modules/.bin/openapi-typescript"),
-    [join(here, "../api-server/openapi.json"), "-o", fresh],
+    [join(here, "../api-server/openapi.json"), "--empty-objects-unknown", "-o", fresh],
     { stdio: "pipe" },
   );
   const committed = readFileSync(join(here, "src/api/schema.d.ts"), "utf8");

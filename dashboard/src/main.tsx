@@ -18,6 +18,7 @@ const Overview = lazy(() => import("./pages/Overview"));
 const Alliances = lazy(() => import("./pages/Alliances"));
 const Chains = lazy(() => import("./pages/Chains"));
 const Verifier = lazy(() => import("./pages/Verifier"));
+const Evidence = lazy(() => import("./pages/Evidence"));
 
 const queryClient = new QueryClient({
   defaultOptions: {
@@ -42,6 +43,7 @@ function Routed() {
         <Route index element={<Overview />} />
         <Route path="alliances" element={<Alliances />} />
         <Route path="chains" element={<Chains />} />
+        <Route path="evidence" element={<Evidence />} />
         <Route path="*" element={<Overview />} />
       </Route>
     </Routes>

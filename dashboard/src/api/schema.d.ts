@@ -1154,7 +1154,7 @@ export interface components {
             actor_user_id?: string | null;
             /** Format: date-time */
             created_at: string;
-            data: Record<string, never>;
+            data: Record<string, unknown>;
             /** Format: uuid */
             id: string;
             /**
@@ -1454,7 +1454,7 @@ export interface components {
             /** @description `sha256` (default), `sha3-256`, `sm3` or `sha512`. */
             hash_alg?: string;
             /** @description Any JSON object, at most 4096 bytes as text. */
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             /**
              * Format: uuid
              * @description The depositing tenant; may be omitted with a token scoped to one tenant.
@@ -1547,7 +1547,7 @@ export interface components {
         DepositItem: {
             content_hash: string;
             hash_alg?: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
         };
         /** @description A deposit and its receipts. */
         DepositView: {
@@ -1557,7 +1557,7 @@ export interface components {
             hash_alg: string;
             /** Format: uuid */
             id: string;
-            metadata: Record<string, never>;
+            metadata: Record<string, unknown>;
             receipts: components["schemas"]["ReceiptView"][];
             /** Format: uuid */
             tenant_id: string;
@@ -1619,7 +1619,7 @@ export interface components {
              * @description The template's JSON config artifacts with the parameters (and the schema's defaults)
              *     written where the template says, by path: the configuration of the installed service.
              */
-            config: Record<string, never>;
+            config: Record<string, unknown>;
             /** Format: date-time */
             created_at: string;
             /**
@@ -1633,9 +1633,9 @@ export interface components {
             id: string;
             /** @description Why it failed, or what it waits for. */
             message?: string | null;
-            parameters: Record<string, never>;
+            parameters: Record<string, unknown>;
             /** @description Its receipt (`consortia-node verify-receipt` checks it against the genesis). */
-            receipt: Record<string, never>;
+            receipt: Record<string, unknown>;
             /** @description The template's slug. */
             slug: string;
             /**
@@ -1777,7 +1777,7 @@ export interface components {
             /** @description Display name. */
             name: string;
             /** @description JSON Schema of the install parameters. */
-            parameters: Record<string, never>;
+            parameters: Record<string, unknown>;
             /** @description Who publishes it. */
             publisher: string;
             /** @description Unique name in the marketplace. */
@@ -1892,7 +1892,7 @@ export interface components {
                 actor_user_id?: string | null;
                 /** Format: date-time */
                 created_at: string;
-                data: Record<string, never>;
+                data: Record<string, unknown>;
                 /** Format: uuid */
                 id: string;
                 /**
@@ -2139,7 +2139,7 @@ export interface components {
             /** @description Results, in the list's stable order. */
             items: {
                 /** @description What the proposal does, as proposed. */
-                action: Record<string, never>;
+                action: Record<string, unknown>;
                 /** Format: uuid */
                 alliance_id: string;
                 comparator: string;
@@ -2289,7 +2289,7 @@ export interface components {
         /** @description Parameters to check against a version's schema. */
         ParametersCheck: {
             /** @description The parameters (an object). */
-            parameters: Record<string, never>;
+            parameters: Record<string, unknown>;
             /** @description Version (default: the latest published). */
             version?: string | null;
         };
@@ -2376,7 +2376,7 @@ export interface components {
              * @description Add validators to a running chain: refused, because the native engine cannot change
              *     a chain's validator set yet.
              */
-            add_nodes: Record<string, never>;
+            add_nodes: Record<string, unknown>;
         };
         /**
          * @description Where a proposal stands.
@@ -2386,7 +2386,7 @@ export interface components {
         /** @description A proposal with its tally. */
         ProposalView: {
             /** @description What the proposal does, as proposed. */
-            action: Record<string, never>;
+            action: Record<string, unknown>;
             /** Format: uuid */
             alliance_id: string;
             comparator: string;
@@ -2440,7 +2440,7 @@ export interface components {
              * @description The receipt: verify it offline against the chain's genesis. Left out of batch
              *     answers unless `?receipts=full` (read it with `GET /api/v1/deposits/{id}`).
              */
-            receipt?: Record<string, never>;
+            receipt?: Record<string, unknown>;
             tx_hash: string;
         };
         /** @description Body of `POST /api/v1/certificates/{certificate_id}/renew`. */
@@ -2519,7 +2519,7 @@ export interface components {
         /** @description A template to install: which one, which version, with what parameters. */
         TemplateChoice: {
             /** @description Install parameters, checked against the version's JSON Schema. */
-            parameters?: Record<string, never>;
+            parameters?: Record<string, unknown>;
             /** @description The template's slug in the catalog. */
             slug: string;
             /** @description A published version (default: the latest published). */
@@ -3523,7 +3523,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": Record<string, unknown>;
                 };
             };
             /** @description A path segment is not valid (ids are UUIDs) */
@@ -6153,7 +6153,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": Record<string, unknown>;
                 };
             };
             /** @description An unexpected error; quote the request id when reporting it */

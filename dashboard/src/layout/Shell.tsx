@@ -14,6 +14,7 @@ export default function Shell() {
     { key: "/", label: <Link to="/">{t("nav.overview")}</Link> },
     { key: "/alliances", label: <Link to="/alliances">{t("nav.alliances")}</Link> },
     { key: "/chains", label: <Link to="/chains">{t("nav.chains")}</Link> },
+    { key: "/evidence", label: <Link to="/evidence">{t("nav.evidence")}</Link> },
     { key: "/verify", label: <Link to="/verify">{t("nav.verifier")}</Link> },
   ];
   return (

@@ -2,12 +2,14 @@ import { Table, Tag } from "antd";
 import { useI18n } from "../i18n";
 import type { Alliance, Chain } from "./data";
 
+/** The API's phase words (snake case of the operator's `Running`, …). */
 const phaseColor: Record<string, string> = {
-  Running: "green",
-  Provisioning: "blue",
-  Pending: "blue",
-  Degraded: "orange",
-  Failed: "red",
+  running: "green",
+  provisioning: "blue",
+  pending: "blue",
+  degraded: "orange",
+  failed: "red",
+  stopped: "default",
 };
 
 export function ChainTable({ rows }: { rows: { chain: Chain; alliance: Alliance }[] }) {

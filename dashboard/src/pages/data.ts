@@ -32,7 +32,7 @@ export function useChains() {
     queries: list.map((a) => ({
       queryKey: ["chains", a.id],
       refetchInterval: (q: { state: { data?: Chain[] } }) =>
-        q.state.data?.some((c) => c.phase !== "Running") ? 2_000 : 10_000,
+        q.state.data?.some((c) => c.phase !== "running") ? 2_000 : 10_000,
       queryFn: async () =>
         unwrap(
           await api.GET("/api/v1/alliances/{alliance_id}/chains", {
