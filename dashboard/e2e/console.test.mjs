@@ -255,3 +255,75 @@ test("files are deposited from the browser and their receipts verify offline", a
   await screenshot(page, "verifier-deposited-receipt");
   await context.close();
 });
+
+test("two tenants form an alliance in two browsers: invite, vote, accept, with live tallies", async () => {
+  const mk = async (slug, name) => {
+    const r = await server.api("POST", "/api/v1/tenants", {
+      slug,
+      name,
+      kind: "customer",
+      owner: { email: `ops@${slug}.example`, display_name: "Ops" },
+    });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    return r.body.id;
+  };
+  await mk("founder", "Founder Inc");
+  const joinerId = await mk("joiner", "Joiner Ltd");
+
+  const open = async (tenant) => {
+    const context = await browser.newContext({ locale: "en-US" });
+    const page = await context.newPage();
+    await page.goto(server.base + "/alliances");
+    await signIn(page, server.adminToken);
+    await page.getByLabel("Tenant").click();
+    await page.locator(`.ant-select-item-option[title="${tenant}"]`).click();
+    await page.getByRole("heading", { name: "Alliances", level: 1 }).waitFor();
+    return { context, page };
+  };
+  const a = await open("Founder Inc");
+  const b = await open("Joiner Ltd");
+
+  // A founds the alliance and proposes to invite B; its own vote approves it (one member).
+  const form = a.page.locator("form").last();
+  await form.getByLabel("Name", { exact: true }).fill("Trade finance");
+  await form.getByLabel("Organisation").fill("Founder");
+  await form.getByLabel("MSP id").fill("FounderMSP");
+  await a.page.getByRole("button", { name: "Found", exact: true }).click();
+  await a.page.getByRole("link", { name: "Trade finance" }).click();
+  await a.page.getByRole("heading", { name: /Trade finance/, level: 1 }).waitFor();
+  await a.page.getByLabel("Tenant id to invite").fill("not-a-uuid");
+  await a.page.getByRole("button", { name: "Propose" }).click();
+  await a.page.getByText("A tenant id is a UUID.").waitFor();
+  await a.page.getByLabel("Tenant id to invite").fill(joinerId);
+  await a.page.getByRole("button", { name: "Propose" }).click();
+  await a.page.getByRole("button", { name: "Yes" }).click();
+  await a.page.getByText("Vote recorded: the proposal is approved.").waitFor();
+  await expectAccessible(a.page, "alliance");
+
+  // B sees the invitation (without reloading) and accepts it with its organisation.
+  await b.page.getByText("Trade finance").waitFor();
+  await expectAccessible(b.page, "invitations");
+  await b.page.getByLabel("Organisation").first().fill("Joiner");
+  await b.page.getByLabel("MSP id").first().fill("JoinerMSP");
+  await b.page.getByRole("button", { name: "Accept" }).click();
+  await b.page.getByText("You joined Trade finance.").waitFor();
+
+  // A's page shows the new member live; a policy change now needs both votes.
+  await a.page.getByText("JoinerMSP").waitFor();
+  await a.page.getByLabel("Kind").click();
+  await a.page.locator('.ant-select-item-option[title="Change the voting policy"]').click();
+  await a.page.getByRole("button", { name: "Propose" }).click();
+  await a.page.getByRole("button", { name: "Yes" }).click();
+  await a.page.getByText("1 yes, 0 no of 2 voters").waitFor();
+  await screenshot(a.page, "alliance-open-proposal");
+
+  await b.page.getByRole("link", { name: "Trade finance" }).click();
+  await b.page.getByText("1 yes, 0 no of 2 voters").waitFor();
+  await b.page.getByRole("button", { name: "Yes" }).click();
+  await b.page.getByText("Vote recorded: the proposal is approved.").waitFor();
+  // A sees the decision without reloading.
+  await a.page.getByText("2 yes, 0 no of 2 voters").waitFor();
+  await screenshot(a.page, "alliance-approved");
+  await a.context.close();
+  await b.context.close();
+});

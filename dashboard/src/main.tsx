@@ -19,6 +19,7 @@ const Alliances = lazy(() => import("./pages/Alliances"));
 const Chains = lazy(() => import("./pages/Chains"));
 const Verifier = lazy(() => import("./pages/Verifier"));
 const Evidence = lazy(() => import("./pages/Evidence"));
+const AllianceDetail = lazy(() => import("./pages/AllianceDetail"));
 
 const queryClient = new QueryClient({
   defaultOptions: {
@@ -42,6 +43,7 @@ function Routed() {
         <Route path="verify" element={<Verifier />} />
         <Route index element={<Overview />} />
         <Route path="alliances" element={<Alliances />} />
+        <Route path="alliances/:allianceId" element={<AllianceDetail />} />
         <Route path="chains" element={<Chains />} />
         <Route path="evidence" element={<Evidence />} />
         <Route path="*" element={<Overview />} />
@@ -55,6 +57,7 @@ const theme = {
   token: {
     colorPrimary: "#0958d9",
     colorLink: "#0958d9",
+    colorError: "#cf1322",
     colorTextDescription: "rgba(0, 0, 0, 0.65)",
     colorTextTertiary: "rgba(0, 0, 0, 0.65)",
   },

@@ -1,15 +1,16 @@
-import { Table, Tag } from "antd";
+import { Table } from "antd";
+import { StatusTag, type Tone } from "../layout/StatusTag";
 import { useI18n } from "../i18n";
 import type { Alliance, Chain } from "./data";
 
 /** The API's phase words (snake case of the operator's `Running`, …). */
-const phaseColor: Record<string, string> = {
-  running: "green",
-  provisioning: "blue",
-  pending: "blue",
-  degraded: "orange",
-  failed: "red",
-  stopped: "default",
+const phaseTone: Record<string, Tone> = {
+  running: "good",
+  provisioning: "busy",
+  pending: "busy",
+  degraded: "warn",
+  failed: "bad",
+  stopped: "none",
 };
 
 export function ChainTable({ rows }: { rows: { chain: Chain; alliance: Alliance }[] }) {
@@ -26,9 +27,9 @@ export function ChainTable({ rows }: { rows: { chain: Chain; alliance: Alliance 
         {
           title: t("chains.phase"),
           render: (_, r) => (
-            <Tag color={phaseColor[r.chain.phase] ?? "default"} data-testid="chain-phase">
+            <StatusTag tone={phaseTone[r.chain.phase] ?? "none"} testId="chain-phase">
               {r.chain.phase}
-            </Tag>
+            </StatusTag>
           ),
         },
         { title: t("chains.height"), render: (_, r) => r.chain.height ?? "—" },

@@ -2,7 +2,7 @@
 // on the chains chosen; many files at once go as one Merkle-anchored batch. Each receipt
 // downloads as JSON for the offline verifier. A file can also be looked up by its hash.
 
-import { App, Button, Card, Checkbox, Form, Select, Space, Table, Tag, Tooltip, Typography, Upload } from "antd";
+import { App, Button, Card, Checkbox, Form, Select, Space, Table, Tooltip, Typography, Upload } from "antd";
 import { InboxOutlined } from "@ant-design/icons";
 import { useMutation } from "@tanstack/react-query";
 import { useState } from "react";
@@ -11,6 +11,7 @@ import type { components } from "../api/schema";
 import { useRole, useSession } from "../auth/session";
 import { useI18n } from "../i18n";
 import { Failed, Loading, Nothing } from "../layout/States";
+import { StatusTag } from "../layout/StatusTag";
 import { useChains } from "./data";
 import { downloadJson, receiptName, sha256Hex } from "./evidence";
 
@@ -225,12 +226,12 @@ function VerifyFile() {
           {found.data.deposited ? (
             found.data.deposits.map((d) => (
               <Typography.Paragraph key={d.id}>
-                <Tag color="green">{t("evidence.found")}</Tag>
+                <StatusTag tone="good">{t("evidence.found")}</StatusTag>
                 {d.receipts.map((r) => `${t("evidence.atHeight", { height: r.height })} · ${new Date(r.committed_at).toLocaleString()}`).join("; ")}
               </Typography.Paragraph>
             ))
           ) : (
-            <Tag color="orange">{t("evidence.notFound")}</Tag>
+            <StatusTag tone="warn">{t("evidence.notFound")}</StatusTag>
           )}
         </div>
       )}

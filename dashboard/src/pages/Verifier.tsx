@@ -2,7 +2,8 @@
 // by the TypeScript implementation of RECEIPTS.md (src/receipts). Nothing is sent anywhere,
 // so it needs no server and no account: courts and auditors need not trust us.
 
-import { Alert, Card, Col, Descriptions, Result, Row, Tag, Typography, Upload } from "antd";
+import { Alert, Card, Col, Descriptions, Result, Row, Typography, Upload } from "antd";
+import { StatusTag } from "../layout/StatusTag";
 import { InboxOutlined } from "@ant-design/icons";
 import { useMemo, useState } from "react";
 import { useI18n } from "../i18n";
@@ -129,7 +130,7 @@ export default function Verifier() {
             title={t("verifier.invalid")}
             subTitle={
               <>
-                <Tag color="red">{verdict.code}</Tag> {verdict.reason}
+                <StatusTag tone="bad">{verdict.code}</StatusTag> {verdict.reason}
               </>
             }
           />

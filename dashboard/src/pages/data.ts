@@ -1,4 +1,8 @@
-// Queries the pages share.
+// Queries the pages share. Lists that change through other people's actions (alliances,
+// invitations, chain phases) poll until the server pushes events.
+
+/** How often lists others change are read again, in milliseconds. */
+export const LIVE_MS = 3_000;
 
 import { useQueries, useQuery } from "@tanstack/react-query";
 import { api, unwrap } from "../api/client";
@@ -15,6 +19,7 @@ export function useAlliances() {
   return useQuery({
     queryKey: ["alliances", tenantId],
     enabled: tenantId !== undefined,
+    refetchInterval: LIVE_MS,
     queryFn: async () =>
       unwrap(
         await api.GET("/api/v1/alliances", {
@@ -32,7 +37,7 @@ export function useChains() {
     queries: list.map((a) => ({
       queryKey: ["chains", a.id],
       refetchInterval: (q: { state: { data?: Chain[] } }) =>
-        q.state.data?.some((c) => c.phase !== "running") ? 2_000 : 10_000,
+        q.state.data?.some((c) => c.phase !== "running") ? 2_000 : 5 * LIVE_MS,
       queryFn: async () =>
         unwrap(
           await api.GET("/api/v1/alliances/{alliance_id}/chains", {
@@ -61,6 +66,7 @@ export function usePendingInvitations() {
   return useQuery({
     queryKey: ["invitations", tenantId],
     enabled: tenantId !== undefined,
+    refetchInterval: LIVE_MS,
     queryFn: async () =>
       unwrap(
         await api.GET("/api/v1/invitations", {
