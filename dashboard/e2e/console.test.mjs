@@ -327,3 +327,73 @@ test("two tenants form an alliance in two browsers: invite, vote, accept, with l
   await a.context.close();
   await b.context.close();
 });
+
+test("a chain is created from a built-in template, watched to running, and deleted", async () => {
+  const tenant = await server.api("POST", "/api/v1/tenants", {
+    slug: "chainco",
+    name: "Chain Co",
+    kind: "customer",
+    owner: { email: "ops@chainco.example", display_name: "Ops" },
+  });
+  assert.equal(tenant.status, 201, JSON.stringify(tenant.body));
+  const alliance = await server.api("POST", "/api/v1/alliances", {
+    tenant_id: tenant.body.id,
+    name: "Notaries",
+    policy: { threshold_percentage: 50, comparator: "greater_than", proposal_duration_hours: 24 },
+    org: { name: "Chain Co", org_id: "ChainCoMSP" },
+  });
+  assert.equal(alliance.status, 201, JSON.stringify(alliance.body));
+
+  const context = await browser.newContext({ locale: "en-US", acceptDownloads: true });
+  const page = await context.newPage();
+  await page.goto(server.base + "/chains");
+  await signIn(page, server.adminToken);
+  await page.getByLabel("Tenant").click();
+  await page.locator('.ant-select-item-option[title="Chain Co"]').click();
+  await page.getByRole("heading", { name: "Chains", level: 1 }).waitFor();
+  const form = page.locator("form");
+  const choose = async (label, option) => {
+    await form.getByLabel(label).click();
+    await page.locator(`.ant-select-item-option[title="${option}"]`).click();
+  };
+  await choose("Alliance", "Notaries");
+  await form.getByLabel("Name", { exact: true }).fill("notary");
+
+  // An engine this runtime cannot run: the server's reason lands on the form.
+  await choose("Engine", "GoQuorum");
+  await page.getByRole("button", { name: "Create", exact: true }).click();
+  await page.getByRole("alert").filter({ hasText: /kubernetes/i }).first().waitFor();
+  await screenshot(page, "chain-refused-engine");
+
+  await choose("Engine", "Native BFT chain");
+  await form.getByLabel("Nodes per member").fill("4");
+  await choose("Marketplace template (optional)", "Evidence deposit (notarization) (1.0.0)");
+  // The template's parameter form starts from its schema's defaults.
+  assert.equal(await form.getByLabel("Off-chain retention (days)").inputValue(), "3650");
+  await form.getByLabel("Off-chain retention (days)").fill("30");
+  await page.getByRole("button", { name: "Create", exact: true }).click();
+  await page.getByRole("heading", { name: /notary/, level: 1 }).waitFor();
+  // Progress until the first block, without reloading.
+  await page.getByTestId("chain-phase").filter({ hasText: "running" }).waitFor({ timeout: 90_000 });
+  await page.waitForFunction(() => Number(document.querySelector('[data-testid="chain-height"]')?.textContent) >= 1);
+  await expectAccessible(page, "chain");
+  await screenshot(page, "chain-running");
+
+  const [download] = await Promise.all([
+    page.waitForEvent("download"),
+    page.getByRole("button", { name: "Download genesis.json" }).click(),
+  ]);
+  const genesis = JSON.parse(readFileSync(await download.path(), "utf8"));
+  assert.equal(genesis.validators.length, 4);
+
+  await page.getByRole("button", { name: "Delete chain" }).click();
+  const dialog = page.getByRole("dialog");
+  await dialog.getByRole("button", { name: "Delete chain" }).isDisabled();
+  assert.equal(await dialog.getByRole("button", { name: "Delete chain" }).isDisabled(), true);
+  await dialog.getByLabel("Type notary to confirm.").fill("notary");
+  await dialog.getByRole("button", { name: "Delete chain" }).click();
+  await page.getByText("Chain notary deleted.").waitFor();
+  const left = await server.api("GET", `/api/v1/alliances/${alliance.body.id}/chains`);
+  assert.deepEqual(left.body.items, []);
+  await context.close();
+});

@@ -20,6 +20,7 @@ const Chains = lazy(() => import("./pages/Chains"));
 const Verifier = lazy(() => import("./pages/Verifier"));
 const Evidence = lazy(() => import("./pages/Evidence"));
 const AllianceDetail = lazy(() => import("./pages/AllianceDetail"));
+const ChainDetail = lazy(() => import("./pages/ChainDetail"));
 
 const queryClient = new QueryClient({
   defaultOptions: {
@@ -44,6 +45,7 @@ function Routed() {
         <Route index element={<Overview />} />
         <Route path="alliances" element={<Alliances />} />
         <Route path="alliances/:allianceId" element={<AllianceDetail />} />
+        <Route path="alliances/:allianceId/chains/:chainId" element={<ChainDetail />} />
         <Route path="chains" element={<Chains />} />
         <Route path="evidence" element={<Evidence />} />
         <Route path="*" element={<Overview />} />

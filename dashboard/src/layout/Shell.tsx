@@ -9,7 +9,8 @@ export default function Shell() {
   const { t, lang, setLang } = useI18n();
   const { me, tenants, tenantId, setTenantId, signOut } = useSession();
   const location = useLocation();
-  const section = "/" + (location.pathname.split("/")[1] ?? "");
+  // A chain's page lives under its alliance's path but belongs to "Chains".
+  const section = location.pathname.includes("/chains/") ? "/chains" : "/" + (location.pathname.split("/")[1] ?? "");
   const items = [
     { key: "/", label: <Link to="/">{t("nav.overview")}</Link> },
     { key: "/alliances", label: <Link to="/alliances">{t("nav.alliances")}</Link> },

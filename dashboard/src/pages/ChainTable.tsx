@@ -1,10 +1,11 @@
 import { Table } from "antd";
+import { Link } from "react-router";
 import { StatusTag, type Tone } from "../layout/StatusTag";
 import { useI18n } from "../i18n";
 import type { Alliance, Chain } from "./data";
 
 /** The API's phase words (snake case of the operator's `Running`, …). */
-const phaseTone: Record<string, Tone> = {
+export const phaseTone: Record<string, Tone> = {
   running: "good",
   provisioning: "busy",
   pending: "busy",
@@ -21,7 +22,7 @@ export function ChainTable({ rows }: { rows: { chain: Chain; alliance: Alliance 
       dataSource={rows}
       pagination={false}
       columns={[
-        { title: t("common.name"), render: (_, r) => r.chain.name },
+        { title: t("common.name"), render: (_, r) => <Link to={`/alliances/${r.alliance.id}/chains/${r.chain.id}`}>{r.chain.name}</Link> },
         { title: t("chains.alliance"), render: (_, r) => r.alliance.name },
         { title: t("chains.engine"), render: (_, r) => `${r.chain.engine} / ${r.chain.consensus}` },
         {

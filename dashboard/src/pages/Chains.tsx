@@ -2,6 +2,7 @@ import { Typography } from "antd";
 import { useI18n } from "../i18n";
 import { Failed, Loading, Nothing } from "../layout/States";
 import { ChainTable } from "./ChainTable";
+import NewChain from "./NewChain";
 import { useChains } from "./data";
 
 export default function Chains() {
@@ -21,6 +22,9 @@ export default function Chains() {
       ) : (
         <ChainTable rows={chains.data} />
       )}
+      <div style={{ marginTop: 24, maxWidth: 640 }}>
+        <NewChain />
+      </div>
     </>
   );
 }
