@@ -5,6 +5,7 @@
 
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { expectAccessible, launchBrowser, outDir, screenshot, startServer } from "./harness.mjs";
@@ -247,7 +248,7 @@ test("files are deposited from the browser and their receipts verify offline", a
   assert.equal(genesis.status, 200);
   const genesisFile = join(outDir, "ledger.genesis.json");
   writeFileSync(genesisFile, JSON.stringify(genesis.body));
-  await page.getByRole("link", { name: "Verify a receipt" }).click();
+  await page.getByRole("link", { name: "Verify", exact: true }).click();
   const inputs = page.locator('input[type="file"]');
   await inputs.nth(0).setInputFiles(genesisFile);
   await inputs.nth(1).setInputFiles(receiptFile);
@@ -371,7 +372,9 @@ test("a chain is created from a built-in template, watched to running, and delet
   // The template's parameter form starts from its schema's defaults.
   assert.equal(await form.getByLabel("Off-chain retention (days)").inputValue(), "3650");
   await form.getByLabel("Off-chain retention (days)").fill("30");
-  await page.getByRole("button", { name: "Create", exact: true }).click();
+  // By type: after a refusal the button's name reads "loading Create" until its spinner's
+  // exit animation ends.
+  await form.locator('button[type="submit"]').click();
   await page.getByRole("heading", { name: /notary/, level: 1 }).waitFor();
   // Progress until the first block, without reloading.
   await page.getByTestId("chain-phase").filter({ hasText: "running" }).waitFor({ timeout: 90_000 });
@@ -395,5 +398,64 @@ test("a chain is created from a built-in template, watched to running, and delet
   await page.getByText("Chain notary deleted.").waitFor();
   const left = await server.api("GET", `/api/v1/alliances/${alliance.body.id}/chains`);
   assert.deepEqual(left.body.items, []);
+  await context.close();
+});
+
+test("a certificate is issued with a key shown once, revoked, and listed on the CRL", async () => {
+  const tenant = await server.api("POST", "/api/v1/tenants", {
+    slug: "pkico",
+    name: "PKI Co",
+    kind: "customer",
+    owner: { email: "ops@pkico.example", display_name: "Ops" },
+  });
+  assert.equal(tenant.status, 201);
+  const alliance = await server.api("POST", "/api/v1/alliances", {
+    tenant_id: tenant.body.id,
+    name: "Identities",
+    policy: { threshold_percentage: 50, comparator: "greater_than", proposal_duration_hours: 24 },
+    org: { name: "PKI Co", org_id: "PkiCoMSP" },
+  });
+  assert.equal(alliance.status, 201);
+
+  const context = await browser.newContext({ locale: "en-US", acceptDownloads: true });
+  const page = await context.newPage();
+  await page.goto(server.base + "/certificates");
+  await signIn(page, server.adminToken);
+  await page.getByLabel("Tenant").click();
+  await page.locator('.ant-select-item-option[title="PKI Co"]').click();
+  await page.getByRole("heading", { name: "Certificates", level: 1 }).waitFor();
+  await page.getByRole("heading", { name: "Certificate authorities" }).waitFor();
+
+  const form = page.locator("form");
+  await form.getByLabel("Issuing CA").click();
+  await page.locator(".ant-select-dropdown:not(.ant-select-dropdown-hidden) .ant-select-item-option").first().click();
+  await form.getByLabel("Common name").fill("alice@pkico");
+  await page.getByRole("button", { name: "Issue", exact: true }).click();
+  const dialog = page.getByRole("dialog");
+  await dialog.getByText("The private key is shown this once").waitFor();
+  const [key] = await Promise.all([page.waitForEvent("download"), dialog.getByRole("button", { name: "Private key (PEM)" }).click()]);
+  assert.match(readFileSync(await key.path(), "utf8"), /-----BEGIN PRIVATE KEY-----/);
+  await screenshot(page, "certificate-issued");
+  await dialog.getByRole("button", { name: "OK" }).click();
+
+  const row = page.getByRole("row").filter({ hasText: "alice@pkico" });
+  await row.getByRole("button", { name: "Revoke" }).click();
+  const revoke = page.getByRole("dialog");
+  await revoke.getByLabel("Reason").click();
+  await page.locator('.ant-select-item-option[title="key_compromise"]').click();
+  await revoke.getByRole("button", { name: "Revoke" }).click();
+  await row.getByText("revoked (key_compromise)").waitFor();
+  await expectAccessible(page, "certificates");
+  await screenshot(page, "certificate-revoked");
+
+  // The CRL lists it: read with OpenSSL.
+  const certs = await server.api("GET", `/api/v1/alliances/${alliance.body.id}/certificates`);
+  const cert = certs.body.items.find((c) => c.common_name === "alice@pkico");
+  const crl = await fetch(`${server.base}/api/v1/cas/${cert.ca_id}/crl`);
+  const crlFile = join(outDir, "pkico.crl.pem");
+  writeFileSync(crlFile, await crl.text());
+  const text = execFileSync("openssl", ["crl", "-in", crlFile, "-noout", "-text"], { encoding: "utf8" });
+  assert.match(text.toUpperCase(), new RegExp(`SERIAL NUMBER: ${cert.serial.replace(/:/g, "").toUpperCase()}`));
+  assert.match(text, /Key Compromise/);
   await context.close();
 });

@@ -21,6 +21,7 @@ const Verifier = lazy(() => import("./pages/Verifier"));
 const Evidence = lazy(() => import("./pages/Evidence"));
 const AllianceDetail = lazy(() => import("./pages/AllianceDetail"));
 const ChainDetail = lazy(() => import("./pages/ChainDetail"));
+const Certificates = lazy(() => import("./pages/Certificates"));
 
 const queryClient = new QueryClient({
   defaultOptions: {
@@ -48,6 +49,7 @@ function Routed() {
         <Route path="alliances/:allianceId/chains/:chainId" element={<ChainDetail />} />
         <Route path="chains" element={<Chains />} />
         <Route path="evidence" element={<Evidence />} />
+        <Route path="certificates" element={<Certificates />} />
         <Route path="*" element={<Overview />} />
       </Route>
     </Routes>

@@ -16,16 +16,18 @@ export default function Shell() {
     { key: "/alliances", label: <Link to="/alliances">{t("nav.alliances")}</Link> },
     { key: "/chains", label: <Link to="/chains">{t("nav.chains")}</Link> },
     { key: "/evidence", label: <Link to="/evidence">{t("nav.evidence")}</Link> },
+    { key: "/certificates", label: <Link to="/certificates">{t("nav.certificates")}</Link> },
     { key: "/verify", label: <Link to="/verify">{t("nav.verifier")}</Link> },
   ];
   return (
     <Layout style={{ minHeight: "100vh" }}>
-      <Layout.Header style={{ display: "flex", alignItems: "center", gap: 24 }}>
+      <Layout.Header style={{ display: "flex", alignItems: "center", gap: 16, flexWrap: "wrap", height: "auto", minHeight: 64 }}>
         <Typography.Text strong style={{ color: "#fff", fontSize: 18 }}>
           {t("app.name")}
         </Typography.Text>
         <nav aria-label="main" style={{ flex: 1 }}>
-          <Menu theme="dark" mode="horizontal" selectedKeys={[section]} items={items} />
+          {/* No overflow menu: its hidden copies of the items stay focusable (axe: aria-hidden-focus). */}
+          <Menu theme="dark" mode="horizontal" selectedKeys={[section]} items={items} disabledOverflow />
         </nav>
         <Space>
           <Select
