@@ -6,7 +6,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { cpSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { expectAccessible, launchBrowser, outDir, screenshot, startServer } from "./harness.mjs";
 
@@ -249,6 +249,7 @@ test("files are deposited from the browser and their receipts verify offline", a
   const genesisFile = join(outDir, "ledger.genesis.json");
   writeFileSync(genesisFile, JSON.stringify(genesis.body));
   await page.getByRole("link", { name: "Verify", exact: true }).click();
+  await page.getByRole("heading", { name: "Verify a receipt", level: 1 }).waitFor();
   const inputs = page.locator('input[type="file"]');
   await inputs.nth(0).setInputFiles(genesisFile);
   await inputs.nth(1).setInputFiles(receiptFile);
@@ -428,19 +429,21 @@ test("a certificate is issued with a key shown once, revoked, and listed on the 
 
   const form = page.locator("form");
   await form.getByLabel("Issuing CA").click();
-  await page.locator(".ant-select-dropdown:not(.ant-select-dropdown-hidden) .ant-select-item-option").first().click();
+  await page.locator('.ant-select-item-option[title="PkiCoMSP CA (org, ecdsa_p256)"]').click();
   await form.getByLabel("Common name").fill("alice@pkico");
   await page.getByRole("button", { name: "Issue", exact: true }).click();
-  const dialog = page.getByRole("dialog");
+  const dialog = page.getByRole("dialog", { name: /Certificate for alice@pkico issued/ });
   await dialog.getByText("The private key is shown this once").waitFor();
   const [key] = await Promise.all([page.waitForEvent("download"), dialog.getByRole("button", { name: "Private key (PEM)" }).click()]);
   assert.match(readFileSync(await key.path(), "utf8"), /-----BEGIN PRIVATE KEY-----/);
   await screenshot(page, "certificate-issued");
   await dialog.getByRole("button", { name: "OK" }).click();
+  await dialog.waitFor({ state: "detached" });
 
   const row = page.getByRole("row").filter({ hasText: "alice@pkico" });
   await row.getByRole("button", { name: "Revoke" }).click();
-  const revoke = page.getByRole("dialog");
+  const revoke = page.getByRole("dialog", { name: /Revoke the certificate of alice@pkico/ });
+  await revoke.waitFor();
   await revoke.getByLabel("Reason").click();
   await page.locator('.ant-select-item-option[title="key_compromise"]').click();
   await revoke.getByRole("button", { name: "Revoke" }).click();
@@ -457,5 +460,57 @@ test("a certificate is issued with a key shown once, revoked, and listed on the 
   const text = execFileSync("openssl", ["crl", "-in", crlFile, "-noout", "-text"], { encoding: "utf8" });
   assert.match(text.toUpperCase(), new RegExp(`SERIAL NUMBER: ${cert.serial.replace(/:/g, "").toUpperCase()}`));
   assert.match(text, /Key Compromise/);
+  await context.close();
+});
+
+test("a partner uploads a template, the reviewer approves it, a customer finds it", async () => {
+  const partner = await server.api("POST", "/api/v1/tenants", {
+    slug: "templates-inc",
+    name: "Templates Inc",
+    kind: "partner",
+    owner: { email: "ops@templates.example", display_name: "Ops" },
+  });
+  assert.equal(partner.status, 201, JSON.stringify(partner.body));
+
+  // A package made from the built-in evidence template under another slug and name.
+  const src = new URL("../../api-server/templates/evidence-deposit/", import.meta.url).pathname;
+  const dir = join(outDir, "court-notary");
+  rmSync(dir, { recursive: true, force: true });
+  cpSync(src, dir, { recursive: true });
+  const manifest = join(dir, "consortia-template.yaml");
+  writeFileSync(
+    manifest,
+    readFileSync(manifest, "utf8")
+      .replace(/^slug: .*$/m, "slug: court-notary")
+      .replace(/^name: .*$/m, "name: Court notary"),
+  );
+  const pkg = join(outDir, "court-notary.tar.gz");
+  execFileSync("tar", ["-czf", pkg, "-C", dir, "consortia-template.yaml", "config/deposit-service.json", "schema/evidence-metadata.schema.json"]);
+
+  const context = await browser.newContext({ locale: "en-US" });
+  const page = await context.newPage();
+  await page.goto(server.base + "/marketplace");
+  await signIn(page, server.adminToken);
+  await page.getByLabel("Tenant").click();
+  await page.locator('.ant-select-item-option[title="Templates Inc"]').click();
+  await page.getByRole("heading", { name: "My templates" }).waitFor();
+  await page.locator('input[type="file"]').setInputFiles(pkg);
+  await page.getByText("Court notary 1.0.0 uploaded as a draft.").waitFor();
+  await page.getByRole("button", { name: "Submit for review" }).click();
+  await page.getByText("Submitted for review.").waitFor();
+
+  // The platform reviewer's queue, on the same page for an administrator.
+  const queued = page.getByRole("row").filter({ hasText: "court-notary" }).filter({ has: page.getByRole("button", { name: "Approve" }) });
+  await queued.getByRole("button", { name: "Approve" }).click();
+  await page.getByText("Version published.").waitFor();
+  await expectAccessible(page, "marketplace");
+  await screenshot(page, "marketplace");
+
+  // A customer finds it in the catalog.
+  await page.getByLabel("Tenant").click();
+  await page.locator('.ant-select-item-option[title="Acme"]').click();
+  await page.getByLabel("Search templates").fill("court");
+  await page.getByLabel("Search templates").press("Enter");
+  await page.getByRole("heading", { name: "Court notary" }).waitFor();
   await context.close();
 });

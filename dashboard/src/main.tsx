@@ -22,6 +22,7 @@ const Evidence = lazy(() => import("./pages/Evidence"));
 const AllianceDetail = lazy(() => import("./pages/AllianceDetail"));
 const ChainDetail = lazy(() => import("./pages/ChainDetail"));
 const Certificates = lazy(() => import("./pages/Certificates"));
+const Marketplace = lazy(() => import("./pages/Marketplace"));
 
 const queryClient = new QueryClient({
   defaultOptions: {
@@ -50,6 +51,7 @@ function Routed() {
         <Route path="chains" element={<Chains />} />
         <Route path="evidence" element={<Evidence />} />
         <Route path="certificates" element={<Certificates />} />
+        <Route path="marketplace" element={<Marketplace />} />
         <Route path="*" element={<Overview />} />
       </Route>
     </Routes>
@@ -64,6 +66,7 @@ const theme = {
     colorError: "#cf1322",
     colorTextDescription: "rgba(0, 0, 0, 0.65)",
     colorTextTertiary: "rgba(0, 0, 0, 0.65)",
+    colorTextPlaceholder: "rgba(0, 0, 0, 0.6)",
   },
 };
 

@@ -17,6 +17,7 @@ export default function Shell() {
     { key: "/chains", label: <Link to="/chains">{t("nav.chains")}</Link> },
     { key: "/evidence", label: <Link to="/evidence">{t("nav.evidence")}</Link> },
     { key: "/certificates", label: <Link to="/certificates">{t("nav.certificates")}</Link> },
+    { key: "/marketplace", label: <Link to="/marketplace">{t("nav.marketplace")}</Link> },
     { key: "/verify", label: <Link to="/verify">{t("nav.verifier")}</Link> },
   ];
   return (
