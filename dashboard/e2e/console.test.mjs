@@ -23,6 +23,30 @@ after(async () => {
   await server?.stop();
 });
 
+/** A tenant made by the platform administrator (its owner is a person by e-mail). */
+async function makeTenant(slug, name, kind = "customer") {
+  const r = await server.api("POST", "/api/v1/tenants", {
+    slug,
+    name,
+    kind,
+    owner: { email: `ops@${slug}.example`, display_name: "Ops" },
+  });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  return r.body;
+}
+
+/** An alliance founded by `tenant` with a simple-majority policy. */
+async function makeAlliance(tenant, name, org, orgId) {
+  const r = await server.api("POST", "/api/v1/alliances", {
+    tenant_id: tenant,
+    name,
+    policy: { threshold_percentage: 50, comparator: "greater_than", proposal_duration_hours: 24 },
+    org: { name: org, org_id: orgId },
+  });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  return r.body;
+}
+
 async function signIn(page, token) {
   await page.getByLabel("API token").fill(token);
   // By type, not name: the name reads "loading Sign in" while the spinner's exit animation runs.
@@ -30,13 +54,7 @@ async function signIn(page, token) {
 }
 
 test("a newcomer signs in with the bootstrap token and founds an alliance", async () => {
-  const made = await server.api("POST", "/api/v1/tenants", {
-    slug: "acme",
-    name: "Acme",
-    kind: "customer",
-    owner: { email: "ops@acme.example", display_name: "Ops" },
-  });
-  assert.equal(made.status, 201, JSON.stringify(made.body));
+  const made = await makeTenant("acme", "Acme");
 
   const context = await browser.newContext({ locale: "en-US" });
   const page = await context.newPage();
@@ -82,7 +100,7 @@ test("a newcomer signs in with the bootstrap token and founds an alliance", asyn
   await expectAccessible(page, "alliances");
   await screenshot(page, "alliances");
 
-  const listed = await server.api("GET", `/api/v1/alliances?tenant_id=${made.body.id}`);
+  const listed = await server.api("GET", `/api/v1/alliances?tenant_id=${made.id}`);
   assert.deepEqual(
     listed.body.items.map((a) => a.name),
     ["Evidence alliance"],
@@ -180,28 +198,16 @@ test("the receipt verifier works signed out, in the browser alone", async () => 
 });
 
 test("files are deposited from the browser and their receipts verify offline", async () => {
-  const tenant = await server.api("POST", "/api/v1/tenants", {
-    slug: "evidence-co",
-    name: "Evidence Co",
-    kind: "customer",
-    owner: { email: "ops@evidence.example", display_name: "Ops" },
-  });
-  assert.equal(tenant.status, 201, JSON.stringify(tenant.body));
-  const alliance = await server.api("POST", "/api/v1/alliances", {
-    tenant_id: tenant.body.id,
-    name: "Evidence",
-    policy: { threshold_percentage: 50, comparator: "greater_than", proposal_duration_hours: 24 },
-    org: { name: "Evidence Co", org_id: "EvidenceMSP" },
-  });
-  assert.equal(alliance.status, 201, JSON.stringify(alliance.body));
-  const chain = await server.api("POST", `/api/v1/alliances/${alliance.body.id}/chains`, {
-    tenant_id: tenant.body.id,
+  const tenant = await makeTenant("evidence-co", "Evidence Co");
+  const alliance = await makeAlliance(tenant.id, "Evidence", "Evidence Co", "EvidenceMSP");
+  const chain = await server.api("POST", `/api/v1/alliances/${alliance.id}/chains`, {
+    tenant_id: tenant.id,
     name: "ledger",
     engine: "native",
     nodes_per_member: 4,
   });
   assert.equal(chain.status, 201, JSON.stringify(chain.body));
-  const chainPath = `/api/v1/alliances/${alliance.body.id}/chains/${chain.body.id}`;
+  const chainPath = `/api/v1/alliances/${alliance.id}/chains/${chain.body.id}`;
 
   const context = await browser.newContext({ locale: "en-US", acceptDownloads: true });
   const page = await context.newPage();
@@ -259,18 +265,8 @@ test("files are deposited from the browser and their receipts verify offline", a
 });
 
 test("two tenants form an alliance in two browsers: invite, vote, accept, with live tallies", async () => {
-  const mk = async (slug, name) => {
-    const r = await server.api("POST", "/api/v1/tenants", {
-      slug,
-      name,
-      kind: "customer",
-      owner: { email: `ops@${slug}.example`, display_name: "Ops" },
-    });
-    assert.equal(r.status, 201, JSON.stringify(r.body));
-    return r.body.id;
-  };
-  await mk("founder", "Founder Inc");
-  const joinerId = await mk("joiner", "Joiner Ltd");
+  await makeTenant("founder", "Founder Inc");
+  const joinerId = (await makeTenant("joiner", "Joiner Ltd")).id;
 
   const open = async (tenant) => {
     const context = await browser.newContext({ locale: "en-US" });
@@ -331,20 +327,8 @@ test("two tenants form an alliance in two browsers: invite, vote, accept, with l
 });
 
 test("a chain is created from a built-in template, watched to running, and deleted", async () => {
-  const tenant = await server.api("POST", "/api/v1/tenants", {
-    slug: "chainco",
-    name: "Chain Co",
-    kind: "customer",
-    owner: { email: "ops@chainco.example", display_name: "Ops" },
-  });
-  assert.equal(tenant.status, 201, JSON.stringify(tenant.body));
-  const alliance = await server.api("POST", "/api/v1/alliances", {
-    tenant_id: tenant.body.id,
-    name: "Notaries",
-    policy: { threshold_percentage: 50, comparator: "greater_than", proposal_duration_hours: 24 },
-    org: { name: "Chain Co", org_id: "ChainCoMSP" },
-  });
-  assert.equal(alliance.status, 201, JSON.stringify(alliance.body));
+  const tenant = await makeTenant("chainco", "Chain Co");
+  const alliance = await makeAlliance(tenant.id, "Notaries", "Chain Co", "ChainCoMSP");
 
   const context = await browser.newContext({ locale: "en-US", acceptDownloads: true });
   const page = await context.newPage();
@@ -397,26 +381,14 @@ test("a chain is created from a built-in template, watched to running, and delet
   await dialog.getByLabel("Type notary to confirm.").fill("notary");
   await dialog.getByRole("button", { name: "Delete chain" }).click();
   await page.getByText("Chain notary deleted.").waitFor();
-  const left = await server.api("GET", `/api/v1/alliances/${alliance.body.id}/chains`);
+  const left = await server.api("GET", `/api/v1/alliances/${alliance.id}/chains`);
   assert.deepEqual(left.body.items, []);
   await context.close();
 });
 
 test("a certificate is issued with a key shown once, revoked, and listed on the CRL", async () => {
-  const tenant = await server.api("POST", "/api/v1/tenants", {
-    slug: "pkico",
-    name: "PKI Co",
-    kind: "customer",
-    owner: { email: "ops@pkico.example", display_name: "Ops" },
-  });
-  assert.equal(tenant.status, 201);
-  const alliance = await server.api("POST", "/api/v1/alliances", {
-    tenant_id: tenant.body.id,
-    name: "Identities",
-    policy: { threshold_percentage: 50, comparator: "greater_than", proposal_duration_hours: 24 },
-    org: { name: "PKI Co", org_id: "PkiCoMSP" },
-  });
-  assert.equal(alliance.status, 201);
+  const tenant = await makeTenant("pkico", "PKI Co");
+  const alliance = await makeAlliance(tenant.id, "Identities", "PKI Co", "PkiCoMSP");
 
   const context = await browser.newContext({ locale: "en-US", acceptDownloads: true });
   const page = await context.newPage();
@@ -452,7 +424,7 @@ test("a certificate is issued with a key shown once, revoked, and listed on the 
   await screenshot(page, "certificate-revoked");
 
   // The CRL lists it: read with OpenSSL.
-  const certs = await server.api("GET", `/api/v1/alliances/${alliance.body.id}/certificates`);
+  const certs = await server.api("GET", `/api/v1/alliances/${alliance.id}/certificates`);
   const cert = certs.body.items.find((c) => c.common_name === "alice@pkico");
   const crl = await fetch(`${server.base}/api/v1/cas/${cert.ca_id}/crl`);
   const crlFile = join(outDir, "pkico.crl.pem");
@@ -464,13 +436,7 @@ test("a certificate is issued with a key shown once, revoked, and listed on the 
 });
 
 test("a partner uploads a template, the reviewer approves it, a customer finds it", async () => {
-  const partner = await server.api("POST", "/api/v1/tenants", {
-    slug: "templates-inc",
-    name: "Templates Inc",
-    kind: "partner",
-    owner: { email: "ops@templates.example", display_name: "Ops" },
-  });
-  assert.equal(partner.status, 201, JSON.stringify(partner.body));
+  const partner = await makeTenant("templates-inc", "Templates Inc", "partner");
 
   // A package made from the built-in evidence template under another slug and name.
   const src = new URL("../../api-server/templates/evidence-deposit/", import.meta.url).pathname;

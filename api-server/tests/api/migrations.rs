@@ -1,6 +1,7 @@
 //! Upgrading a database with rows in it: the JSON columns (migration 12) keep every value
 //! on PostgreSQL (`text` → `jsonb`) and SQLite (unchanged `text`), and read back as JSON.
 
+use crate::support::fresh_postgres;
 use consortia_api::db::entities::idempotency_key as k;
 use consortia_api::db::migration::Migrator;
 use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait, Statement};
@@ -17,24 +18,11 @@ async fn databases(dir: &std::path::Path) -> Vec<(DatabaseConnection, Option<(St
             .unwrap(),
         None,
     )];
-    if let Ok(admin_url) = std::env::var("DATABASE_URL")
-        && admin_url.starts_with("postgres")
-    {
-        let name = format!("consortia_m_{}", uuid::Uuid::new_v4().simple());
-        let admin = consortia_api::db::connect(&admin_url).await.unwrap();
-        admin
-            .execute_raw(Statement::from_string(
-                DatabaseBackend::Postgres,
-                format!("CREATE DATABASE {name}"),
-            ))
-            .await
-            .unwrap();
-        let base = admin_url.rsplit_once('/').unwrap().0;
+    if std::env::var("DATABASE_URL").is_ok_and(|u| u.starts_with("postgres")) {
+        let (url, cleanup) = fresh_postgres().await;
         out.push((
-            consortia_api::db::connect(&format!("{base}/{name}"))
-                .await
-                .unwrap(),
-            Some((admin_url.clone(), name)),
+            consortia_api::db::connect(&url).await.unwrap(),
+            Some(cleanup),
         ));
     }
     out

@@ -42,6 +42,27 @@ impl Resp {
     }
 }
 
+/// A new, empty PostgreSQL database on the server `DATABASE_URL` names: its URL, and the
+/// (server URL, name) to drop it by.
+pub async fn fresh_postgres() -> (String, (String, String)) {
+    let admin_url = std::env::var("DATABASE_URL").unwrap();
+    let name = format!("consortia_t_{}", uuid::Uuid::new_v4().simple());
+    let admin = consortia_api::db::connect(&admin_url).await.unwrap();
+    admin
+        .execute_raw(Statement::from_string(
+            DatabaseBackend::Postgres,
+            format!("CREATE DATABASE {name}"),
+        ))
+        .await
+        .unwrap();
+    admin.close().await.unwrap();
+    let base = admin_url
+        .rsplit_once('/')
+        .map(|(b, _)| b.to_string())
+        .unwrap();
+    (format!("{base}/{name}"), (admin_url, name))
+}
+
 /// Runs `$scenario` on SQLite and (when configured) PostgreSQL.
 #[macro_export]
 macro_rules! both {
@@ -74,22 +95,8 @@ impl TestApp {
         let (url, pg_cleanup) = match backend {
             Backend::Sqlite => (consortia_api::db::sqlite_url(data_dir.path()), None),
             Backend::Postgres => {
-                let admin_url = std::env::var("DATABASE_URL").unwrap();
-                let name = format!("consortia_t_{}", uuid::Uuid::new_v4().simple());
-                let admin = consortia_api::db::connect(&admin_url).await.unwrap();
-                admin
-                    .execute_raw(Statement::from_string(
-                        DatabaseBackend::Postgres,
-                        format!("CREATE DATABASE {name}"),
-                    ))
-                    .await
-                    .unwrap();
-                admin.close().await.unwrap();
-                let base = admin_url
-                    .rsplit_once('/')
-                    .map(|(b, _)| b.to_string())
-                    .unwrap();
-                (format!("{base}/{name}"), Some((admin_url, name)))
+                let (url, cleanup) = fresh_postgres().await;
+                (url, Some(cleanup))
             }
         };
         let db = consortia_api::db::connect(&url).await.unwrap();

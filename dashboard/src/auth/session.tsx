@@ -148,6 +148,13 @@ export function useSession(): Session {
   return ctx;
 }
 
+/** Whether the caller administers the current tenant (admin or owner): what founding,
+ * proposing, voting, creating chains and issuing certificates need. */
+export function useIsAdmin(): boolean {
+  const role = useRole();
+  return role === "admin" || role === "owner";
+}
+
 /** The caller's role in the current tenant (a platform administrator acts as an owner). */
 export function useRole(): Role | undefined {
   const { tenants, tenantId } = useSession();

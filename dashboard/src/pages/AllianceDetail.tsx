@@ -8,7 +8,7 @@ import { Link, useParams } from "react-router";
 import { api, unwrap } from "../api/client";
 import { showFieldErrors } from "../api/problem";
 import type { components } from "../api/schema";
-import { useRole, useSession } from "../auth/session";
+import { useIsAdmin, useSession } from "../auth/session";
 import { useI18n } from "../i18n";
 import { Failed, Loading, Nothing } from "../layout/States";
 import { StatusTag } from "../layout/StatusTag";
@@ -58,7 +58,6 @@ function Proposals({ alliance, proposals }: { alliance: Alliance; proposals: Pro
   const { t } = useI18n();
   const { message } = App.useApp();
   const { tenantId } = useSession();
-  const role = useRole();
   const qc = useQueryClient();
   const vote = useMutation({
     mutationFn: async ({ p, choice }: { p: Proposal; choice: "yes" | "no" }) =>
@@ -76,7 +75,7 @@ function Proposals({ alliance, proposals }: { alliance: Alliance; proposals: Pro
     },
     onError: (e) => void message.error(e.message),
   });
-  const admin = role === "admin" || role === "owner";
+  const admin = useIsAdmin();
   if (proposals.length === 0) return <Nothing text={t("alliance.noProposals")} />;
   return (
     <Table
@@ -131,12 +130,11 @@ function NewProposal({ alliance }: { alliance: Alliance }) {
   const { t } = useI18n();
   const { message } = App.useApp();
   const { tenantId } = useSession();
-  const role = useRole();
   const qc = useQueryClient();
   const [form] = Form.useForm<ProposalForm>();
   const kind = Form.useWatch("kind", form);
   const [error, setError] = useState<string>();
-  const admin = role === "admin" || role === "owner";
+  const admin = useIsAdmin();
   const propose = useMutation({
     mutationFn: async (v: ProposalForm) => {
       const action: components["schemas"]["ProposalAction"] =

@@ -4,7 +4,7 @@ import { useState } from "react";
 import { api, unwrap } from "../api/client";
 import { showFieldErrors } from "../api/problem";
 import type { components } from "../api/schema";
-import { useRole, useSession } from "../auth/session";
+import { useIsAdmin, useSession } from "../auth/session";
 import { useI18n } from "../i18n";
 import { Failed, Loading, Nothing } from "../layout/States";
 import { Link } from "react-router";
@@ -16,11 +16,10 @@ function FoundAlliance() {
   const { t } = useI18n();
   const { message } = App.useApp();
   const { tenantId } = useSession();
-  const role = useRole();
   const qc = useQueryClient();
   const [form] = Form.useForm<Found>();
   const [error, setError] = useState<string>();
-  const allowed = role === "admin" || role === "owner";
+  const allowed = useIsAdmin();
   const found = useMutation({
     mutationFn: async (body: Found) =>
       unwrap(await api.POST("/api/v1/alliances", { body: { ...body, tenant_id: tenantId! } })),
@@ -97,10 +96,9 @@ type Org = components["schemas"]["MemberOrg"];
 function Answer({ invitation }: { invitation: Invitation }) {
   const { t } = useI18n();
   const { message } = App.useApp();
-  const role = useRole();
   const qc = useQueryClient();
   const [form] = Form.useForm<Org>();
-  const admin = role === "admin" || role === "owner";
+  const admin = useIsAdmin();
   const done = (what: string) => {
     void message.success(what);
     void qc.invalidateQueries({ queryKey: ["invitations"] });

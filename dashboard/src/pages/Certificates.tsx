@@ -8,11 +8,12 @@ import { useState } from "react";
 import { api, unwrap } from "../api/client";
 import { showFieldErrors } from "../api/problem";
 import type { components } from "../api/schema";
-import { useRole, useSession } from "../auth/session";
+import { useIsAdmin, useSession } from "../auth/session";
 import { useI18n } from "../i18n";
 import { Failed, Loading, Nothing } from "../layout/States";
 import { StatusTag } from "../layout/StatusTag";
 import { useAlliances } from "./data";
+import { download } from "./evidence";
 
 type Ca = components["schemas"]["CaView"];
 type Cert = components["schemas"]["CertificateView"];
@@ -23,16 +24,7 @@ type Reason = components["schemas"]["ReasonName"];
 const PROFILES: components["schemas"]["ProfileName"][] = ["node", "tls-server", "tls-client", "admin", "client", "orderer", "peer"];
 const REASONS: Reason[] = ["unspecified", "key_compromise", "ca_compromise", "affiliation_changed", "superseded", "cessation_of_operation", "certificate_hold", "privilege_withdrawn", "aa_compromise"];
 
-function save(name: string, body: BlobPart, type = "application/x-pem-file") {
-  const url = URL.createObjectURL(new Blob([body], { type }));
-  const a = document.createElement("a");
-  a.href = url;
-  a.download = name;
-  document.body.appendChild(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 0);
-}
+const save = (name: string, body: BlobPart, type = "application/x-pem-file") => download(name, body, type);
 
 function fromBase64(b64: string): Uint8Array {
   const bin = atob(b64);
@@ -73,13 +65,12 @@ type IssueFields = Omit<Issue, "sans"> & { ca: string; sans?: string[]; withCsr:
 function IssueForm({ cas, onIssued }: { cas: Ca[]; onIssued: (i: Issued) => void }) {
   const { t } = useI18n();
   const { tenantId } = useSession();
-  const role = useRole();
   const qc = useQueryClient();
   const [form] = Form.useForm<IssueFields>();
   const withCsr = Form.useWatch("withCsr", form);
   const [error, setError] = useState<string>();
   const mine = cas.filter((c) => c.tenant_id === tenantId && c.kind !== "root");
-  const admin = role === "admin" || role === "owner";
+  const admin = useIsAdmin();
   const why = !admin ? t("certs.needsAdmin") : mine.length === 0 ? t("certs.noCa") : undefined;
   const issue = useMutation({
     mutationFn: async ({ ca, withCsr: csrMode, ...v }: IssueFields) =>
@@ -160,9 +151,9 @@ function CertTable({ alliance, cas, onIssued }: { alliance: string; cas: Ca[]; o
   const { t } = useI18n();
   const { message } = App.useApp();
   const { tenantId } = useSession();
-  const role = useRole();
   const qc = useQueryClient();
   const [expiring, setExpiring] = useState(false);
+  const admin = useIsAdmin();
   const [revoking, setRevoking] = useState<Cert>();
   const [reason, setReason] = useState<Reason>("key_compromise");
   const certs = useQuery({
@@ -174,7 +165,7 @@ function CertTable({ alliance, cas, onIssued }: { alliance: string; cas: Ca[]; o
         }),
       ).items,
   });
-  const controls = (c: Cert) => (role === "admin" || role === "owner") && cas.find((ca) => ca.id === c.ca_id)?.tenant_id === tenantId;
+  const controls = (c: Cert) => admin && cas.find((ca) => ca.id === c.ca_id)?.tenant_id === tenantId;
   const done = (what: string) => {
     void message.success(what);
     void qc.invalidateQueries({ queryKey: ["certificates"] });

@@ -7,7 +7,7 @@ import { useState } from "react";
 import { Link, useNavigate, useParams } from "react-router";
 import { api, unwrap } from "../api/client";
 import type { components } from "../api/schema";
-import { useRole, useSession } from "../auth/session";
+import { useIsAdmin, useSession } from "../auth/session";
 import { useI18n } from "../i18n";
 import { Failed, Loading } from "../layout/States";
 import { StatusTag } from "../layout/StatusTag";
@@ -21,14 +21,13 @@ function DeleteChain({ chain }: { chain: Chain }) {
   const { t } = useI18n();
   const { message } = App.useApp();
   const { tenantId } = useSession();
-  const role = useRole();
   const navigate = useNavigate();
   const qc = useQueryClient();
   const [open, setOpen] = useState(false);
   const [typed, setTyped] = useState("");
   const [keep, setKeep] = useState(false);
   const creator = chain.created_by_tenant_id === tenantId;
-  const admin = role === "admin" || role === "owner";
+  const admin = useIsAdmin();
   const why = !admin ? t("chain.deleteNeedsAdmin") : !creator ? t("chain.deleteNeedsCreator") : undefined;
   const remove = useMutation({
     mutationFn: async () => {

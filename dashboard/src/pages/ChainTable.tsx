@@ -2,7 +2,8 @@ import { Table } from "antd";
 import { Link } from "react-router";
 import { StatusTag, type Tone } from "../layout/StatusTag";
 import { useI18n } from "../i18n";
-import type { Alliance, Chain } from "./data";
+import { Failed, Loading, Nothing } from "../layout/States";
+import { useChains, type Alliance, type Chain } from "./data";
 
 /** The API's phase words (snake case of the operator's `Running`, …). */
 export const phaseTone: Record<string, Tone> = {
@@ -38,4 +39,14 @@ export function ChainTable({ rows }: { rows: { chain: Chain; alliance: Alliance 
       ]}
     />
   );
+}
+
+/** The chains of every alliance of the current tenant, with their loading, error and empty states. */
+export function ChainList() {
+  const { t } = useI18n();
+  const chains = useChains();
+  if (chains.isPending) return <Loading />;
+  if (chains.error) return <Failed error={chains.error} retry={chains.refetch} />;
+  if (chains.data.length === 0) return <Nothing text={t("overview.noChains")} />;
+  return <ChainTable rows={chains.data} />;
 }

@@ -8,7 +8,7 @@ import { useEffect, useState } from "react";
 import { useNavigate } from "react-router";
 import { api, unwrap } from "../api/client";
 import { showFieldErrors } from "../api/problem";
-import { useRole, useSession } from "../auth/session";
+import { useIsAdmin, useSession } from "../auth/session";
 import { useI18n } from "../i18n";
 import { useAlliances } from "./data";
 import { defaults, present, SchemaFields, type ObjectSchema } from "./SchemaFields";
@@ -34,7 +34,6 @@ export default function NewChain() {
   const { t } = useI18n();
   const { message } = App.useApp();
   const { tenantId } = useSession();
-  const role = useRole();
   const navigate = useNavigate();
   const qc = useQueryClient();
   const alliances = useAlliances();
@@ -42,7 +41,7 @@ export default function NewChain() {
   const engine = Form.useWatch("engine", form);
   const template = Form.useWatch("template", form);
   const [error, setError] = useState<string>();
-  const admin = role === "admin" || role === "owner";
+  const admin = useIsAdmin();
   const catalog = useQuery({
     queryKey: ["catalog"],
     queryFn: async () => unwrap(await api.GET("/api/v1/catalog", { params: { query: { limit: 100 } } })).items,

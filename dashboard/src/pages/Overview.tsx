@@ -1,12 +1,11 @@
 import { Card, Col, List, Row, Typography } from "antd";
 import { useI18n } from "../i18n";
 import { Failed, Loading, Nothing } from "../layout/States";
-import { ChainTable } from "./ChainTable";
-import { useChains, usePendingInvitations } from "./data";
+import { ChainList } from "./ChainTable";
+import { usePendingInvitations } from "./data";
 
 export default function Overview() {
   const { t } = useI18n();
-  const chains = useChains();
   const invitations = usePendingInvitations();
   return (
     <>
@@ -16,15 +15,7 @@ export default function Overview() {
       <Row gutter={[16, 16]}>
         <Col xs={24} xl={16}>
           <Card title={<h2 style={{ fontSize: 16, margin: 0 }}>{t("overview.chains")}</h2>}>
-            {chains.isPending ? (
-              <Loading />
-            ) : chains.error ? (
-              <Failed error={chains.error} retry={chains.refetch} />
-            ) : chains.data.length === 0 ? (
-              <Nothing text={t("overview.noChains")} />
-            ) : (
-              <ChainTable rows={chains.data} />
-            )}
+            <ChainList />
           </Card>
         </Col>
         <Col xs={24} xl={8}>

@@ -8,10 +8,9 @@ export async function sha256Hex(data: ArrayBuffer | Uint8Array): Promise<string>
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-/** Offers `value` as a JSON file download. */
-export function downloadJson(name: string, value: unknown): void {
-  const blob = new Blob([JSON.stringify(value, null, 2) + "\n"], { type: "application/json" });
-  const url = URL.createObjectURL(blob);
+/** Offers bytes or text as a file download. */
+export function download(name: string, body: BlobPart, type: string): void {
+  const url = URL.createObjectURL(new Blob([body], { type }));
   const a = document.createElement("a");
   a.href = url;
   a.download = name;
@@ -19,6 +18,11 @@ export function downloadJson(name: string, value: unknown): void {
   a.click();
   a.remove();
   setTimeout(() => URL.revokeObjectURL(url), 0);
+}
+
+/** Offers `value` as a JSON file download. */
+export function downloadJson(name: string, value: unknown): void {
+  download(name, JSON.stringify(value, null, 2) + "\n", "application/json");
 }
 
 /** A receipt file's name: the file's own name, the chain's, and `.receipt.json`. */
