@@ -112,6 +112,17 @@ export async function screenshot(page, name) {
 
 /** Fails on any serious or critical accessibility violation axe-core finds on the page. */
 export async function expectAccessible(page, what) {
+  // Judge the page at rest: a dropdown or dialog half-way through its closing animation has
+  // transparent text (contrast) and an unnamed listbox that the page at rest does not.
+  await page.locator(".ant-select-dropdown:not(.ant-select-dropdown-hidden)").first().waitFor({ state: "hidden", timeout: 5_000 }).catch(() => {});
+  await page.evaluate(() =>
+    Promise.all(
+      document
+        .getAnimations()
+        .filter((a) => a.effect?.getTiming().iterations !== Infinity)
+        .map((a) => a.finished.catch(() => undefined)),
+    ),
+  );
   const result = await new AxeBuilder({ page }).analyze();
   const bad = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
   if (bad.length > 0) {

@@ -64,6 +64,11 @@ const theme = {
     colorPrimary: "#0958d9",
     colorLink: "#0958d9",
     colorError: "#cf1322",
+    // antd derives lighter hover colours; white text on them falls below 4.5:1.
+    colorPrimaryHover: "#003eb3",
+    colorPrimaryActive: "#002c8c",
+    colorLinkHover: "#003eb3",
+    colorErrorHover: "#a8071a",
     colorTextDescription: "rgba(0, 0, 0, 0.65)",
     colorTextTertiary: "rgba(0, 0, 0, 0.65)",
     colorTextPlaceholder: "rgba(0, 0, 0, 0.6)",
