@@ -50,11 +50,10 @@ impl Got {
     }
 }
 
-async fn call(app: &TestApp, console: Option<&Console>, req: test::TestRequest) -> Got {
-    let console = console.map(|c| web::Data::new(Console::load(c.dir()).unwrap()));
+async fn call(app: &TestApp, console: Option<&web::Data<Console>>, req: test::TestRequest) -> Got {
     let mut a = App::new().configure(http::configure(app.state.clone()));
     if let Some(c) = console {
-        a = a.app_data(c);
+        a = a.app_data(c.clone());
     }
     let svc = test::init_service(a).await;
     let res = test::call_service(&svc, req.to_request()).await;
@@ -76,7 +75,7 @@ fn get(path: &str) -> test::TestRequest {
 async fn the_console_is_served_at_the_root_with_its_policy() {
     let app = TestApp::new(Backend::Sqlite).await;
     let dir = build();
-    let console = Console::load(dir.path()).unwrap();
+    let console = web::Data::new(Console::load(dir.path()).unwrap());
     let got = call(&app, Some(&console), get("/")).await;
     assert_eq!(got.status, 200);
     assert_eq!(got.body, INDEX.as_bytes());
@@ -98,7 +97,7 @@ async fn the_console_is_served_at_the_root_with_its_policy() {
 async fn client_routes_fall_back_to_the_app() {
     let app = TestApp::new(Backend::Sqlite).await;
     let dir = build();
-    let console = Console::load(dir.path()).unwrap();
+    let console = web::Data::new(Console::load(dir.path()).unwrap());
     for path in [
         "/chains",
         "/alliances/0190c1d2-0000-7000-8000-000000000000",
@@ -115,7 +114,7 @@ async fn client_routes_fall_back_to_the_app() {
 async fn hashed_assets_are_immutable_and_gzipped_when_accepted() {
     let app = TestApp::new(Backend::Sqlite).await;
     let dir = build();
-    let console = Console::load(dir.path()).unwrap();
+    let console = web::Data::new(Console::load(dir.path()).unwrap());
     let want = std::fs::read(dir.path().join("assets/index-abc123.js")).unwrap();
 
     let plain = call(&app, Some(&console), get("/assets/index-abc123.js")).await;
@@ -153,7 +152,7 @@ async fn hashed_assets_are_immutable_and_gzipped_when_accepted() {
 async fn missing_files_and_api_paths_are_not_the_app() {
     let app = TestApp::new(Backend::Sqlite).await;
     let dir = build();
-    let console = Console::load(dir.path()).unwrap();
+    let console = web::Data::new(Console::load(dir.path()).unwrap());
     for path in [
         "/assets/index-old999.js",
         "/api/v1/nothing-here",

@@ -159,8 +159,8 @@ function NewProposal({ alliance }: { alliance: Alliance }) {
       void qc.invalidateQueries({ queryKey: ["proposals", alliance.id] });
     },
     onError: (e) => {
-      // The server points into the action (`/action/invite_member/tenant_id`): the form's
-      // fields are named after what they fill, so map the last segment.
+      // Errors about the description land on its field; those inside the action
+      // (`/action/invite_member/tenant_id`, …) are in the message shown under the form.
       showFieldErrors(form, e);
       setError(e.message);
     },

@@ -251,8 +251,7 @@ export function loadGenesis(file: Uint8Array | string): Genesis {
 /** Checks a receipt file against a genesis. */
 export function verifyReceipt(g: Genesis, file: Uint8Array | string): Verdict {
   try {
-    let json: JsonValue;
-    json = parseJson(file);
+    const json: JsonValue = parseJson(file);
     if (json.t === "object" && json.members.has("anchor")) {
       const a = anchoredReceipt(json);
       const signed = checkPlain(g, a.anchor);
@@ -285,6 +284,3 @@ export function verifyReceipt(g: Genesis, file: Uint8Array | string): Verdict {
     throw e;
   }
 }
-
-export { Malformed };
-export { InvalidGenesis } from "./model";
