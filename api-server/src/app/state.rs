@@ -100,6 +100,8 @@ pub struct AppState {
     pub tokens: Tokens,
     /// The audit log.
     pub audit: Audit,
+    /// The live feed (server-sent events).
+    pub live: crate::service::live::Live,
     /// CRLs signed by this server, while current.
     pub crls: Arc<crate::service::crls::CrlCache>,
 }
@@ -194,6 +196,13 @@ impl AppState {
             installations,
             tokens: Tokens::new(db.clone(), access.clone(), token_key.clone(), clock.clone()),
             audit: Audit::new(db.clone(), access.clone(), clock.clone()),
+            live: crate::service::live::Live::new(
+                db.clone(),
+                access.clone(),
+                runtime.clone(),
+                clock.clone(),
+                tasks.clone(),
+            ),
             signer,
             pki: Pki::new(
                 db.clone(),

@@ -37,6 +37,65 @@ impl Trail {
     }
 }
 
+/// Outcome class of a finished request, as a listing filter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OutcomeClass {
+    Success,
+    Denied,
+    Invalid,
+    Failed,
+}
+
+impl OutcomeClass {
+    /// As [`outcome`] writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutcomeClass::Success => "success",
+            OutcomeClass::Denied => "denied",
+            OutcomeClass::Invalid => "invalid",
+            OutcomeClass::Failed => "failed",
+        }
+    }
+}
+
+/// Longest `action` filter accepted.
+pub const MAX_ACTION_FILTER: usize = 200;
+
+/// What a listing of audit events is narrowed to.
+#[derive(Debug, Clone, Default)]
+pub struct AuditQuery {
+    pub outcome: Option<OutcomeClass>,
+    pub actor_user_id: Option<uuid::Uuid>,
+    /// Part of the action (`POST /api/v1/tokens`), any case.
+    pub action: Option<String>,
+    pub since: Option<chrono::DateTime<chrono::Utc>>,
+    pub until: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl AuditQuery {
+    /// Refuses a filter too long to be an action, and a window that ends before it starts.
+    pub fn check(&self) -> crate::domain::error::Result<()> {
+        use crate::domain::error::Error;
+        if self
+            .action
+            .as_ref()
+            .is_some_and(|a| a.chars().count() > MAX_ACTION_FILTER)
+        {
+            return Err(Error::field(
+                "/action",
+                format!("at most {MAX_ACTION_FILTER} characters"),
+            ));
+        }
+        if let (Some(s), Some(u)) = (self.since, self.until)
+            && u <= s
+        {
+            return Err(Error::Malformed("until must be later than since".into()));
+        }
+        Ok(())
+    }
+}
+
 /// Outcome class of a finished request.
 pub fn outcome(status: u16) -> &'static str {
     match status {

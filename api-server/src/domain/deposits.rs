@@ -10,7 +10,7 @@ use consortia_chain::receipt::AnchoredItem;
 use consortia_chain::tx::{HashAlg, Op};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 /// Most chains one deposit may go to.
@@ -52,6 +52,37 @@ pub struct VerifyDeposit {
     pub content_hash: String,
     #[serde(default = "sha256")]
     pub hash_alg: String,
+}
+
+/// Query of `GET /api/v1/deposits`: whose deposits, on which chain, from when to when.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct DepositQuery {
+    /// This tenant's deposits (default: every tenant of the caller, as its credential acts).
+    pub tenant_id: Option<Uuid>,
+    /// Only deposits with a receipt on this chain.
+    pub chain_id: Option<Uuid>,
+    /// Deposited at or after this time (RFC 3339).
+    pub since: Option<DateTime<Utc>>,
+    /// Deposited before this time (RFC 3339).
+    pub until: Option<DateTime<Utc>>,
+    /// Page size, 1–200 (default 50).
+    pub limit: Option<u64>,
+    /// `next_cursor` from the previous page.
+    pub cursor: Option<String>,
+}
+
+impl DepositQuery {
+    /// Refuses a time window that ends before it starts.
+    pub fn check(&self) -> Result<()> {
+        match (self.since, self.until) {
+            (Some(s), Some(u)) if u <= s => {
+                Err(Error::Malformed("until must be later than since".into()))
+            }
+            _ => Ok(()),
+        }
+    }
 }
 
 /// Where and when a deposit was committed on one chain.

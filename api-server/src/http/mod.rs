@@ -14,8 +14,8 @@ use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::http::Method;
 use actix_web::{HttpRequest, HttpResponse, web};
 use handlers::{
-    alliances, audit_events, catalog, chains, deposits, installations, invitations, me, members,
-    ops, pki, proposals, sso, templates, tenants, tokens,
+    alliances, audit_events, catalog, chains, deposits, installations, invitations, live, me,
+    members, ops, pki, proposals, sso, templates, tenants, tokens,
 };
 use problem::ApiError;
 
@@ -82,6 +82,7 @@ pub fn register(r: &mut Routes<'_>) {
     chains::routes(r);
     installations::routes(r);
     deposits::routes(r);
+    live::routes(r);
     pki::routes(r);
     sso::routes(r);
     templates::routes(r);

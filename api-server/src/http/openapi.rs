@@ -3,8 +3,8 @@
 //! shape (credentials, body, path and query parameters), all as `application/problem+json`.
 
 use crate::http::handlers::{
-    alliances, audit_events, catalog, chains, deposits, installations, invitations, me, members,
-    ops, pki, proposals, sso, templates, tenants, tokens,
+    alliances, audit_events, catalog, chains, deposits, installations, invitations, live, me,
+    members, ops, pki, proposals, sso, templates, tenants, tokens,
 };
 use crate::http::problem::{PROBLEM_JSON, problem_response};
 use actix_web::HttpResponse;
@@ -47,6 +47,7 @@ impl Modify for BearerAuth {
         (name = "alliances", description = "Alliances (consortia), their governance votes and invitations"),
         (name = "chains", description = "Chains of alliances and their nodes, run by the server's runtime"),
         (name = "deposits", description = "Evidence deposits: content hashes recorded on chains, with offline-verifiable receipts"),
+        (name = "live", description = "Server-sent events: what changes, as it changes"),
         (name = "operations", description = "Health, readiness, metrics"),
         (name = "marketplace", description = "Solution templates: publishing, review and the catalog"),
         (name = "auth", description = "Sign-in (OIDC single sign-on and local login) and browser sessions"),
@@ -94,6 +95,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         chains::Doc::openapi(),
         installations::Doc::openapi(),
         deposits::Doc::openapi(),
+        live::Doc::openapi(),
         pki::Doc::openapi(),
         sso::Doc::openapi(),
         templates::Doc::openapi(),

@@ -2,6 +2,7 @@
 
 use crate::clock::Clock;
 use crate::db::entities::audit_event;
+use crate::domain::audit::AuditQuery;
 use crate::domain::error::{Error, Result};
 use crate::domain::pagination::PageRequest;
 use crate::domain::roles::Action;
@@ -91,8 +92,10 @@ impl Audit {
         &self,
         who: &Caller,
         tenant: Option<Uuid>,
+        filter: &AuditQuery,
         page: &PageRequest,
     ) -> Result<Vec<audit_event::Model>> {
+        filter.check()?;
         let tenant = match tenant.or(who.token_tenant) {
             Some(t) => {
                 self.access.role_in(who, t, Action::ReadAudit).await?;
@@ -105,7 +108,7 @@ impl Audit {
                 ));
             }
         };
-        Ok(store::audit::list(&self.db, tenant, page).await?)
+        Ok(store::audit::list(&self.db, tenant, filter, page).await?)
     }
 }
 

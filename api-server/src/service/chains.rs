@@ -269,6 +269,21 @@ impl Chains {
         }))
     }
 
+    /// A page of the chains of every alliance the caller's tenants belong to (or `tenant`'s,
+    /// read access needed; every chain for the platform administrator), in id order.
+    pub async fn list_for(
+        &self,
+        who: &Caller,
+        tenant: Option<Uuid>,
+        page: &crate::domain::pagination::PageRequest,
+    ) -> Result<(Vec<chain::Model>, Option<String>)> {
+        let scope = self.access.scope(who, tenant, Action::Read).await?;
+        let rows = db::of_tenants(&self.db, scope.as_filter(), page).await?;
+        Ok(crate::domain::pagination::finish(rows, page, |c| {
+            c.id.to_string()
+        }))
+    }
+
     /// A chain's genesis file (members).
     pub async fn genesis(&self, who: &Caller, alliance_id: Uuid, id: Uuid) -> Result<Vec<u8>> {
         let c = self

@@ -8,8 +8,8 @@
 use crate::clock::Clock;
 use crate::db::entities::{chain, chain_block, deposit, deposit_receipt, idempotency_key};
 use crate::domain::deposits::{
-    CreateDeposit, CreateDeposits, DepositBatch, DepositView, Intent, KEY_TTL_HOURS, KeyState,
-    MAX_BATCH, MAX_CHAINS, OnChain, ReceiptView, Remembered, RequestKind, Verification,
+    CreateDeposit, CreateDeposits, DepositBatch, DepositQuery, DepositView, Intent, KEY_TTL_HOURS,
+    KeyState, MAX_BATCH, MAX_CHAINS, OnChain, ReceiptView, Remembered, RequestKind, Verification,
     VerifyDeposit, check_hash, check_item, deposit_not_found, depositing_tenant, internal_key,
     is_internal, on_chain,
 };
@@ -235,6 +235,52 @@ impl Deposits {
         self.deposit_view(d).await
     }
 
+    /// A page of the caller's tenants' deposits (or `tenant_id`'s), newest first, with each
+    /// receipt's chain, transaction, height and time (the whole receipt is read one deposit
+    /// at a time).
+    pub async fn list(
+        &self,
+        who: &Caller,
+        q: &DepositQuery,
+        page: &PageRequest,
+    ) -> Result<(Vec<DepositView>, Option<String>)> {
+        q.check()?;
+        let tenants = self.readable_tenants(who, q.tenant_id).await?;
+        let filter = db::DepositFilter {
+            tenants,
+            chain: q.chain_id,
+            since: q.since,
+            until: q.until,
+        };
+        let rows = db::deposits(&self.db, &filter, page).await?;
+        let (rows, next) = pagination::finish(rows, page, |d| d.id.to_string());
+        let ids: Vec<Uuid> = rows.iter().map(|d| d.id).collect();
+        let mut receipts: HashMap<Uuid, Vec<deposit_receipt::Model>> = HashMap::new();
+        for r in db::receipts_of(&self.db, &ids).await? {
+            receipts.entry(r.deposit_id).or_default().push(r);
+        }
+        let items = rows
+            .into_iter()
+            .map(|d| {
+                let rs = receipts.remove(&d.id).unwrap_or_default();
+                to_view(d, rs, None)
+            })
+            .collect::<Result<_>>()?;
+        Ok((items, next))
+    }
+
+    /// `asked` (read access needed), or the tenant the credential is scoped to, or every
+    /// tenant of the caller.
+    async fn readable_tenants(&self, who: &Caller, asked: Option<Uuid>) -> Result<Vec<Uuid>> {
+        match asked.or(who.token_tenant) {
+            Some(t) => {
+                self.access.role_in(who, t, Action::Read).await?;
+                Ok(vec![t])
+            }
+            None => self.access.own_tenants(who).await,
+        }
+    }
+
     /// Where and when a content hash was deposited, among the caller's tenants' deposits
     /// (or `tenant_id`'s), a page at a time.
     pub async fn verify(
@@ -244,13 +290,7 @@ impl Deposits {
         page: &PageRequest,
     ) -> Result<Verification> {
         let (_, content_hash) = check_hash(&req.hash_alg, &req.content_hash)?;
-        let tenants: Vec<Uuid> = match req.tenant_id.or(who.token_tenant) {
-            Some(t) => {
-                self.access.role_in(who, t, Action::Read).await?;
-                vec![t]
-            }
-            None => self.access.own_tenants(who).await?,
-        };
+        let tenants = self.readable_tenants(who, req.tenant_id).await?;
         let rows = db::deposits_of_hash(&self.db, &tenants, &content_hash, page).await?;
         let (rows, next_cursor) = pagination::finish(rows, page, |d| d.id.to_string());
         let mut deposits = Vec::with_capacity(rows.len());

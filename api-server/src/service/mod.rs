@@ -10,6 +10,7 @@ pub mod crls;
 pub mod deposits;
 pub mod governance;
 pub mod installations;
+pub mod live;
 pub mod members;
 pub mod pki;
 pub mod signer;

@@ -59,6 +59,21 @@ pub async fn user_tenants(
         .await
 }
 
+/// Every alliance any of `tenants` is a member of.
+pub async fn ids_of_tenants(
+    db: &impl ConnectionTrait,
+    tenants: &[Uuid],
+) -> Result<Vec<Uuid>, DbErr> {
+    alliance_member::Entity::find()
+        .select_only()
+        .column(alliance_member::Column::AllianceId)
+        .filter(alliance_member::Column::TenantId.is_in(tenants.iter().copied()))
+        .distinct()
+        .into_tuple()
+        .all(db)
+        .await
+}
+
 /// Alliances where any of `tenants` is a member, by id.
 pub async fn list_for_tenants(
     db: &impl ConnectionTrait,
@@ -196,6 +211,21 @@ pub async fn events(
 ) -> Result<Vec<alliance_event::Model>, DbErr> {
     let q = alliance_event::Entity::find().filter(alliance_event::Column::AllianceId.eq(alliance));
     super::page_by_id(q, alliance_event::Column::Id, page)
+        .all(db)
+        .await
+}
+
+/// Events of every alliance appended at or after `since`, oldest first (at most `limit`).
+pub async fn events_since(
+    db: &impl ConnectionTrait,
+    since: DateTime<Utc>,
+    limit: u64,
+) -> Result<Vec<alliance_event::Model>, DbErr> {
+    alliance_event::Entity::find()
+        .filter(alliance_event::Column::CreatedAt.gte(since))
+        .order_by_asc(alliance_event::Column::CreatedAt)
+        .order_by_asc(alliance_event::Column::Id)
+        .limit(limit)
         .all(db)
         .await
 }

@@ -4,17 +4,18 @@
 use std::collections::{BTreeMap, HashMap};
 
 use crate::db::entities::{
-    alliance_event, chain, chain_account, chain_block, chain_material, chain_node, deposit,
-    deposit_receipt, template_installation,
+    alliance_event, alliance_member, chain, chain_account, chain_block, chain_material, chain_node,
+    deposit, deposit_receipt, template_installation,
 };
 use crate::domain::chains::{ChainPlan, NodePlan};
 use crate::domain::pagination::PageRequest;
+use chrono::{DateTime, Utc};
 use consortia_crds::Engine;
 use consortia_pki::seal::Kek;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, Set,
+    QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use uuid::Uuid;
 
@@ -30,6 +31,31 @@ pub async fn in_alliance(
 ) -> Result<Vec<chain::Model>, DbErr> {
     let q = chain::Entity::find().filter(chain::Column::AllianceId.eq(alliance));
     super::page_by_id(q, chain::Column::Id, page).all(db).await
+}
+
+/// A page of the chains of alliances any of `tenants` belongs to (every chain for `None`),
+/// oldest first.
+pub async fn of_tenants(
+    db: &impl ConnectionTrait,
+    tenants: Option<&[Uuid]>,
+    page: &PageRequest,
+) -> Result<Vec<chain::Model>, DbErr> {
+    let mut q = chain::Entity::find();
+    if let Some(tenants) = tenants {
+        let alliances = alliance_member::Entity::find()
+            .select_only()
+            .column(alliance_member::Column::AllianceId)
+            .filter(alliance_member::Column::TenantId.is_in(tenants.iter().copied()));
+        q = q.filter(
+            chain::Column::AllianceId.in_subquery(sea_orm::QueryTrait::into_query(alliances)),
+        );
+    }
+    super::page_by_id(q, chain::Column::Id, page).all(db).await
+}
+
+/// Every chain, for the live feed's phase and height watch.
+pub async fn all(db: &impl ConnectionTrait) -> Result<Vec<chain::Model>, DbErr> {
+    chain::Entity::find().all(db).await
 }
 
 pub async fn all_on(db: &impl ConnectionTrait, runtime: &str) -> Result<Vec<chain::Model>, DbErr> {
@@ -325,7 +351,60 @@ pub async fn receipts(
         .await
 }
 
-/// Deposits of these tenants with this content hash, oldest first.
+/// The receipts of these deposits, by deposit then chain.
+pub async fn receipts_of(
+    db: &impl ConnectionTrait,
+    deposits: &[Uuid],
+) -> Result<Vec<deposit_receipt::Model>, DbErr> {
+    if deposits.is_empty() {
+        return Ok(Vec::new());
+    }
+    deposit_receipt::Entity::find()
+        .filter(deposit_receipt::Column::DepositId.is_in(deposits.iter().copied()))
+        .order_by_asc(deposit_receipt::Column::DepositId)
+        .order_by_asc(deposit_receipt::Column::ChainId)
+        .all(db)
+        .await
+}
+
+/// What a listing of deposits is narrowed to.
+#[derive(Debug, Default)]
+pub struct DepositFilter {
+    /// Deposited by one of these tenants.
+    pub tenants: Vec<Uuid>,
+    /// With a receipt on this chain.
+    pub chain: Option<Uuid>,
+    /// Deposited at or after.
+    pub since: Option<DateTime<Utc>>,
+    /// Deposited before.
+    pub until: Option<DateTime<Utc>>,
+}
+
+/// A page of deposits matching `f`, newest first.
+pub async fn deposits(
+    db: &impl ConnectionTrait,
+    f: &DepositFilter,
+    page: &PageRequest,
+) -> Result<Vec<deposit::Model>, DbErr> {
+    let mut q = deposit::Entity::find().filter(deposit::Column::TenantId.is_in(f.tenants.clone()));
+    if let Some(c) = f.chain {
+        let on_chain = deposit_receipt::Entity::find()
+            .select_only()
+            .column(deposit_receipt::Column::DepositId)
+            .filter(deposit_receipt::Column::ChainId.eq(c));
+        q = q.filter(deposit::Column::Id.in_subquery(sea_orm::QueryTrait::into_query(on_chain)));
+    }
+    if let Some(t) = f.since {
+        q = q.filter(deposit::Column::CreatedAt.gte(t));
+    }
+    if let Some(t) = f.until {
+        q = q.filter(deposit::Column::CreatedAt.lt(t));
+    }
+    super::page_by_id_desc(q, deposit::Column::Id, page)
+        .all(db)
+        .await
+}
+
 /// A page of the deposits of a content hash by these tenants, oldest first.
 pub async fn deposits_of_hash(
     db: &impl ConnectionTrait,

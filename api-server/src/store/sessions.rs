@@ -99,6 +99,11 @@ pub async fn insert_session(db: &impl ConnectionTrait, row: session::Model) -> R
     session::ActiveModel::from(row).insert(db).await.map(|_| ())
 }
 
+/// A session by id, whatever its state.
+pub async fn session(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<session::Model>, DbErr> {
+    session::Entity::find_by_id(id).one(db).await
+}
+
 /// A session with its user, by the keyed hash of the cookie's secret.
 pub async fn session_by_hash(
     db: &impl ConnectionTrait,

@@ -27,6 +27,11 @@ pub struct NewToken<'a> {
     pub expires_at: Option<DateTime<Utc>>,
 }
 
+/// A token by id, whatever its state.
+pub async fn get(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<api_token::Model>, DbErr> {
+    api_token::Entity::find_by_id(id).one(db).await
+}
+
 /// Inserts a token.
 pub async fn insert(db: &impl ConnectionTrait, t: NewToken<'_>) -> Result<api_token::Model, DbErr> {
     api_token::ActiveModel {

@@ -8,6 +8,7 @@ mod chains;
 mod console;
 mod flows;
 mod installs;
+mod live;
 mod marketplace;
 mod migrations;
 mod openapi;

@@ -121,6 +121,9 @@ fn endpoints() -> Vec<Endpoint> {
             None,
         ),
         e(Method::GET, "/api/v1/audit-events", Role("admin"), None),
+        e(Method::GET, "/api/v1/chains", Role("viewer"), None),
+        e(Method::GET, "/api/v1/deposits", Role("viewer"), None),
+        e(Method::GET, "/api/v1/events", Role("viewer"), None),
         e(
             Method::POST,
             "/api/v1/alliances",
@@ -564,7 +567,14 @@ fn url(e: &Endpoint, f: &Fixture) -> String {
         .replace("{slug}", "evidence-deposit")
         .replace("{chain_id}", "0190a000-0000-7000-8000-000000000004")
         .replace("{deposit_id}", "0190a000-0000-7000-8000-000000000005");
-    if e.template == "/api/v1/audit-events"
+    // Lists across a caller's tenants name the tenant in the query.
+    let by_query = [
+        "/api/v1/audit-events",
+        "/api/v1/chains",
+        "/api/v1/deposits",
+        "/api/v1/events",
+    ];
+    if by_query.contains(&e.template)
         || (e.method == Method::DELETE && e.template.ends_with("/chains/{chain_id}"))
     {
         format!("{path}?tenant_id={}", f.tenant)

@@ -197,6 +197,36 @@ impl TestApp {
         test::read_body(res).await.to_vec()
     }
 
+    /// Opens a server-sent-events stream; the status and, when 200, the feed to read.
+    pub async fn events(&self, path: &str, token: &str) -> (u16, Option<Feed>) {
+        let app = test::init_service(
+            App::new()
+                .wrap(actix_web::middleware::from_fn(http::observe::observe))
+                .configure(http::configure(self.state.clone())),
+        )
+        .await;
+        let req = test::TestRequest::get()
+            .uri(path)
+            .insert_header(("Authorization", format!("Bearer {token}")))
+            .to_request();
+        let res = test::call_service(&app, req).await;
+        let status = res.status().as_u16();
+        if status != 200 {
+            return (status, None);
+        }
+        assert_eq!(
+            res.headers().get("content-type").unwrap(),
+            "text/event-stream"
+        );
+        (
+            status,
+            Some(Feed {
+                body: actix_web::body::BoxBody::new(res.into_body()),
+                buf: String::new(),
+            }),
+        )
+    }
+
     pub async fn get(&self, path: &str, token: &str) -> Resp {
         self.call(Method::GET, path, Some(token), None).await
     }
@@ -399,5 +429,71 @@ fn documented(
             promised.iter().any(|p| ct.starts_with(p.as_str())),
             "{method} {route} answered {status} as `{ct}`, but the document promises {promised:?}"
         );
+    }
+}
+
+/// An open server-sent-events stream.
+pub struct Feed {
+    body: actix_web::body::BoxBody,
+    buf: String,
+}
+
+/// What reading a feed gave.
+#[derive(Debug, PartialEq)]
+pub enum Read {
+    /// An event: its name and data.
+    Event(String, Value),
+    /// Nothing within the time given.
+    Quiet,
+    /// The server ended the stream.
+    Ended,
+}
+
+impl Feed {
+    /// The next event (comments skipped) within `within`.
+    pub async fn next(&mut self, within: std::time::Duration) -> Read {
+        use actix_web::body::MessageBody;
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            while let Some(i) = self.buf.find("\n\n") {
+                let block: String = self.buf.drain(..i + 2).collect();
+                let mut name = String::from("message");
+                let mut data = String::new();
+                for line in block.lines() {
+                    if let Some(v) = line.strip_prefix("event: ") {
+                        name = v.to_string();
+                    } else if let Some(v) = line.strip_prefix("data: ") {
+                        data.push_str(v);
+                    }
+                }
+                if !data.is_empty() {
+                    return Read::Event(name, serde_json::from_str(&data).unwrap());
+                }
+            }
+            let chunk = tokio::time::timeout_at(
+                deadline,
+                std::future::poll_fn(|cx| std::pin::Pin::new(&mut self.body).poll_next(cx)),
+            )
+            .await;
+            match chunk {
+                Err(_) => return Read::Quiet,
+                Ok(None) => return Read::Ended,
+                Ok(Some(Err(e))) => panic!("stream failed: {e}"),
+                Ok(Some(Ok(b))) => self.buf.push_str(std::str::from_utf8(&b).unwrap()),
+            }
+        }
+    }
+
+    /// Every event within `within`, by name.
+    pub async fn drain(&mut self, within: std::time::Duration) -> Vec<(String, Value)> {
+        let deadline = tokio::time::Instant::now() + within;
+        let mut out = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            match self.next(left).await {
+                Read::Event(n, d) => out.push((n, d)),
+                Read::Quiet | Read::Ended => return out,
+            }
+        }
     }
 }

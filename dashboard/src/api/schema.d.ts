@@ -452,6 +452,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/chains": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Lists the chains of every alliance the caller's tenants belong to (in id order), with
+         *     their phase, height and nodes: one request for "my chains" across alliances.
+         */
+        get: operations["listAllChains"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/deposits": {
         parameters: {
             query?: never;
@@ -459,7 +479,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * The caller's tenants' deposits (or one tenant's), newest first, optionally of one chain
+         *     and within a time window; each with its receipts' chain, transaction, height and time
+         *     (read `GET /api/v1/deposits/{id}` for the receipts themselves).
+         */
+        get: operations["listDeposits"];
         put?: never;
         /** Records a content hash on each named chain and answers with a receipt per chain. */
         post: operations["createDeposit"];
@@ -515,6 +540,31 @@ export interface paths {
         };
         /** A deposit with its receipts. */
         get: operations["getDeposit"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What changes, as it changes: a `text/event-stream` of the caller's alliances' events
+         *     (`alliance_event`, data: an AllianceEventView, `id`: the event's id), invitations to its
+         *     tenants (`invitation`, data: LiveInvitation) and its alliances' chains' phase and height
+         *     (`chain`, data: LiveChain). It opens with `ready`; `resync` says changes were missed and
+         *     everything should be read again; a comment line keeps the connection alive every 15 s.
+         *     Each event is filtered as the REST routes would filter it; the stream ends when the
+         *     credential is revoked or expires, or the caller loses access to `tenant_id`.
+         */
+        get: operations["streamEvents"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1152,6 +1202,11 @@ export interface components {
             actor_tenant_id?: string | null;
             /** Format: uuid */
             actor_user_id?: string | null;
+            /**
+             * Format: uuid
+             * @description The alliance whose feed it is.
+             */
+            alliance_id: string;
             /** Format: date-time */
             created_at: string;
             data: Record<string, unknown>;
@@ -1161,7 +1216,8 @@ export interface components {
              * @description e.g. `alliance_created`, `proposal_created`, `vote_cast`, `proposal_approved`,
              *     `proposal_rejected`, `proposal_expired`, `invitation_sent`, `member_joined`,
              *     `invitation_rejected`, `invitation_expired`, `member_removed`, `member_left`,
-             *     `policy_changed`, `alliance_closed`.
+             *     `policy_changed`, `alliance_closed`, `chain_created`, `chain_creation_failed`,
+             *     `chain_deleted`.
              */
             kind: string;
         };
@@ -1753,6 +1809,43 @@ export interface components {
          * @enum {string}
          */
         KeyAlgName: "ecdsa_p256" | "ecdsa_p384" | "ed25519";
+        /** @description Data of a `chain` event: a chain's phase, height or message changed. */
+        LiveChain: {
+            /** Format: uuid */
+            alliance_id: string;
+            /** Format: uuid */
+            chain_id: string;
+            /** Format: int64 */
+            height?: number | null;
+            message?: string | null;
+            /** Format: int32 */
+            nodes: number;
+            /**
+             * Format: int32
+             * @description Nodes running, of `nodes`.
+             */
+            nodes_running: number;
+            phase: string;
+        };
+        /**
+         * @description Data of an `invitation` event: an invitation addressed to one of the caller's tenants was
+         *     sent, rejected or expired.
+         */
+        LiveInvitation: {
+            /** Format: uuid */
+            alliance_id: string;
+            /** Format: date-time */
+            at: string;
+            /** Format: uuid */
+            invitation_id?: string | null;
+            /** @description `invitation_sent`, `invitation_rejected` or `invitation_expired`. */
+            kind: string;
+            /**
+             * Format: uuid
+             * @description The invited tenant.
+             */
+            tenant_id: string;
+        };
         /** @description Where the browser should go to end the provider's session too. */
         LoggedOut: {
             /** @description The provider's end-session URL, when it has one and the session came from it. */
@@ -1875,6 +1968,11 @@ export interface components {
              */
             tenant_id: string;
         };
+        /**
+         * @description Outcome class of a finished request, as a listing filter.
+         * @enum {string}
+         */
+        OutcomeClass: "success" | "denied" | "invalid" | "failed";
         /** @description The first owner of a new tenant. */
         OwnerSpec: {
             /** @description Display name, used when the user is new. */
@@ -1890,6 +1988,11 @@ export interface components {
                 actor_tenant_id?: string | null;
                 /** Format: uuid */
                 actor_user_id?: string | null;
+                /**
+                 * Format: uuid
+                 * @description The alliance whose feed it is.
+                 */
+                alliance_id: string;
                 /** Format: date-time */
                 created_at: string;
                 data: Record<string, unknown>;
@@ -1899,7 +2002,8 @@ export interface components {
                  * @description e.g. `alliance_created`, `proposal_created`, `vote_cast`, `proposal_approved`,
                  *     `proposal_rejected`, `proposal_expired`, `invitation_sent`, `member_joined`,
                  *     `invitation_rejected`, `invitation_expired`, `member_removed`, `member_left`,
-                 *     `policy_changed`, `alliance_closed`.
+                 *     `policy_changed`, `alliance_closed`, `chain_created`, `chain_creation_failed`,
+                 *     `chain_deleted`.
                  */
                 kind: string;
             }[];
@@ -2047,6 +2151,24 @@ export interface components {
                 /** @description `local` or `kubernetes`. */
                 runtime: string;
                 version?: string | null;
+            }[];
+            /** @description Pass as `cursor` to get the next page; absent when this is the last page. */
+            next_cursor?: string | null;
+        };
+        /** @description A page of results and the cursor of the next page (absent on the last page). */
+        Page_DepositView: {
+            /** @description Results, in the list's stable order. */
+            items: {
+                content_hash: string;
+                /** Format: date-time */
+                created_at: string;
+                hash_alg: string;
+                /** Format: uuid */
+                id: string;
+                metadata: Record<string, unknown>;
+                receipts: components["schemas"]["ReceiptView"][];
+                /** Format: uuid */
+                tenant_id: string;
             }[];
             /** @description Pass as `cursor` to get the next page; absent when this is the last page. */
             next_cursor?: string | null;
@@ -4332,6 +4454,16 @@ export interface operations {
             query?: {
                 /** @description The tenant whose events to list; required unless you are the platform administrator. */
                 tenant_id?: string;
+                /** @description `success`, `denied`, `invalid` or `failed`. */
+                outcome?: components["schemas"]["OutcomeClass"];
+                /** @description Done by this user. */
+                actor_user_id?: string;
+                /** @description Part of the action, e.g. `tokens` or `DELETE` (any case; at most 200 characters). */
+                action?: string;
+                /** @description At or after this time (RFC 3339). */
+                since?: string;
+                /** @description Before this time (RFC 3339). */
+                until?: string;
                 /** @description Page size, 1–200 (default 50). */
                 limit?: number;
                 /** @description `next_cursor` from the previous page. */
@@ -4381,6 +4513,15 @@ export interface operations {
             };
             /** @description No such resource for this caller (also another tenant's) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5333,6 +5474,159 @@ export interface operations {
             };
         };
     };
+    listAllChains: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Only chains of alliances this tenant belongs to (default: every tenant of the caller,
+                 *     as its credential acts; every chain for the platform administrator).
+                 */
+                tenant_id?: string;
+                /** @description Page size, 1–200 (default 50). */
+                limit?: number;
+                /** @description `next_cursor` from the previous page. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_ChainView"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error; quote the request id when reporting it */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (the database) is not reachable; try again shortly */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listDeposits: {
+        parameters: {
+            query?: {
+                /** @description This tenant's deposits (default: every tenant of the caller, as its credential acts). */
+                tenant_id?: string;
+                /** @description Only deposits with a receipt on this chain. */
+                chain_id?: string;
+                /** @description Deposited at or after this time (RFC 3339). */
+                since?: string;
+                /** @description Deposited before this time (RFC 3339). */
+                until?: string;
+                /** @description Page size, 1–200 (default 50). */
+                limit?: number;
+                /** @description `next_cursor` from the previous page. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_DepositView"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error; quote the request id when reporting it */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (the database) is not reachable; try again shortly */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     createDeposit: {
         parameters: {
             query?: never;
@@ -5704,6 +5998,77 @@ export interface operations {
                 };
             };
             /** @description A path segment is not valid (ids are UUIDs) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error; quote the request id when reporting it */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (the database) is not reachable; try again shortly */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    streamEvents: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Only what this tenant may read (default: every tenant of the caller, as its
+                 *     credential acts; everything for the platform administrator).
+                 */
+                tenant_id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Server-sent events: `ready`, `alliance_event`, `invitation`, `chain`, `resync` */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            /** @description Bad Request */
             400: {
                 headers: {
                     [name: string]: unknown;

@@ -16,6 +16,7 @@ mod m20261207_000009_session_origin;
 mod m20261207_000010_idempotency;
 mod m20261207_000011_template_listing;
 mod m20261208_000012_json_columns;
+mod m20261208_000013_listing_indexes;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000010_idempotency::Migration),
             Box::new(m20261207_000011_template_listing::Migration),
             Box::new(m20261208_000012_json_columns::Migration),
+            Box::new(m20261208_000013_listing_indexes::Migration),
         ]
     }
 }

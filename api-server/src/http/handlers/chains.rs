@@ -2,15 +2,13 @@
 //! are in [`crate::service::chains`]; this module reads requests and renders views.
 
 use crate::app::AppState;
-use crate::db::entities::chain;
 use crate::http::problem::{ApiResult, Problem};
-use crate::http::views::{Page, PageQuery};
-use crate::runtime::{NodeReport, Phase};
+use crate::http::views::chains::render;
+pub use crate::http::views::chains::{ChainView, NodeView};
+use crate::http::views::{Page, PageQuery, page_request};
 use crate::service::access::Caller;
-use crate::service::chains::{Status, Viewer};
 use actix_web::{HttpResponse, web};
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -35,57 +33,6 @@ impl TryFrom<serde_json::Map<String, serde_json::Value>> for CreateChain {
 
 pub use crate::domain::chains::ChainSpec;
 
-/// A node of a chain.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct NodeView {
-    pub name: String,
-    /// The member tenant whose node it is.
-    pub tenant_id: Uuid,
-    pub member: String,
-    pub role: String,
-    /// Hex ed25519 public key (the genesis names it).
-    pub public_key: String,
-    #[schema(value_type = String)]
-    pub state: crate::runtime::NodeState,
-    pub restarts: u32,
-    pub height: Option<u64>,
-    /// Base URL of the node's REST API: shown to the chain's creating tenant only, because a
-    /// node serves every tenant's deposit metadata to whoever reaches it.
-    pub endpoint: Option<String>,
-}
-
-/// A chain with what its runtime reports.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ChainView {
-    pub id: Uuid,
-    pub alliance_id: Uuid,
-    pub name: String,
-    pub engine: String,
-    pub consensus: String,
-    pub version: Option<String>,
-    /// `local` or `kubernetes`.
-    pub runtime: String,
-    pub nodes_per_member: u32,
-    /// The chain id in its genesis.
-    pub chain_id: String,
-    /// Hex hash of the genesis: receipts verify against it.
-    pub genesis_hash: String,
-    #[schema(value_type = String)]
-    #[serde(serialize_with = "Phase::serialize_api")]
-    pub phase: Phase,
-    pub height: Option<u64>,
-    pub message: Option<String>,
-    pub nodes: Vec<NodeView>,
-    /// REST API endpoints of the chain's nodes: for the chain's creating tenant only (empty
-    /// for other members), since a node answers reads about every tenant's deposits.
-    pub endpoints: Vec<String>,
-    /// Marketplace templates installed on the chain.
-    pub installations: Vec<super::installations::InstallationView>,
-    /// The member tenant that asked for the chain (directly, or by a `create_chain` proposal).
-    pub created_by_tenant_id: Uuid,
-    pub created_at: DateTime<Utc>,
-}
-
 /// Query of `DELETE …/chains/{chain_id}`.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -96,60 +43,6 @@ pub struct DeleteQuery {
     /// Keep the nodes' data (blocks, state) on disk or in volumes.
     #[serde(default)]
     pub keep_data: bool,
-}
-
-fn view(c: chain::Model, s: Status) -> ChainView {
-    let Status {
-        nodes,
-        report,
-        endpoints_shown,
-        endpoints,
-        installations,
-    } = s;
-    let find = |name: &str| -> Option<&NodeReport> { report.nodes.iter().find(|n| n.name == name) };
-    ChainView {
-        id: c.id,
-        alliance_id: c.alliance_id,
-        name: c.name,
-        engine: c.engine,
-        consensus: c.consensus,
-        version: c.version,
-        runtime: c.runtime,
-        nodes_per_member: c.nodes_per_member as u32,
-        chain_id: c.chain_id,
-        genesis_hash: c.genesis_hash,
-        phase: report.phase,
-        height: report.height,
-        message: report.message.clone(),
-        nodes: nodes
-            .into_iter()
-            .map(|n| {
-                let r = find(&n.name);
-                NodeView {
-                    state: r.map_or(crate::runtime::NodeState::Stopped, |r| r.state),
-                    restarts: r.map_or(0, |r| r.restarts),
-                    height: r.and_then(|r| r.height),
-                    endpoint: r
-                        .and_then(|r| r.endpoint.clone())
-                        .filter(|_| endpoints_shown),
-                    name: n.name,
-                    tenant_id: n.tenant_id,
-                    member: n.member,
-                    role: n.role,
-                    public_key: n.public_key,
-                }
-            })
-            .collect(),
-        endpoints,
-        installations: super::installations::views(installations),
-        created_by_tenant_id: c.created_by_tenant,
-        created_at: c.created_at,
-    }
-}
-
-async fn render(state: &AppState, viewer: &Viewer, c: chain::Model) -> ApiResult<ChainView> {
-    let s = state.chains.status(viewer, &c).await?;
-    Ok(view(c, s))
 }
 
 /// Creates a chain: every member tenant runs `nodes_per_member` validators.
@@ -187,6 +80,42 @@ pub async fn list(
 ) -> ApiResult<HttpResponse> {
     let req = q.page()?;
     let (rows, next_cursor) = state.chains.list(&who, path.into_inner(), &req).await?;
+    let viewer = state.chains.viewer(&who).await?;
+    let mut items = Vec::with_capacity(rows.len());
+    for c in rows {
+        items.push(render(&state, &viewer, c).await?);
+    }
+    Ok(HttpResponse::Ok().json(Page { items, next_cursor }))
+}
+
+/// Query of `GET /api/v1/chains`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct AllChainsQuery {
+    /// Only chains of alliances this tenant belongs to (default: every tenant of the caller,
+    /// as its credential acts; every chain for the platform administrator).
+    pub tenant_id: Option<Uuid>,
+    /// Page size, 1–200 (default 50).
+    pub limit: Option<u64>,
+    /// `next_cursor` from the previous page.
+    pub cursor: Option<String>,
+}
+
+/// Lists the chains of every alliance the caller's tenants belong to (in id order), with
+/// their phase, height and nodes: one request for "my chains" across alliances.
+#[utoipa::path(get, path = "/api/v1/chains", operation_id = "listAllChains", tag = "chains",
+    params(AllChainsQuery),
+    responses((status = 200, body = Page<ChainView>), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 404, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn list_all(
+    state: web::Data<AppState>,
+    who: Caller,
+    q: web::Query<AllChainsQuery>,
+) -> ApiResult<HttpResponse> {
+    let req = page_request(q.limit, q.cursor.as_deref())?;
+    let (rows, next_cursor) = state.chains.list_for(&who, q.tenant_id, &req).await?;
     let viewer = state.chains.viewer(&who).await?;
     let mut items = Vec::with_capacity(rows.len());
     for c in rows {
@@ -260,6 +189,7 @@ pub fn routes(r: &mut crate::http::Routes<'_>) {
     crate::http::routes!(r;
         POST "/api/v1/alliances/{alliance_id}/chains" => create,
         GET "/api/v1/alliances/{alliance_id}/chains" => list,
+        GET "/api/v1/chains" => list_all,
         GET "/api/v1/alliances/{alliance_id}/chains/{chain_id}" => get,
         GET "/api/v1/alliances/{alliance_id}/chains/{chain_id}/genesis" => genesis,
         DELETE "/api/v1/alliances/{alliance_id}/chains/{chain_id}" => delete,
@@ -268,5 +198,5 @@ pub fn routes(r: &mut crate::http::Routes<'_>) {
 
 /// This module's part of the API document.
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(create, list, get, genesis, delete))]
+#[openapi(paths(create, list, list_all, get, genesis, delete))]
 pub struct Doc;

@@ -4,7 +4,7 @@
 
 use crate::app::AppState;
 use crate::http::problem::{ApiError, ApiResult, Problem};
-use crate::http::views::PageQuery;
+use crate::http::views::{Page, PageQuery, page_request};
 use crate::service::access::Caller;
 use crate::service::deposits::Answer;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -13,8 +13,8 @@ use utoipa::IntoParams;
 use uuid::Uuid;
 
 pub use crate::domain::deposits::{
-    CreateDeposit, CreateDeposits, DepositBatch, DepositItem, DepositView, MAX_BATCH, MAX_CHAINS,
-    MAX_METADATA_BYTES, ReceiptView, Verification, VerifyDeposit,
+    CreateDeposit, CreateDeposits, DepositBatch, DepositItem, DepositQuery, DepositView, MAX_BATCH,
+    MAX_CHAINS, MAX_METADATA_BYTES, ReceiptView, Verification, VerifyDeposit,
 };
 
 /// Query of `POST /api/v1/deposits/batch`.
@@ -104,6 +104,23 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(state.deposits.get(&who, path.into_inner()).await?))
 }
 
+/// The caller's tenants' deposits (or one tenant's), newest first, optionally of one chain
+/// and within a time window; each with its receipts' chain, transaction, height and time
+/// (read `GET /api/v1/deposits/{id}` for the receipts themselves).
+#[utoipa::path(get, path = "/api/v1/deposits", operation_id = "listDeposits", tag = "deposits", params(DepositQuery),
+    responses((status = 200, body = Page<DepositView>), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 404, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn list(
+    state: web::Data<AppState>,
+    who: Caller,
+    q: web::Query<DepositQuery>,
+) -> ApiResult<HttpResponse> {
+    let req = page_request(q.limit, q.cursor.as_deref())?;
+    let (items, next_cursor) = state.deposits.list(&who, &q, &req).await?;
+    Ok(HttpResponse::Ok().json(Page { items, next_cursor }))
+}
+
 /// Where and when a content hash was deposited, among the caller's tenants' deposits.
 #[utoipa::path(post, path = "/api/v1/deposits/verify", operation_id = "verifyDeposit", tag = "deposits", request_body = VerifyDeposit, params(PageQuery),
     responses((status = 200, body = Verification), (status = 400, body = Problem), (status = 401, body = Problem),
@@ -123,6 +140,7 @@ pub async fn verify(
 pub fn routes(r: &mut crate::http::Routes<'_>) {
     crate::http::routes!(r;
         POST "/api/v1/deposits" => create,
+        GET "/api/v1/deposits" => list,
         POST "/api/v1/deposits/batch" => create_batch,
         POST "/api/v1/deposits/verify" => verify,
         GET "/api/v1/deposits/{deposit_id}" => get,
@@ -131,5 +149,5 @@ pub fn routes(r: &mut crate::http::Routes<'_>) {
 
 /// This module's part of the API document.
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(create, create_batch, get, verify))]
+#[openapi(paths(create, create_batch, list, get, verify))]
 pub struct Doc;

@@ -2,12 +2,10 @@
 //! HTTP. The use cases are in [`crate::service::installations`].
 
 use crate::app::AppState;
-use crate::db::entities::template_installation;
 use crate::http::problem::{ApiResult, Problem};
 use crate::service::access::Caller;
 use actix_web::{HttpResponse, web};
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -36,67 +34,7 @@ impl TryFrom<Map<String, Value>> for InstallTemplate {
     }
 }
 
-/// A template installed on a chain.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct InstallationView {
-    pub id: Uuid,
-    pub chain_id: Uuid,
-    pub template_id: Uuid,
-    /// The template's slug.
-    pub slug: String,
-    pub version: String,
-    /// The member tenant that installed it.
-    pub tenant_id: Uuid,
-    /// Who installed it.
-    pub created_by: Option<Uuid>,
-    #[schema(value_type = Object)]
-    pub parameters: Value,
-    /// The template's JSON config artifacts with the parameters (and the schema's defaults)
-    /// written where the template says, by path: the configuration of the installed service.
-    #[schema(value_type = Object)]
-    pub config: Value,
-    /// `installing` (waiting for the chain), `installed`, `recorded` (engines that do not
-    /// anchor installations on chain) or `failed`.
-    pub status: crate::domain::templates::InstallStatus,
-    /// Why it failed, or what it waits for.
-    pub message: Option<String>,
-    /// The transaction that anchored the installation on the chain.
-    pub tx_hash: Option<String>,
-    pub height: Option<u64>,
-    /// Its receipt (`consortia-node verify-receipt` checks it against the genesis).
-    #[schema(value_type = Object)]
-    pub receipt: Option<Value>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-pub(crate) fn installation_view(i: template_installation::Model, slug: &str) -> InstallationView {
-    InstallationView {
-        id: i.id,
-        chain_id: i.chain_id,
-        template_id: i.template_id,
-        slug: slug.to_string(),
-        version: i.version,
-        tenant_id: i.tenant_id,
-        created_by: i.created_by,
-        parameters: i.parameters,
-        config: i.config,
-        status: i.status,
-        message: i.message,
-        tx_hash: i.tx_hash,
-        height: i.height.map(|h| h as u64),
-        receipt: i.receipt,
-        created_at: i.created_at,
-        updated_at: i.updated_at,
-    }
-}
-
-/// Views of installations with their slugs.
-pub(crate) fn views(rows: Vec<(template_installation::Model, String)>) -> Vec<InstallationView> {
-    rows.into_iter()
-        .map(|(i, slug)| installation_view(i, &slug))
-        .collect()
-}
+pub use crate::http::views::chains::{InstallationView, installation_view, installation_views};
 
 /// Installs a template onto a running chain of the alliance.
 #[utoipa::path(post, path = "/api/v1/alliances/{alliance_id}/chains/{chain_id}/installations", operation_id = "installTemplate", tag = "chains",
@@ -134,7 +72,7 @@ pub async fn list(
         .installations
         .list(&who, alliance_id, chain_id)
         .await?;
-    Ok(HttpResponse::Ok().json(views(rows)))
+    Ok(HttpResponse::Ok().json(installation_views(rows)))
 }
 
 /// This module's routes.

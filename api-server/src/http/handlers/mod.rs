@@ -7,6 +7,7 @@ pub mod chains;
 pub mod deposits;
 pub mod installations;
 pub mod invitations;
+pub mod live;
 pub mod me;
 pub mod members;
 pub mod ops;

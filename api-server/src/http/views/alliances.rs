@@ -181,10 +181,13 @@ pub(crate) fn invitation_view(i: invitation::Model, alliance_name: String) -> In
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AllianceEventView {
     pub id: Uuid,
+    /// The alliance whose feed it is.
+    pub alliance_id: Uuid,
     /// e.g. `alliance_created`, `proposal_created`, `vote_cast`, `proposal_approved`,
     /// `proposal_rejected`, `proposal_expired`, `invitation_sent`, `member_joined`,
     /// `invitation_rejected`, `invitation_expired`, `member_removed`, `member_left`,
-    /// `policy_changed`, `alliance_closed`.
+    /// `policy_changed`, `alliance_closed`, `chain_created`, `chain_creation_failed`,
+    /// `chain_deleted`.
     pub kind: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub actor_tenant_id: Option<Uuid>,
@@ -199,6 +202,7 @@ impl From<alliance_event::Model> for AllianceEventView {
     fn from(e: alliance_event::Model) -> Self {
         AllianceEventView {
             id: e.id,
+            alliance_id: e.alliance_id,
             kind: e.kind,
             actor_tenant_id: e.actor_tenant_id,
             actor_user_id: e.actor_user_id,

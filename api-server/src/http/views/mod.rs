@@ -1,6 +1,7 @@
 //! Response bodies and shared query types.
 
 pub mod alliances;
+pub mod chains;
 pub mod pki;
 pub mod sessions;
 pub mod templates;

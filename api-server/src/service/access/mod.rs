@@ -378,6 +378,25 @@ impl Access {
         Ok(TenantScope::Only(self.own_tenants(who).await?))
     }
 
+    /// Whether the caller's credential still holds: its token or browser session is neither
+    /// revoked nor expired (a provider JWT holds until its own expiry). A long-lived request
+    /// (the live feed) asks this again and again and ends when it no longer holds.
+    pub async fn still_valid(&self, who: &Caller) -> Result<bool> {
+        let now = self.clock.now();
+        let live = |revoked: Option<DateTime<Utc>>, expires: Option<DateTime<Utc>>| {
+            revoked.is_none() && expires.is_none_or(|e| e > now)
+        };
+        Ok(match who.credential {
+            Credential::ApiToken(id) => store::tokens::get(&self.db, id)
+                .await?
+                .is_some_and(|t| live(t.revoked_at, t.expires_at)),
+            Credential::Session(id) => store::sessions::session(&self.db, id)
+                .await?
+                .is_some_and(|s| live(s.revoked_at, Some(s.expires_at))),
+            Credential::ProviderJwt => who.not_after.is_none_or(|e| e > now),
+        })
+    }
+
     /// The tenants the caller belongs to, within its credential's scope.
     pub async fn own_tenants(&self, who: &Caller) -> Result<Vec<Uuid>> {
         Ok(store::users::tenant_ids(&self.db, who.user.id)
