@@ -361,6 +361,8 @@ test("a chain is created from a built-in template, watched to running, and delet
   // exit animation ends.
   await form.locator('button[type="submit"]').click();
   await page.getByRole("heading", { name: /notary/, level: 1 }).waitFor();
+  // The live feed is connected, so nothing polls: what follows moves on its events.
+  await page.locator('[data-live="on"]').waitFor();
   // Progress until the first block, without reloading.
   await page.getByTestId("chain-phase").filter({ hasText: "running" }).waitFor({ timeout: 90_000 });
   await page.waitForFunction(() => Number(document.querySelector('[data-testid="chain-height"]')?.textContent) >= 1);
@@ -480,3 +482,105 @@ test("a partner uploads a template, the reviewer approves it, a customer finds i
   await page.getByRole("heading", { name: "Court notary" }).waitFor();
   await context.close();
 });
+
+test("a tenant admin manages members, tokens shown once, invitation links, sessions and the audit log", async () => {
+  const tenant = await makeTenant("adminco", "Admin Co");
+  const context = await browser.newContext({ locale: "en-US" });
+  const page = await context.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e));
+  await page.goto(server.base + "/admin");
+  await signIn(page, server.adminToken);
+  await page.getByLabel("Tenant").click();
+  await page.locator('.ant-select-item-option[title="Admin Co"]').click();
+  await page.getByRole("heading", { name: "Administration of Admin Co", level: 1 }).waitFor();
+  await page.getByRole("cell", { name: "ops@adminco.example" }).waitFor();
+
+  // A person: a bad e-mail is caught before sending; then added and given another role.
+  const add = page.locator("form").first();
+  await add.getByLabel("E-mail").fill("not-an-address");
+  await add.getByLabel("Name", { exact: true }).fill("Dev");
+  await add.locator('button[type="submit"]').click();
+  await page.getByText("Enter an e-mail address.").waitFor();
+  await add.getByLabel("E-mail").fill("dev@adminco.example");
+  await add.getByLabel("Role", { exact: true }).click();
+  await page.locator('.ant-select-item-option[title="Developer"]').click();
+  await add.locator('button[type="submit"]').click();
+  await page.getByRole("cell", { name: "dev@adminco.example" }).waitFor();
+  await page.getByLabel("Role of Dev").click();
+  await page.locator('.ant-select-dropdown:visible .ant-select-item-option[title="Admin"]').click();
+  await waitForApi(async () => {
+    const m = await server.api("GET", `/api/v1/tenants/${tenant.id}/members`);
+    return m.body.items.find((x) => x.user.display_name === "Dev")?.role === "admin";
+  });
+  // A service account.
+  await add.getByLabel("Kind").click();
+  await page.locator('.ant-select-item-option[title="Service account"]').click();
+  await add.getByLabel("Name", { exact: true }).fill("ci-bot");
+  await add.locator('button[type="submit"]').click();
+  await page.getByRole("cell", { name: "ci-bot" }).waitFor();
+  await expectAccessible(page, "admin-members");
+  await screenshot(page, "admin-members");
+
+  // Its token: the secret is shown once, works, and stops working when revoked.
+  await page.getByRole("tab", { name: "Access" }).click();
+  const service = page.locator("section").filter({ has: page.getByRole("heading", { name: "Service-account tokens" }) });
+  await service.getByLabel("Label").fill("deploy");
+  await service.getByLabel("Service account").click();
+  await page.locator('.ant-select-item-option[title="ci-bot"]').click();
+  await service.locator('button[type="submit"]').click();
+  const shown = page.getByRole("dialog", { name: "Token created" });
+  await shown.waitFor();
+  const secret = (await shown.locator("[data-secret]").innerText()).trim();
+  assert.match(secret, /^cst_/);
+  await screenshot(page, "admin-token-once");
+  const me = await server.api("GET", "/api/v1/me", undefined, secret);
+  assert.equal(me.status, 200);
+  assert.equal(me.body.user.display_name, "ci-bot");
+  await shown.getByRole("button", { name: "OK" }).click();
+  await service.getByRole("cell", { name: "deploy" }).waitFor();
+  await service.getByRole("button", { name: "Revoke" }).click();
+  await page.locator(".ant-popconfirm").getByRole("button", { name: "OK" }).click();
+  await service.getByText("revoked").waitFor();
+  assert.equal((await server.api("GET", "/api/v1/me", undefined, secret)).status, 401);
+
+  // An invitation link, shown once.
+  const invites = page.locator("section").filter({ has: page.getByRole("heading", { name: "Invitation links" }) });
+  await invites.locator('button[type="submit"]').click();
+  const link = page.getByRole("dialog", { name: "Invitation link" });
+  await link.waitFor();
+  assert.match(await link.locator("[data-secret]").innerText(), /^http:\/\/127\.0\.0\.1:\d+\//);
+  await link.getByRole("button", { name: "OK" }).click();
+  await invites.getByText("pending").waitFor();
+  // This browser's session is listed and marked.
+  await page.getByText("this browser").waitFor();
+  await expectAccessible(page, "admin-access");
+  await screenshot(page, "admin-access");
+
+  // The audit log, filtered by the server.
+  await page.getByRole("tab", { name: "Audit log" }).click();
+  await page.getByRole("cell", { name: /POST \/api\/v1\/tenants\/\{tenant_id\}\/members/ }).first().waitFor();
+  await page.getByLabel("Action").fill("tokens");
+  await page.getByRole("button", { name: "Filter" }).click();
+  await page.waitForFunction(() =>
+    [...document.querySelectorAll("tbody code")].some((c) => c.textContent?.includes("/tokens")) &&
+    ![...document.querySelectorAll("tbody tr")].some((r) => r.textContent?.includes("/members")),
+  );
+  await page.getByLabel("Outcome").click();
+  await page.locator('.ant-select-item-option[title="Failed"]').click();
+  await page.getByRole("button", { name: "Filter" }).click();
+  await page.getByText("No event matches.").waitFor();
+  await expectAccessible(page, "admin-audit");
+  await screenshot(page, "admin-audit");
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+/** Waits until `check` (an API read) holds. */
+async function waitForApi(check, ms = 10_000) {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error("timed out waiting for the API");
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

@@ -23,6 +23,7 @@ const AllianceDetail = lazy(() => import("./pages/AllianceDetail"));
 const ChainDetail = lazy(() => import("./pages/ChainDetail"));
 const Certificates = lazy(() => import("./pages/Certificates"));
 const Marketplace = lazy(() => import("./pages/Marketplace"));
+const Admin = lazy(() => import("./pages/Admin"));
 
 const queryClient = new QueryClient({
   defaultOptions: {
@@ -52,6 +53,7 @@ function Routed() {
         <Route path="evidence" element={<Evidence />} />
         <Route path="certificates" element={<Certificates />} />
         <Route path="marketplace" element={<Marketplace />} />
+        <Route path="admin" element={<Admin />} />
         <Route path="*" element={<Overview />} />
       </Route>
     </Routes>

@@ -1,4 +1,5 @@
-import { Button, Layout, Menu, Select, Space, Typography } from "antd";
+import { Badge, Button, Layout, Menu, Select, Space, Typography } from "antd";
+import { useLiveConnected, useLiveFeed } from "../api/live";
 import { Suspense } from "react";
 import { Link, Outlet, useLocation } from "react-router";
 import { useSession } from "../auth/session";
@@ -9,6 +10,8 @@ export default function Shell() {
   const { t, lang, setLang } = useI18n();
   const { me, tenants, tenantId, setTenantId, signOut } = useSession();
   const location = useLocation();
+  useLiveFeed(tenantId);
+  const live = useLiveConnected();
   // A chain's page lives under its alliance's path but belongs to "Chains".
   const section = location.pathname.includes("/chains/") ? "/chains" : "/" + (location.pathname.split("/")[1] ?? "");
   const items = [
@@ -19,6 +22,7 @@ export default function Shell() {
     { key: "/certificates", label: <Link to="/certificates">{t("nav.certificates")}</Link> },
     { key: "/marketplace", label: <Link to="/marketplace">{t("nav.marketplace")}</Link> },
     { key: "/verify", label: <Link to="/verify">{t("nav.verifier")}</Link> },
+    { key: "/admin", label: <Link to="/admin">{t("nav.admin")}</Link> },
   ];
   return (
     <Layout style={{ minHeight: "100vh" }}>
@@ -31,6 +35,9 @@ export default function Shell() {
           <Menu theme="dark" mode="horizontal" selectedKeys={[section]} items={items} disabledOverflow />
         </nav>
         <Space>
+          <span data-live={live ? "on" : "off"} title={live ? t("live.onHelp") : t("live.offHelp")}>
+            <Badge status={live ? "success" : "warning"} text={<span style={{ color: "#fff" }}>{live ? t("live.on") : t("live.off")}</span>} />
+          </span>
           <Select
             aria-label={t("nav.tenant")}
             style={{ minWidth: 180 }}

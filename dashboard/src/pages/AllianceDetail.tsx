@@ -12,7 +12,7 @@ import { useIsAdmin, useSession } from "../auth/session";
 import { useI18n } from "../i18n";
 import { Failed, Loading, Nothing } from "../layout/States";
 import { StatusTag } from "../layout/StatusTag";
-import { LIVE_MS } from "./data";
+import { usePoll } from "../api/live";
 
 type Proposal = components["schemas"]["ProposalView"];
 type Alliance = components["schemas"]["AllianceView"];
@@ -20,20 +20,21 @@ type Kind = "invite_member" | "remove_member" | "change_policy" | "create_chain"
 
 
 function useAllianceData(id: string) {
+  const poll = usePoll();
   const alliance = useQuery({
     queryKey: ["alliance", id],
-    refetchInterval: LIVE_MS,
+    refetchInterval: poll,
     queryFn: async () => unwrap(await api.GET("/api/v1/alliances/{alliance_id}", { params: { path: { alliance_id: id } } })),
   });
   const proposals = useQuery({
     queryKey: ["proposals", id],
-    refetchInterval: LIVE_MS,
+    refetchInterval: poll,
     queryFn: async () =>
       unwrap(await api.GET("/api/v1/alliances/{alliance_id}/proposals", { params: { path: { alliance_id: id }, query: { limit: 200 } } })).items,
   });
   const events = useQuery({
     queryKey: ["events", id],
-    refetchInterval: LIVE_MS,
+    refetchInterval: poll,
     queryFn: async () =>
       unwrap(await api.GET("/api/v1/alliances/{alliance_id}/events", { params: { path: { alliance_id: id }, query: { limit: 200 } } })).items,
   });

@@ -12,7 +12,7 @@ import { useI18n } from "../i18n";
 import { Failed, Loading } from "../layout/States";
 import { StatusTag } from "../layout/StatusTag";
 import { phaseTone } from "./ChainTable";
-import { LIVE_MS } from "./data";
+import { LIVE_MS, useLiveConnected } from "../api/live";
 import { downloadJson } from "./evidence";
 
 type Chain = components["schemas"]["ChainView"];
@@ -74,9 +74,12 @@ function DeleteChain({ chain }: { chain: Chain }) {
 export default function ChainDetail() {
   const { t } = useI18n();
   const { allianceId = "", chainId = "" } = useParams();
+  const live = useLiveConnected();
   const chain = useQuery({
     queryKey: ["chain", chainId],
-    refetchInterval: (q) => (q.state.data?.phase === "running" ? 5 * LIVE_MS : 2_000),
+    // The live feed says when the phase or height moves; without it, poll (faster while
+    // the chain is coming up).
+    refetchInterval: live ? false : (q) => (q.state.data?.phase === "running" ? 5 * LIVE_MS : 2_000),
     queryFn: async () =>
       unwrap(await api.GET("/api/v1/alliances/{alliance_id}/chains/{chain_id}", { params: { path: { alliance_id: allianceId, chain_id: chainId } } })),
   });

@@ -4,7 +4,7 @@
 
 import { App, Button, Card, Checkbox, Form, Select, Space, Table, Tooltip, Typography, Upload } from "antd";
 import { InboxOutlined } from "@ant-design/icons";
-import { useMutation } from "@tanstack/react-query";
+import { useInfiniteQuery, useMutation, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { api, unwrap } from "../api/client";
 import type { components } from "../api/schema";
@@ -48,6 +48,7 @@ function DepositFiles() {
   const allowed = role !== undefined && role !== "viewer";
   const chainName = (id: string) => chains.data.find((c) => c.chain.id === id)?.chain.name ?? id;
 
+  const qc = useQueryClient();
   const deposit = useMutation({
     mutationFn: async () => {
       const items = picked.files;
@@ -81,6 +82,7 @@ function DepositFiles() {
       const byHash = new Map(picked.files.map((f) => [f.hash, f.name]));
       setDone({ deposits, names: byHash });
       picked.setFiles([]);
+      void qc.invalidateQueries({ queryKey: ["deposits"] });
       void message.success(t("evidence.deposited", { n: deposits.length }));
     },
   });
@@ -239,6 +241,94 @@ function VerifyFile() {
   );
 }
 
+type Page = components["schemas"]["Page_DepositView"];
+
+/** The tenant's deposits, newest first, optionally of one chain; each receipt downloads. */
+function RecentDeposits() {
+  const { t } = useI18n();
+  const { message } = App.useApp();
+  const { tenantId } = useSession();
+  const chains = useChains();
+  const [chainId, setChainId] = useState<string>();
+  const chainName = (id: string) => chains.data.find((c) => c.chain.id === id)?.chain.name ?? id.slice(0, 8);
+  const deposits = useInfiniteQuery({
+    queryKey: ["deposits", tenantId, chainId],
+    enabled: tenantId !== undefined,
+    initialPageParam: undefined as string | undefined,
+    getNextPageParam: (last: Page) => last.next_cursor,
+    queryFn: async ({ pageParam }): Promise<Page> =>
+      unwrap(await api.GET("/api/v1/deposits", { params: { query: { tenant_id: tenantId, chain_id: chainId, limit: 20, cursor: pageParam } } })),
+  });
+  const receipt = useMutation({
+    mutationFn: async ({ id, chain }: { id: string; chain: string; name: string }) => {
+      const d = unwrap(await api.GET("/api/v1/deposits/{deposit_id}", { params: { path: { deposit_id: id } } }));
+      return d.receipts.find((r) => r.chain_id === chain)?.receipt;
+    },
+    onSuccess: (r, v) => (r ? downloadJson(receiptName(v.name, chainName(v.chain)), r) : void message.error(t("evidence.noReceipt"))),
+    onError: (e) => void message.error(e.message),
+  });
+  const rows = deposits.data?.pages.flatMap((p) => p.items) ?? [];
+  const label = (d: Deposit) => {
+    const name = (d.metadata as Record<string, unknown> | null)?.["file"];
+    return typeof name === "string" ? name : d.content_hash.slice(0, 16) + "…";
+  };
+  return (
+    <Card
+      title={<h2 style={{ fontSize: 16, margin: 0 }}>{t("evidence.recent")}</h2>}
+      style={{ marginTop: 24 }}
+      extra={
+        <Select
+          allowClear
+          aria-label={t("evidence.byChain")}
+          placeholder={t("evidence.byChain")}
+          style={{ width: 220 }}
+          value={chainId}
+          onChange={setChainId}
+          options={chains.data.map((c) => ({ value: c.chain.id, label: `${c.chain.name} (${c.alliance.name})` }))}
+        />
+      }
+    >
+      {deposits.isPending ? (
+        <Loading />
+      ) : deposits.error ? (
+        <Failed error={deposits.error} retry={() => void deposits.refetch()} />
+      ) : rows.length === 0 ? (
+        <Nothing text={t("evidence.noDeposits")} />
+      ) : (
+        <>
+          <Table<Deposit>
+            rowKey="id"
+            pagination={false}
+            size="small"
+            dataSource={rows}
+            columns={[
+              { title: t("evidence.file"), render: (_, d) => <span title={d.content_hash}>{label(d)}</span> },
+              { title: t("common.created"), render: (_, d) => new Date(d.created_at).toLocaleString() },
+              {
+                title: t("evidence.receipts"),
+                render: (_, d) => (
+                  <Space wrap>
+                    {d.receipts.map((r) => (
+                      <Button key={r.chain_id} size="small" onClick={() => receipt.mutate({ id: d.id, chain: r.chain_id, name: label(d) })}>
+                        {t("evidence.download", { chain: chainName(r.chain_id), height: r.height })}
+                      </Button>
+                    ))}
+                  </Space>
+                ),
+              },
+            ]}
+          />
+          {deposits.hasNextPage && (
+            <Button style={{ marginTop: 8 }} onClick={() => void deposits.fetchNextPage()} loading={deposits.isFetchingNextPage}>
+              {t("evidence.older")}
+            </Button>
+          )}
+        </>
+      )}
+    </Card>
+  );
+}
+
 export default function Evidence() {
   const { t } = useI18n();
   return (
@@ -249,6 +339,7 @@ export default function Evidence() {
       <Typography.Paragraph>{t("evidence.intro")}</Typography.Paragraph>
       <DepositFiles />
       <VerifyFile />
+      <RecentDeposits />
     </>
   );
 }

@@ -1,12 +1,35 @@
 import { Card, Col, List, Row, Typography } from "antd";
+import type { ReactNode } from "react";
+import { Link } from "react-router";
 import { useI18n } from "../i18n";
 import { Failed, Loading, Nothing } from "../layout/States";
 import { ChainList } from "./ChainTable";
-import { usePendingInvitations } from "./data";
+import { useExpiringCertificates, usePendingInvitations, usePendingVotes } from "./data";
+
+type Listed<T> = { isPending: boolean; error: unknown; refetch: () => unknown; data?: T[] };
+
+/** A card with a list's loading, error and empty states. */
+function ListCard<T>({ title, query, empty, render }: { title: string; query: Listed<T>; empty: string; render: (item: T) => ReactNode }) {
+  return (
+    <Card title={<h2 style={{ fontSize: 16, margin: 0 }}>{title}</h2>}>
+      {query.isPending ? (
+        <Loading />
+      ) : query.error ? (
+        <Failed error={query.error} retry={() => void query.refetch()} />
+      ) : !query.data || query.data.length === 0 ? (
+        <Nothing text={empty} />
+      ) : (
+        <List dataSource={query.data} renderItem={(item) => <List.Item>{render(item)}</List.Item>} />
+      )}
+    </Card>
+  );
+}
 
 export default function Overview() {
   const { t } = useI18n();
   const invitations = usePendingInvitations();
+  const votes = usePendingVotes();
+  const certs = useExpiringCertificates();
   return (
     <>
       <Typography.Title level={1} style={{ fontSize: 24 }}>
@@ -19,27 +42,47 @@ export default function Overview() {
           </Card>
         </Col>
         <Col xs={24} xl={8}>
-          <Card title={<h2 style={{ fontSize: 16, margin: 0 }}>{t("overview.invitations")}</h2>}>
-            {invitations.isPending ? (
-              <Loading />
-            ) : invitations.error ? (
-              <Failed error={invitations.error} retry={() => void invitations.refetch()} />
-            ) : invitations.data.length === 0 ? (
-              <Nothing text={t("overview.noInvitations")} />
-            ) : (
-              <List
-                dataSource={invitations.data}
-                renderItem={(i) => (
-                  <List.Item>
-                    <List.Item.Meta
-                      title={i.alliance_name}
-                      description={`${t("invitations.expires")}: ${new Date(i.expires_at).toLocaleString()}`}
-                    />
-                  </List.Item>
+          <Row gutter={[16, 16]}>
+            <Col span={24}>
+              <ListCard
+                title={t("overview.votes")}
+                query={votes}
+                empty={t("overview.noVotes")}
+                render={({ item, alliance }) => (
+                  <List.Item.Meta
+                    title={<Link to={`/alliances/${alliance.id}`}>{item.description || t(`alliance.kind.${item.kind as "invite_member"}`)}</Link>}
+                    description={`${alliance.name} · ${t("overview.closes")}: ${new Date(item.expires_at).toLocaleString()}`}
+                  />
                 )}
               />
-            )}
-          </Card>
+            </Col>
+            <Col span={24}>
+              <ListCard
+                title={t("overview.invitations")}
+                query={invitations}
+                empty={t("overview.noInvitations")}
+                render={(i) => (
+                  <List.Item.Meta
+                    title={<Link to="/alliances">{i.alliance_name}</Link>}
+                    description={`${t("invitations.expires")}: ${new Date(i.expires_at).toLocaleString()}`}
+                  />
+                )}
+              />
+            </Col>
+            <Col span={24}>
+              <ListCard
+                title={t("overview.expiring")}
+                query={certs}
+                empty={t("overview.noExpiring")}
+                render={({ item, alliance }) => (
+                  <List.Item.Meta
+                    title={<Link to="/certificates">{item.common_name}</Link>}
+                    description={`${alliance.name} · ${t("overview.expiresOn")}: ${new Date(item.not_after).toLocaleString()}`}
+                  />
+                )}
+              />
+            </Col>
+          </Row>
         </Col>
       </Row>
     </>

@@ -1,0 +1,20 @@
+import { describe, expect, it } from "vitest";
+import { staleKeys } from "./live";
+
+describe("staleKeys", () => {
+  it("a chain event refreshes that chain and the chain lists", () => {
+    expect(staleKeys("chain", { chain_id: "c1", alliance_id: "a1", phase: "running", height: 3, nodes: 4, nodes_running: 4 })).toEqual([["chain", "c1"], ["chains"]]);
+  });
+  it("an alliance event refreshes the alliance, its proposals and feed, and chains when it is about one", () => {
+    const keys = staleKeys("alliance_event", { id: "e", alliance_id: "a1", kind: "chain_created", data: {}, created_at: "" });
+    expect(keys).toContainEqual(["alliance", "a1"]);
+    expect(keys).toContainEqual(["proposals", "a1"]);
+    expect(keys).toContainEqual(["events", "a1"]);
+    expect(keys).toContainEqual(["chains"]);
+    expect(staleKeys("alliance_event", { id: "e", alliance_id: "a1", kind: "vote_cast", data: {}, created_at: "" })).toContainEqual(["pending-votes"]);
+  });
+  it("an invitation refreshes the invited tenant's inbox; unknown events nothing", () => {
+    expect(staleKeys("invitation", { kind: "invitation_sent", alliance_id: "a", tenant_id: "t", at: "" })).toContainEqual(["invitations", "t"]);
+    expect(staleKeys("something", {})).toEqual([]);
+  });
+});
