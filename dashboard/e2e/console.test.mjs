@@ -222,8 +222,8 @@ test("files are deposited from the browser and their receipts verify offline", a
 
   await page.getByRole("link", { name: "Evidence" }).click();
   await page.getByRole("heading", { name: "Evidence", level: 1 }).waitFor();
-  await page.getByLabel("Chains").click();
-  await page.locator('.ant-select-item-option[title="ledger (Evidence)"]').click();
+  await page.getByLabel("Chains", { exact: true }).click();
+  await page.locator('.ant-select-item-option[title="ledger (Evidence)"]').first().click();
   await page.keyboard.press("Escape");
   const files = [
     { name: "contract.txt", mimeType: "text/plain", buffer: Buffer.from("the contract, signed") },
@@ -234,6 +234,10 @@ test("files are deposited from the browser and their receipts verify offline", a
   await expectAccessible(page, "evidence");
   await page.getByRole("button", { name: "Deposit 2 file(s)" }).click();
   await page.getByText("2 deposit(s) recorded.").waitFor({ timeout: 60_000 });
+  // The tenant's deposits list them too, newest first, by file name.
+  const recent = page.locator(".ant-card").filter({ has: page.getByRole("heading", { name: "Deposits of this tenant" }) });
+  await recent.getByRole("cell", { name: "invoice.txt" }).waitFor();
+  await recent.getByRole("cell", { name: "contract.txt" }).waitFor();
   await screenshot(page, "evidence-deposited");
 
   const [download] = await Promise.all([
@@ -345,10 +349,11 @@ test("a chain is created from a built-in template, watched to running, and delet
   await choose("Alliance", "Notaries");
   await form.getByLabel("Name", { exact: true }).fill("notary");
 
-  // An engine this runtime cannot run: the server's reason lands on the form.
+  // An engine this runtime cannot run is listed, and says why as soon as it is chosen.
   await choose("Engine", "GoQuorum");
-  await page.getByRole("button", { name: "Create", exact: true }).click();
-  await page.getByRole("alert").filter({ hasText: /kubernetes/i }).first().waitFor();
+  await page.getByTestId("engine-refused").filter({ hasText: /native chains only/ }).waitFor();
+  assert.equal(await form.locator('button[type="submit"]').isDisabled(), true);
+  await expectAccessible(page, "chain-refused-engine");
   await screenshot(page, "chain-refused-engine");
 
   await choose("Engine", "Native BFT chain");

@@ -203,6 +203,14 @@ impl Chains {
         self.runtime.kind()
     }
 
+    /// Every engine and, when this runtime cannot run it, why.
+    pub fn engines(&self) -> Vec<(Engine, Option<String>)> {
+        Engine::ALL
+            .into_iter()
+            .map(|e| (e, self.runtime.supports(e).err().map(|r| r.to_string())))
+            .collect()
+    }
+
     /// Whose endpoints the caller sees.
     pub async fn viewer(&self, who: &Caller) -> Result<Viewer> {
         Ok(if who.is_platform_admin() {

@@ -184,7 +184,15 @@ impl Subscription {
             let delivery = match got {
                 Err(_) if self.last_sent.elapsed() >= KEEP_ALIVE => Some(Delivery::KeepAlive),
                 Err(_) => None,
-                Ok(Ok(change)) => self.visible(change),
+                Ok(Ok(change)) => {
+                    // A tenant of the caller founded or joined an alliance: read its
+                    // alliances again now, not at the next recheck, or the first events
+                    // of its new alliance would be missed.
+                    if self.opens_alliance(&change) && self.recheck().await.is_err() {
+                        return None;
+                    }
+                    self.visible(change)
+                }
                 Ok(Err(broadcast::error::RecvError::Lagged(_))) => Some(Delivery::Resync),
                 Ok(Err(broadcast::error::RecvError::Closed)) => return None,
             };
@@ -192,6 +200,18 @@ impl Subscription {
                 self.last_sent = Instant::now();
                 return Some(d);
             }
+        }
+    }
+
+    /// Whether `change` may add an alliance to the caller's: a founding or a joining, in an
+    /// alliance it does not know yet.
+    fn opens_alliance(&self, change: &Change) -> bool {
+        match (change, &self.alliances) {
+            (Change::Event(e), Some(known)) => {
+                matches!(e.kind.as_str(), "alliance_created" | "member_joined")
+                    && !known.contains(&e.alliance_id)
+            }
+            _ => false,
         }
     }
 

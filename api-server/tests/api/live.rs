@@ -72,6 +72,23 @@ async fn lists_across_alliances_show_only_the_callers_tenants(app: &TestApp) {
     let ca = chain(app, &w.acme_t, &w.acme, &w.a).await;
     let cb = chain(app, &w.initech_t, &w.initech, &w.b).await;
 
+    // Engines: what this runtime runs, and why not the others, before anyone submits.
+    let r = app.get("/api/v1/engines", &w.acme_t).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let engines = r.body.as_array().unwrap();
+    assert_eq!(engines.len(), 3);
+    assert_eq!(
+        engines[0],
+        json!({"engine": "native", "available": true, "reason": null, "runtime": "local"})
+    );
+    for e in &engines[1..] {
+        assert_eq!(e["available"], false, "{e}");
+        assert!(
+            e["reason"].as_str().unwrap().contains("native chains only"),
+            "{e}"
+        );
+    }
+
     // Chains: one request for every alliance of the caller's tenants.
     let list = |token: String, q: &'static str| async move {
         app.get(&format!("/api/v1/chains{q}"), &token).await
@@ -342,6 +359,13 @@ async fn the_live_feed_shows_each_caller_only_its_own(app: &TestApp) {
             .all(|(n, d)| n != "chain" && !about(d, &w.a) || n == "invitation"),
         "initech saw acme's chain or feed: {rest:?}"
     );
+
+    // An alliance founded after the feed opened is followed from its first event on.
+    let c = found(app, &w.acme_t, &w.acme, "AcmeTwoMSP").await;
+    until(&mut acme, "the new alliance's founding", |n, d| {
+        n == "alliance_event" && about(d, &c) && d["kind"] == "alliance_created"
+    })
+    .await;
 
     // Asking for another tenant's feed is a 404, as for every other route.
     let (status, _) = app

@@ -122,6 +122,7 @@ fn endpoints() -> Vec<Endpoint> {
         ),
         e(Method::GET, "/api/v1/audit-events", Role("admin"), None),
         e(Method::GET, "/api/v1/chains", Role("viewer"), None),
+        e(Method::GET, "/api/v1/engines", Authenticated, None),
         e(Method::GET, "/api/v1/deposits", Role("viewer"), None),
         e(Method::GET, "/api/v1/events", Role("viewer"), None),
         e(

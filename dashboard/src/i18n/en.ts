@@ -124,7 +124,6 @@ export const en = {
   "chain.engine.native": "Native BFT chain",
   "chain.engine.fabric": "Hyperledger Fabric",
   "chain.engine.quorum": "GoQuorum",
-  "chain.engineNeedsKubernetes": "Fabric and GoQuorum run on the Kubernetes runtime; a server that runs chains locally refuses them and says why.",
   "chain.template": "Marketplace template (optional)",
   "chain.templateHint": "Installed on the chain once it runs; its chain defaults fill what you leave out.",
   "chain.parameters": "Template parameters",
@@ -316,6 +315,9 @@ export const en = {
   "overview.expiring": "Certificates expiring within 30 days",
   "overview.noExpiring": "No certificate expires within 30 days.",
   "overview.expiresOn": "expires",
+  "chain.notHere": "not on this server",
+  "chain.engineRefused": "This server cannot run this engine",
+  "evidence.filterChain": "Filter deposits by chain",
 } as const;
 
 export type MessageKey = keyof typeof en;

@@ -125,7 +125,6 @@ export const zh: Record<MessageKey, string> = {
   "chain.engine.native": "原生 BFT 链",
   "chain.engine.fabric": "Hyperledger Fabric",
   "chain.engine.quorum": "GoQuorum",
-  "chain.engineNeedsKubernetes": "Fabric 和 GoQuorum 运行在 Kubernetes 运行时上；在本地运行链的服务器会拒绝并说明原因。",
   "chain.template": "市场模板（可选）",
   "chain.templateHint": "链运行后安装；模板的链默认值会补全您未填写的内容。",
   "chain.parameters": "模板参数",
@@ -317,4 +316,7 @@ export const zh: Record<MessageKey, string> = {
   "overview.expiring": "30 天内到期的证书",
   "overview.noExpiring": "30 天内没有到期的证书。",
   "overview.expiresOn": "到期",
+  "chain.notHere": "本服务器不可用",
+  "chain.engineRefused": "本服务器无法运行此引擎",
+  "evidence.filterChain": "按链筛选存证",
 };

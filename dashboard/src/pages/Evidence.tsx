@@ -279,7 +279,7 @@ function RecentDeposits() {
       extra={
         <Select
           allowClear
-          aria-label={t("evidence.byChain")}
+          aria-label={t("evidence.filterChain")}
           placeholder={t("evidence.byChain")}
           style={{ width: 220 }}
           value={chainId}

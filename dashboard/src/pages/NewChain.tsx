@@ -1,6 +1,7 @@
 // Creating a chain: in which alliance, its name, engine and nodes per member, or from a
-// marketplace template with its parameters. Fabric and GoQuorum are offered with what they
-// need; when this server cannot run them its answer (422) lands on the engine field.
+// marketplace template with its parameters. Every engine is listed; those this server's
+// runtime cannot run say why as soon as they are chosen (GET /api/v1/engines), and a 422
+// from the server still lands on the fields it names.
 
 import { Alert, App, Button, Card, Form, Input, InputNumber, Select, Tooltip, Typography, type FormInstance } from "antd";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
@@ -82,11 +83,17 @@ export default function NewChain() {
     },
   });
   const active = (alliances.data ?? []).filter((a) => a.status === "active");
-  const engines = [
-    { value: "native", label: t("chain.engine.native") },
-    { value: "fabric", label: t("chain.engine.fabric") },
-    { value: "quorum", label: t("chain.engine.quorum") },
-  ];
+  const runnable = useQuery({
+    queryKey: ["engines"],
+    staleTime: Infinity,
+    queryFn: async () => unwrap(await api.GET("/api/v1/engines")),
+  });
+  const refusal = runnable.data?.find((e) => e.engine === engine && !e.available)?.reason ?? undefined;
+  const engines = (["native", "fabric", "quorum"] as const).map((value) => {
+    const known = runnable.data?.find((e) => e.engine === value);
+    const label = t(`chain.engine.${value}`);
+    return { value, label: known && !known.available ? `${label} — ${t("chain.notHere")}` : label, title: label };
+  });
   return (
     <Card title={<h2 style={{ fontSize: 16, margin: 0 }}>{t("chain.new")}</h2>}>
       <Form<Fields>
@@ -112,9 +119,10 @@ export default function NewChain() {
         >
           <Input />
         </Form.Item>
-        <Form.Item name="engine" label={t("chains.engine")} extra={engine !== "native" ? t("chain.engineNeedsKubernetes") : undefined}>
+        <Form.Item name="engine" label={t("chains.engine")}>
           <Select options={engines} />
         </Form.Item>
+        {refusal && <Alert type="warning" showIcon role="alert" title={t("chain.engineRefused")} description={refusal} style={{ marginBottom: 16 }} data-testid="engine-refused" />}
         <Form.Item name="nodes_per_member" label={t("chains.nodesPerMember")} rules={[{ required: true }]}>
           <InputNumber min={1} max={16} />
         </Form.Item>
@@ -136,7 +144,7 @@ export default function NewChain() {
         )}
         {error && <Alert type="error" showIcon role="alert" title={error} style={{ marginBottom: 16 }} />}
         <Tooltip title={admin ? undefined : t("chain.createNeedsAdmin")}>
-          <Button type="primary" htmlType="submit" loading={create.isPending} disabled={!admin}>
+          <Button type="primary" htmlType="submit" loading={create.isPending} disabled={!admin || !!refusal}>
             {t("chain.create")}
           </Button>
         </Tooltip>

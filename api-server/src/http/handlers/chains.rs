@@ -8,7 +8,7 @@ pub use crate::http::views::chains::{ChainView, NodeView};
 use crate::http::views::{Page, PageQuery, page_request};
 use crate::service::access::Caller;
 use actix_web::{HttpResponse, web};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -124,6 +124,40 @@ pub async fn list_all(
     Ok(HttpResponse::Ok().json(Page { items, next_cursor }))
 }
 
+/// An engine, and whether this server's runtime can run it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EngineView {
+    #[schema(value_type = String)]
+    pub engine: consortia_crds::Engine,
+    /// Whether `POST …/chains` accepts it here.
+    pub available: bool,
+    /// Why not, when it is not: what it would take.
+    pub reason: Option<String>,
+    /// `local` or `kubernetes`.
+    pub runtime: String,
+}
+
+/// The engines this server's runtime runs, and for the others why not: what a chain
+/// creation form shows before anyone submits.
+#[utoipa::path(get, path = "/api/v1/engines", operation_id = "listEngines", tag = "chains",
+    responses((status = 200, body = Vec<EngineView>), (status = 401, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn engines(state: web::Data<AppState>, _who: Caller) -> ApiResult<HttpResponse> {
+    let runtime = state.chains.runtime_kind().to_string();
+    let items: Vec<EngineView> = state
+        .chains
+        .engines()
+        .into_iter()
+        .map(|(engine, reason)| EngineView {
+            engine,
+            available: reason.is_none(),
+            reason,
+            runtime: runtime.clone(),
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(items))
+}
+
 /// A chain with its nodes, phase and height.
 #[utoipa::path(get, path = "/api/v1/alliances/{alliance_id}/chains/{chain_id}", operation_id = "getChain", tag = "chains",
     params(("alliance_id" = Uuid, Path), ("chain_id" = Uuid, Path)),
@@ -190,6 +224,7 @@ pub fn routes(r: &mut crate::http::Routes<'_>) {
         POST "/api/v1/alliances/{alliance_id}/chains" => create,
         GET "/api/v1/alliances/{alliance_id}/chains" => list,
         GET "/api/v1/chains" => list_all,
+        GET "/api/v1/engines" => engines,
         GET "/api/v1/alliances/{alliance_id}/chains/{chain_id}" => get,
         GET "/api/v1/alliances/{alliance_id}/chains/{chain_id}/genesis" => genesis,
         DELETE "/api/v1/alliances/{alliance_id}/chains/{chain_id}" => delete,
@@ -198,5 +233,5 @@ pub fn routes(r: &mut crate::http::Routes<'_>) {
 
 /// This module's part of the API document.
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(create, list, list_all, get, genesis, delete))]
+#[openapi(paths(create, list, list_all, engines, get, genesis, delete))]
 pub struct Doc;
