@@ -126,26 +126,88 @@ test("the language is switchable and remembered", async () => {
   await context.close();
 });
 
-test("an expired session returns to sign-in, then to the same page", async () => {
+test("an expired session returns to sign-in, then to the same page with the typed form still filled; signing out forgets it", async () => {
   const context = await browser.newContext({ locale: "en-US" });
   const page = await context.newPage();
   await page.goto(server.base + "/alliances");
   await signIn(page, server.adminToken);
   await page.getByRole("heading", { name: "Alliances", level: 1 }).waitFor();
+  // By its card: the button's name reads "loading Found" while its spinner goes away.
+  const form = page.locator(".ant-card").filter({ has: page.getByRole("heading", { name: "Found an alliance" }) }).locator("form");
+  await form.getByLabel("Name", { exact: true }).fill("Half-typed alliance");
+  await form.getByLabel("Organisation").fill("Acme");
+  await form.getByLabel("MSP id").fill("HalfMSP");
 
-  // The session ends elsewhere (signed out from another device).
+  // The session ends elsewhere (signed out from another device) before the form is sent.
   const sessions = await server.api("GET", "/api/v1/sessions");
   assert.equal(sessions.status, 200);
   for (const s of sessions.body.items) {
     const gone = await server.api("DELETE", `/api/v1/sessions/${s.id}`);
     assert.equal(gone.status, 204);
   }
-
-  await page.getByRole("link", { name: "Chains" }).click();
+  await form.locator('button[type="submit"]').click();
   await page.getByText("Your session ended").waitFor();
+  await screenshot(page, "session-ended");
   await signIn(page, server.adminToken);
-  await page.getByRole("heading", { name: "Chains", level: 1 }).waitFor();
-  assert.equal(new URL(page.url()).pathname, "/chains");
+  await page.getByRole("heading", { name: "Alliances", level: 1 }).waitFor();
+  assert.equal(new URL(page.url()).pathname, "/alliances");
+  await screenshot(page, "session-restored");
+  // What was typed is still there, and goes through now.
+  assert.equal(await form.getByLabel("Name", { exact: true }).inputValue(), "Half-typed alliance");
+  assert.equal(await form.getByLabel("MSP id").inputValue(), "HalfMSP");
+  await form.locator('button[type="submit"]').click();
+  await page.getByRole("cell", { name: "Half-typed alliance" }).waitFor();
+  assert.equal(await form.getByLabel("Name", { exact: true }).inputValue(), "", "a sent form starts empty again");
+
+  // Signing out ends the session on the server and forgets drafts in the browser.
+  await form.getByLabel("Name", { exact: true }).fill("Never sent");
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.getByRole("heading", { name: "Sign in to Consortia" }).waitFor();
+  const drafts = await page.evaluate(() => Object.keys(sessionStorage).filter((k) => k.startsWith("consortia.draft.")));
+  assert.deepEqual(drafts, []);
+  const me = await page.evaluate(async () => (await fetch("/api/v1/me")).status);
+  assert.equal(me, 401);
+  await context.close();
+});
+
+test("the console works from the keyboard alone", async () => {
+  const context = await browser.newContext({ locale: "en-US" });
+  const page = await context.newPage();
+  await page.goto(server.base + "/");
+  await page.getByRole("heading", { name: "Sign in to Consortia" }).waitFor();
+  /** Presses Tab until the focused element matches, at most `max` times. */
+  const tabTo = async (match, max = 40) => {
+    for (let i = 0; i < max; i++) {
+      await page.keyboard.press("Tab");
+      if (await page.evaluate(match)) return;
+    }
+    throw new Error(`no focusable element matched ${match}`);
+  };
+  await tabTo(() => document.activeElement?.getAttribute("type") === "password" || document.activeElement?.id?.includes("token"));
+  await page.keyboard.type(server.adminToken);
+  await page.keyboard.press("Enter");
+  await page.getByRole("heading", { name: "Overview" }).waitFor();
+  // The main navigation: Tab to a link, Enter follows it.
+  await tabTo(() => document.activeElement?.textContent === "Alliances" && document.activeElement.tagName === "A");
+  await page.keyboard.press("Enter");
+  await page.getByRole("heading", { name: "Alliances", level: 1 }).waitFor();
+  // A form: fields in order, Enter sends; a field error is announced on the field.
+  await tabTo(() => document.activeElement?.id === "name");
+  await page.keyboard.type("Keyboard alliance");
+  await page.keyboard.press("Enter");
+  await page.locator("#org_name_help").waitFor();
+  await tabTo(() => document.activeElement?.id === "org_name");
+  await page.keyboard.type("Keys");
+  await page.keyboard.press("Tab");
+  await page.keyboard.type("KeysMSP");
+  await page.keyboard.press("Enter");
+  await page.getByRole("cell", { name: "Keyboard alliance" }).waitFor();
+  // The tenant switcher opens with the keyboard and Escape closes it.
+  await tabTo(() => document.activeElement?.getAttribute("aria-label") === "Tenant" || document.activeElement?.closest?.('[aria-label="Tenant"]') !== null && document.activeElement?.tagName === "INPUT");
+  await page.keyboard.press("ArrowDown");
+  await page.locator(".ant-select-dropdown:visible").waitFor();
+  await page.keyboard.press("Escape");
+  await page.locator(".ant-select-dropdown:visible").waitFor({ state: "detached" }).catch(() => page.locator(".ant-select-dropdown:visible").waitFor({ state: "hidden" }));
   await context.close();
 });
 

@@ -54,3 +54,4 @@ describe("ApiError", () => {
     expect(showFieldErrors(form, new Error("network"))).toBe(false);
   });
 });
+

@@ -64,12 +64,18 @@ type SettableForm = { setFields: (fields: never[]) => void };
 
 /**
  * Puts a 422's field errors on the matching fields of a form; errors about the whole body
- * land on `whole` when given. Returns whether there were any.
+ * land on `whole` when given; `rename` maps a body path to the form's field where the two
+ * are shaped differently. Returns whether there were any.
  */
-export function showFieldErrors(form: SettableForm, error: unknown, whole?: string): boolean {
+export function showFieldErrors(
+  form: SettableForm,
+  error: unknown,
+  whole?: string,
+  rename: (path: (string | number)[]) => (string | number)[] = (p) => p,
+): boolean {
   if (!(error instanceof ApiError) || error.fieldErrors.length === 0) return false;
   const fields = formErrors(error.fieldErrors).map((f) => ({
-    name: f.name.length === 0 && whole ? [whole] : f.name,
+    name: f.name.length === 0 && whole ? [whole] : rename(f.name),
     errors: f.errors,
   }));
   form.setFields(fields as never[]);

@@ -5,6 +5,7 @@ import { createContext, useCallback, useContext, useEffect, useMemo, useState, t
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, onSessionExpired, setCsrfToken, unwrap } from "../api/client";
 import { ApiError } from "../api/problem";
+import { clearDrafts } from "../forms/draft";
 import type { components } from "../api/schema";
 
 export type Me = components["schemas"]["Me"];
@@ -93,8 +94,12 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   const signOut = useCallback(async () => {
     const res = await api.POST("/auth/logout");
     setCsrfToken(undefined);
-    qc.clear();
+    clearDrafts();
+    // Signed out first (the session query's observers see it and show sign-in), then every
+    // other cached answer goes: clearing the whole cache would also drop the session query
+    // its observers listen to, and nothing would re-render.
     qc.setQueryData(["session"], null);
+    qc.removeQueries({ predicate: (q) => q.queryKey[0] !== "session" && q.queryKey[0] !== "auth-config" });
     const next = res.data?.end_session_url;
     if (next) window.location.assign(next);
   }, [qc]);

@@ -13,6 +13,7 @@ import { useI18n } from "../i18n";
 import { Failed, Loading, Nothing } from "../layout/States";
 import { StatusTag } from "../layout/StatusTag";
 import { usePoll } from "../api/live";
+import { useDraft } from "../forms/draft";
 
 type Proposal = components["schemas"]["ProposalView"];
 type Alliance = components["schemas"]["AllianceView"];
@@ -127,12 +128,25 @@ type ProposalForm = {
   chain?: { name: string; engine: string; nodes_per_member: number };
 };
 
+/** Where an error inside a proposal's action (`/action/<kind>/…`) goes on the form, whose
+ * fields are flat per kind. */
+export function proposalField(path: (string | number)[]): (string | number)[] {
+  if (path[0] !== "action" || path.length < 2) return path;
+  const [, kind, ...rest] = path;
+  if (kind === "invite_member") return ["tenant_id"];
+  if (kind === "remove_member") return ["member"];
+  if (kind === "change_policy") return rest[0] === "policy" && rest.length > 1 ? ["policy", ...rest.slice(1)] : ["policy", "threshold_percentage"];
+  if (kind === "create_chain") return rest.length > 0 ? ["chain", ...rest] : ["chain", "name"];
+  return path;
+}
+
 function NewProposal({ alliance }: { alliance: Alliance }) {
   const { t } = useI18n();
   const { message } = App.useApp();
   const { tenantId } = useSession();
   const qc = useQueryClient();
   const [form] = Form.useForm<ProposalForm>();
+  const draft = useDraft(form, `alliance/${alliance.id}/propose`);
   const kind = Form.useWatch("kind", form);
   const [error, setError] = useState<string>();
   const admin = useIsAdmin();
@@ -156,13 +170,14 @@ function NewProposal({ alliance }: { alliance: Alliance }) {
     onSuccess: () => {
       setError(undefined);
       form.resetFields();
+      draft.clear();
       void message.success(t("alliance.proposed"));
       void qc.invalidateQueries({ queryKey: ["proposals", alliance.id] });
     },
     onError: (e) => {
-      // Errors about the description land on its field; those inside the action
-      // (`/action/invite_member/tenant_id`, …) are in the message shown under the form.
-      showFieldErrors(form, e);
+      // Errors inside the action (`/action/invite_member/tenant_id`, …) land on the field
+      // that holds that value; the message stays under the form too.
+      showFieldErrors(form, e, undefined, proposalField);
       setError(e.message);
     },
   });
@@ -177,6 +192,7 @@ function NewProposal({ alliance }: { alliance: Alliance }) {
         chain: { name: "", engine: "native", nodes_per_member: 1 },
       }}
       onFinish={(v) => propose.mutate(v)}
+      onValuesChange={draft.onValuesChange}
     >
       <Form.Item name="kind" label={t("alliance.kind")}>
         <Select

@@ -9,6 +9,7 @@ import { useI18n } from "../i18n";
 import { Failed, Loading, Nothing } from "../layout/States";
 import { Link } from "react-router";
 import { useAlliances, usePendingInvitations, type Invitation } from "./data";
+import { useDraft } from "../forms/draft";
 
 type Found = Omit<components["schemas"]["CreateAlliance"], "tenant_id">;
 
@@ -18,6 +19,7 @@ function FoundAlliance() {
   const { tenantId } = useSession();
   const qc = useQueryClient();
   const [form] = Form.useForm<Found>();
+  const draft = useDraft(form, "alliances/found");
   const [error, setError] = useState<string>();
   const allowed = useIsAdmin();
   const found = useMutation({
@@ -25,6 +27,7 @@ function FoundAlliance() {
       unwrap(await api.POST("/api/v1/alliances", { body: { ...body, tenant_id: tenantId! } })),
     onSuccess: () => {
       form.resetFields();
+      draft.clear();
       setError(undefined);
       void message.success(t("alliances.created"));
       void qc.invalidateQueries({ queryKey: ["alliances"] });
@@ -41,6 +44,7 @@ function FoundAlliance() {
         layout="vertical"
         disabled={!allowed}
         onFinish={(v) => found.mutate(v)}
+        onValuesChange={draft.onValuesChange}
         initialValues={{
           policy: { threshold_percentage: 50, comparator: "greater_than", proposal_duration_hours: 72 },
         }}

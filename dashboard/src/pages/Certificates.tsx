@@ -14,6 +14,7 @@ import { Failed, Loading, Nothing } from "../layout/States";
 import { StatusTag } from "../layout/StatusTag";
 import { useAlliances } from "./data";
 import { download } from "./evidence";
+import { useDraft } from "../forms/draft";
 
 type Ca = components["schemas"]["CaView"];
 type Cert = components["schemas"]["CertificateView"];
@@ -67,6 +68,7 @@ function IssueForm({ cas, onIssued }: { cas: Ca[]; onIssued: (i: Issued) => void
   const { tenantId } = useSession();
   const qc = useQueryClient();
   const [form] = Form.useForm<IssueFields>();
+  const draft = useDraft(form, "certificates/issue");
   const withCsr = Form.useWatch("withCsr", form);
   const [error, setError] = useState<string>();
   const mine = cas.filter((c) => c.tenant_id === tenantId && c.kind !== "root");
@@ -85,6 +87,7 @@ function IssueForm({ cas, onIssued }: { cas: Ca[]; onIssued: (i: Issued) => void
     onSuccess: (issued) => {
       setError(undefined);
       form.resetFields(["common_name", "sans", "csr"]);
+      draft.clear();
       void qc.invalidateQueries({ queryKey: ["certificates"] });
       onIssued(issued);
     },
@@ -100,6 +103,7 @@ function IssueForm({ cas, onIssued }: { cas: Ca[]; onIssued: (i: Issued) => void
       disabled={!!why}
       initialValues={{ profile: "client", validity_days: 365, key_alg: "ecdsa_p256", withCsr: false, managed: false, msp_bundle: false }}
       onFinish={(v) => issue.mutate(v)}
+      onValuesChange={draft.onValuesChange}
     >
       {why && <Alert type="info" showIcon title={why} style={{ marginBottom: 16 }} />}
       <Form.Item name="ca" label={t("certs.ca")} rules={[{ required: true }]}>

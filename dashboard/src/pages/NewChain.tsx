@@ -12,6 +12,7 @@ import { showFieldErrors } from "../api/problem";
 import { useIsAdmin, useSession } from "../auth/session";
 import { useI18n } from "../i18n";
 import { useAlliances } from "./data";
+import { useDraft } from "../forms/draft";
 import { defaults, present, SchemaFields, type ObjectSchema } from "./SchemaFields";
 
 type Fields = {
@@ -39,6 +40,7 @@ export default function NewChain() {
   const qc = useQueryClient();
   const alliances = useAlliances();
   const [form] = Form.useForm<Fields>();
+  const draft = useDraft(form, "chains/new");
   const engine = Form.useWatch("engine", form);
   const template = Form.useWatch("template", form);
   const [error, setError] = useState<string>();
@@ -73,6 +75,7 @@ export default function NewChain() {
       return { chain, alliance: v.alliance };
     },
     onSuccess: ({ chain, alliance }) => {
+      draft.clear();
       void message.success(t("chain.created", { name: chain.name }));
       void qc.invalidateQueries({ queryKey: ["chains", alliance] });
       navigate(`/alliances/${alliance}/chains/${chain.id}`);
@@ -103,6 +106,7 @@ export default function NewChain() {
         initialValues={{ engine: "native", nodes_per_member: 1 }}
         onFinish={(v) => create.mutate(v)}
         onValuesChange={(changed: Partial<Fields>) => {
+          draft.onValuesChange();
           // A server error is about what was sent: it goes once the field changes.
           setError(undefined);
           form.setFields(Object.keys(changed).map((name) => ({ name, errors: [] })) as never[]);
