@@ -26,7 +26,7 @@ function browserBinary() {
   throw new Error("Chromium is needed (Debian's chromium package; scripts/test installs it)");
 }
 
-async function freePort() {
+export async function freePort() {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.once("error", reject);
@@ -38,13 +38,13 @@ async function freePort() {
 }
 
 /** Starts consortia-api on a fresh data directory; resolves when it answers /healthz. */
-export async function startServer(env = {}) {
+export async function startServer(env = {}, port = undefined) {
   const dist = join(here, "dist");
   if (!existsSync(join(dist, "index.html"))) {
     throw new Error("dashboard/dist is not built: run `npm run build` (or ./scripts/build-console)");
   }
   const dataDir = mkdtempSync(join(tmpdir(), "consortia-e2e-"));
-  const port = await freePort();
+  port ??= await freePort();
   const base = `http://127.0.0.1:${port}`;
   const log = openSync(join(dataDir, "server.log"), "a");
   const child = spawn(apiBinary(), ["serve"], {
@@ -131,4 +131,48 @@ export async function expectAccessible(page, what) {
     );
     throw new Error(`${what}: accessibility violations:\n${lines.join("\n")}`);
   }
+}
+
+/**
+ * Starts the test identity provider (npm oidc-provider, api-server/tests/oidc) with its
+ * sign-in page on, for a console at `base`; resolves to its issuer, a control call and stop.
+ */
+export async function startIdp(base) {
+  const dir = join(here, "..", "api-server", "tests", "oidc");
+  if (!existsSync(join(dir, "node_modules"))) {
+    throw new Error("the test identity provider is not installed: npm ci --prefix api-server/tests/oidc");
+  }
+  const clients = [{
+    client_id: "consortia",
+    client_secret: "s3cret",
+    redirect_uris: [`${base}/auth/callback`],
+    post_logout_redirect_uris: [`${base}/`],
+    grant_types: ["authorization_code"],
+    response_types: ["code"],
+    token_endpoint_auth_method: "client_secret_basic",
+  }];
+  const child = spawn("node", ["provider.mjs"], {
+    cwd: dir,
+    env: { PATH: process.env.PATH, OIDC_PORT: "0", OIDC_CLIENTS: JSON.stringify(clients), OIDC_LOGIN_PAGE: "1" },
+    stdio: ["pipe", "pipe", "ignore"],
+  });
+  const line = await new Promise((resolve, reject) => {
+    let buf = "";
+    child.stdout.on("data", (d) => {
+      buf += d;
+      if (buf.includes("\n")) resolve(buf.split("\n")[0]);
+    });
+    child.once("exit", (code) => reject(new Error(`the identity provider exited (${code})`)));
+  });
+  const { issuer } = JSON.parse(line);
+  const control = async (path, body) => {
+    const res = await fetch(issuer + path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
+    return res.json();
+  };
+  const stop = async () => {
+    child.kill("SIGTERM");
+    await new Promise((r) => (child.exitCode !== null ? r() : child.once("exit", r)));
+  };
+  return { issuer, control, stop };
 }

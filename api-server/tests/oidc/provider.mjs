@@ -48,6 +48,9 @@ const API_SCOPE = 'api';
 // without an interaction. Default: every authorization request goes through
 // the (automatic) login interaction, so /test/next-login always applies.
 const SSO = process.env.OIDC_SSO === '1';
+// "1" shows a sign-in page for every login (a person types a username and any password),
+// as a browser meets at a real identity provider; by default logins finish by themselves.
+const LOGIN_PAGE = process.env.OIDC_LOGIN_PAGE === '1';
 const DEFAULT_ACCOUNT = 'alice';
 
 const DEFAULT_CLIENTS = [{
@@ -554,9 +557,25 @@ provider.use(async (ctx, next) => {
     const clientId = params.client_id;
     let result;
 
+    if (prompt.name === 'login' && LOGIN_PAGE && ctx.method === 'GET') {
+      ctx.type = 'html';
+      ctx.body = loginPage(details.uid, params.client_id);
+      return;
+    }
     if (prompt.name === 'login') {
-      const accountId = nextLogin ?? DEFAULT_ACCOUNT;
+      let accountId = nextLogin ?? DEFAULT_ACCOUNT;
       nextLogin = undefined;
+      if (LOGIN_PAGE) {
+        const form = querystring.parse(await readRaw(ctx.req));
+        const username = String(form.username ?? '').trim();
+        if (!/^[A-Za-z0-9._-]{1,64}$/.test(username) || !String(form.password ?? '')) {
+          ctx.status = 400;
+          ctx.type = 'html';
+          ctx.body = loginPage(details.uid, params.client_id, 'Enter a username and a password.');
+          return;
+        }
+        accountId = username;
+      }
       const grant = new provider.Grant({ accountId, clientId });
       const requested = String(params.scope || '').split(' ').filter(Boolean);
       const oidcScopes = requested.filter((s) => OIDC_SCOPES.includes(s));
@@ -596,6 +615,23 @@ provider.use(async (ctx, next) => {
     console.error('test-idp: interaction failed:', err);
   }
 });
+
+const escapeHtml = (v) => String(v).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/** The sign-in page of OIDC_LOGIN_PAGE=1: any password is accepted. */
+function loginPage(uid, clientId, error) {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Test identity provider: sign in</title></head>
+<body><main>
+<h1>Sign in to the test identity provider</h1>
+<p>${escapeHtml(clientId)} asks who you are.</p>
+${error ? `<p role="alert">${escapeHtml(error)}</p>` : ''}
+<form method="post" action="/interaction/${escapeHtml(uid)}">
+<label for="username">Username</label> <input id="username" name="username" autocomplete="username" required>
+<label for="password">Password</label> <input id="password" name="password" type="password" autocomplete="current-password" required>
+<button type="submit">Sign in</button>
+</form></main></body></html>`;
+}
 
 function requestedClaimNames(claimsParam) {
   if (!claimsParam) return [];
