@@ -504,7 +504,7 @@ test("a certificate is issued with a key shown once, revoked, and listed on the 
   await context.close();
 });
 
-test("a partner uploads a template, the reviewer approves it, a customer finds it", async () => {
+test("a partner uploads a template, the reviewer approves it, a customer finds it, reads it and installs it, the partner deprecates it", async () => {
   const partner = await makeTenant("templates-inc", "Templates Inc", "partner");
 
   // A package made from the built-in evidence template under another slug and name.
@@ -521,6 +521,18 @@ test("a partner uploads a template, the reviewer approves it, a customer finds i
   );
   const pkg = join(outDir, "court-notary.tar.gz");
   execFileSync("tar", ["-czf", pkg, "-C", dir, "consortia-template.yaml", "config/deposit-service.json", "schema/evidence-metadata.schema.json"]);
+
+  // A customer with a chain to install it on (it starts while the partner works).
+  const customer = await makeTenant("notary-customer", "Notary Customer");
+  const alliance = await makeAlliance(customer.id, "Notaries guild", "Notary Customer", "NotaryCustomerMSP");
+  const chain = await server.api("POST", `/api/v1/alliances/${alliance.id}/chains`, {
+    tenant_id: customer.id,
+    name: "registry",
+    engine: "native",
+    nodes_per_member: 1,
+  });
+  assert.equal(chain.status, 201, JSON.stringify(chain.body));
+  const chainPath = `/api/v1/alliances/${alliance.id}/chains/${chain.body.id}`;
 
   const context = await browser.newContext({ locale: "en-US" });
   const page = await context.newPage();
@@ -541,12 +553,52 @@ test("a partner uploads a template, the reviewer approves it, a customer finds i
   await expectAccessible(page, "marketplace");
   await screenshot(page, "marketplace");
 
-  // A customer finds it in the catalog.
+  // A customer finds it in the catalog, filtered by category, and opens its page.
   await page.getByLabel("Tenant").click();
-  await page.locator('.ant-select-item-option[title="Acme"]').click();
+  await page.locator('.ant-select-item-option[title="Notary Customer"]').click();
+  await page.getByLabel("Category").click();
+  await page.locator('.ant-select-item-option[title="notarization"]').click();
   await page.getByLabel("Search templates").fill("court");
   await page.getByLabel("Search templates").press("Enter");
   await page.getByRole("heading", { name: "Court notary" }).waitFor();
+  await page.getByRole("link", { name: "Court notary" }).click();
+  await page.getByRole("heading", { name: "Court notary", level: 1 }).waitFor();
+  // The description is Markdown, rendered (no raw HTML is ever rendered: unit-tested).
+  await page.getByRole("heading", { name: "What it does" }).waitFor();
+  await page.locator(".template-description strong", { hasText: "receipt" }).waitFor();
+
+  // Installed on the customer's running chain from the form its schema makes.
+  for (;;) {
+    const c = await server.api("GET", chainPath);
+    if (c.body.phase === "running") break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const install = page.locator("form#install");
+  await install.getByLabel("Chain", { exact: true }).click();
+  await page.locator('.ant-select-item-option[title="registry (Notaries guild)"]').click();
+  await install.getByLabel("Off-chain retention (days)").fill("90");
+  await install.locator('button[type="submit"]').click();
+  await page.getByText("Installed on registry.").waitFor();
+  await expectAccessible(page, "template");
+  await screenshot(page, "template");
+  const installed = await server.api("GET", `${chainPath}/installations`);
+  assert.equal(installed.status, 200);
+  assert.equal(installed.body[0].slug, "court-notary");
+  assert.equal(installed.body[0].parameters.retention_days, 90);
+
+  // The partner deprecates the version, with a reason the catalog shows.
+  await page.getByRole("link", { name: "← Marketplace" }).click();
+  await page.getByLabel("Tenant").click();
+  await page.locator('.ant-select-item-option[title="Templates Inc"]').click();
+  const mine = page.getByRole("row").filter({ hasText: "court-notary" }).filter({ has: page.getByRole("button", { name: "Deprecate" }) });
+  await mine.getByRole("button", { name: "Deprecate" }).click();
+  const dialog = page.getByRole("dialog", { name: "Deprecate version 1.0.0?" });
+  await dialog.getByLabel("Reason").fill("Superseded by the court registry template.");
+  await dialog.getByRole("button", { name: "Deprecate" }).click();
+  await page.getByText("Version deprecated").waitFor();
+  const detail = await server.api("GET", "/api/v1/catalog/court-notary");
+  assert.equal(detail.body.versions[0].status, "deprecated");
+  assert.equal(detail.body.versions[0].reason, "Superseded by the court registry template.");
   await context.close();
 });
 

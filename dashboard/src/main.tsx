@@ -24,6 +24,7 @@ const ChainDetail = lazy(() => import("./pages/ChainDetail"));
 const Certificates = lazy(() => import("./pages/Certificates"));
 const Marketplace = lazy(() => import("./pages/Marketplace"));
 const Admin = lazy(() => import("./pages/Admin"));
+const TemplatePage = lazy(() => import("./pages/TemplatePage"));
 
 const queryClient = new QueryClient({
   defaultOptions: {
@@ -53,6 +54,7 @@ function Routed() {
         <Route path="evidence" element={<Evidence />} />
         <Route path="certificates" element={<Certificates />} />
         <Route path="marketplace" element={<Marketplace />} />
+        <Route path="marketplace/:slug" element={<TemplatePage />} />
         <Route path="admin" element={<Admin />} />
         <Route path="*" element={<Overview />} />
       </Route>

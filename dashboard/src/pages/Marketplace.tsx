@@ -5,6 +5,7 @@
 import { App, Button, Card, Col, Empty, Input, Modal, Row, Select, Space, Table, Tag, Typography, Upload } from "antd";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
+import { Link } from "react-router";
 import { api, unwrap } from "../api/client";
 import type { components } from "../api/schema";
 import { useRole, useSession } from "../auth/session";
@@ -21,11 +22,19 @@ function Catalog() {
   const { t } = useI18n();
   const [q, setQ] = useState("");
   const [engine, setEngine] = useState<string>();
+  const [category, setCategory] = useState<string>();
+  const [sort, setSort] = useState<"installs" | "recent">("installs");
   const catalog = useQuery({
-    queryKey: ["catalog", "search", q, engine],
+    queryKey: ["catalog", "search", q, engine, category, sort],
     queryFn: async () =>
-      unwrap(await api.GET("/api/v1/catalog", { params: { query: { limit: 100, ...(q ? { q } : {}), ...(engine ? { engine } : {}) } } })).items,
+      unwrap(await api.GET("/api/v1/catalog", { params: { query: { limit: 100, sort, ...(q ? { q } : {}), ...(engine ? { engine } : {}), ...(category ? { category } : {}) } } })).items,
   });
+  // The categories on offer: those of the whole catalog (one unfiltered read).
+  const all = useQuery({
+    queryKey: ["catalog", "categories"],
+    queryFn: async () => unwrap(await api.GET("/api/v1/catalog", { params: { query: { limit: 200 } } })).items,
+  });
+  const categories = [...new Set((all.data ?? []).map((c) => c.template.category))].sort();
   return (
     <>
       <Space wrap style={{ marginBottom: 16 }}>
@@ -39,6 +48,25 @@ function Catalog() {
           onChange={setEngine}
           options={["native", "fabric", "quorum"].map((e) => ({ value: e, label: e }))}
         />
+        <Select
+          aria-label={t("market.category")}
+          allowClear
+          placeholder={t("market.category")}
+          style={{ width: 180 }}
+          value={category}
+          onChange={setCategory}
+          options={categories.map((c) => ({ value: c, label: c }))}
+        />
+        <Select
+          aria-label={t("market.sort")}
+          style={{ width: 200 }}
+          value={sort}
+          onChange={setSort}
+          options={[
+            { value: "installs", label: t("market.sortInstalls") },
+            { value: "recent", label: t("market.sortRecent") },
+          ]}
+        />
       </Space>
       {catalog.isPending ? (
         <Loading />
@@ -50,7 +78,7 @@ function Catalog() {
         <Row gutter={[16, 16]}>
           {catalog.data.map((c) => (
             <Col key={c.template.id} xs={24} md={12} xl={8}>
-              <Card title={<h3 style={{ fontSize: 15, margin: 0 }}>{c.template.name}</h3>} extra={<Tag>{c.latest_version}</Tag>}>
+              <Card title={<h3 style={{ fontSize: 15, margin: 0 }}><Link to={`/marketplace/${c.template.slug}`}>{c.template.name}</Link></h3>} extra={<Tag>{c.latest_version}</Tag>}>
                 <Typography.Paragraph>{c.template.summary}</Typography.Paragraph>
                 <Typography.Paragraph type="secondary">
                   {t("market.by", { publisher: c.publisher })} · {c.template.engines.join(", ")} · {t("market.installs", { n: c.template.installs })}
@@ -102,9 +130,39 @@ function MyTemplates() {
     },
     onError: (e) => void message.error(e.message),
   });
+  const [deprecating, setDeprecating] = useState<{ id: string; version: string }>();
+  const [reason, setReason] = useState("");
+  const deprecate = useMutation({
+    mutationFn: async ({ id, version }: { id: string; version: string }) =>
+      unwrap(
+        await api.POST("/api/v1/templates/{template_id}/versions/{version}/deprecate", {
+          params: { path: { template_id: id, version } },
+          body: { reason: reason.trim() || undefined },
+        }),
+      ),
+    onSuccess: () => {
+      setDeprecating(undefined);
+      setReason("");
+      void message.success(t("market.deprecated"));
+      refresh();
+      void qc.invalidateQueries({ queryKey: ["catalog"] });
+    },
+    onError: (e) => void message.error(e.message),
+  });
   const canPublish = role !== undefined && role !== "viewer";
   return (
     <>
+      <Modal
+        open={!!deprecating}
+        title={t("market.deprecateTitle", { version: deprecating?.version ?? "" })}
+        okText={t("market.deprecate")}
+        okButtonProps={{ danger: true, loading: deprecate.isPending }}
+        onOk={() => deprecating && deprecate.mutate(deprecating)}
+        onCancel={() => setDeprecating(undefined)}
+      >
+        <Typography.Paragraph>{t("market.deprecateHelp")}</Typography.Paragraph>
+        <Input.TextArea aria-label={t("market.reason")} value={reason} maxLength={500} onChange={(e) => setReason(e.target.value)} />
+      </Modal>
       <Upload.Dragger
         accept=".tar.gz,.tgz,application/gzip"
         showUploadList={false}
@@ -138,10 +196,16 @@ function MyTemplates() {
               {
                 title: "",
                 render: (_, r) =>
-                  (r.status === "draft" || r.status === "rejected") && (
+                  r.status === "draft" || r.status === "rejected" ? (
                     <Button size="small" disabled={!canPublish} onClick={() => submit.mutate({ id: r.id, version: r.version })}>
                       {t("market.submit")}
                     </Button>
+                  ) : (
+                    r.status === "published" && (
+                      <Button size="small" danger disabled={!canPublish} onClick={() => setDeprecating({ id: r.id, version: r.version })}>
+                        {t("market.deprecate")}
+                      </Button>
+                    )
                   ),
               },
             ]}
