@@ -167,6 +167,13 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             None
         }
     };
+    // Open live feeds end when a stop signal arrives, so they do not hold the graceful
+    // shutdown (actix's own handlers stop accepting; this only closes the streams).
+    let live = state.live.clone();
+    tokio::spawn(async move {
+        stop_signal().await;
+        live.close();
+    });
     let mut server = HttpServer::new(move || {
         let mut app = App::new()
             .wrap(middleware::from_fn(http::observe::observe))
@@ -195,4 +202,27 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     runtime.shutdown().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// SIGTERM or SIGINT (Ctrl-C).
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }

@@ -103,6 +103,9 @@ struct Inner {
     tasks: tokio::runtime::Handle,
     tx: broadcast::Sender<Arc<Change>>,
     running: AtomicBool,
+    /// True once the server is stopping: every subscription ends, so that open streams do
+    /// not hold a graceful shutdown for its whole timeout.
+    closed: tokio::sync::watch::Sender<bool>,
 }
 
 impl Live {
@@ -124,8 +127,14 @@ impl Live {
                 tasks,
                 tx,
                 running: AtomicBool::new(false),
+                closed: tokio::sync::watch::Sender::new(false),
             }),
         }
+    }
+
+    /// Ends every subscription, now and to come (the server is stopping).
+    pub fn close(&self) {
+        self.inner.closed.send_replace(true);
     }
 
     /// Subscribes `who` to what it may read: `tenant`'s alliances and chains (read access
@@ -133,6 +142,10 @@ impl Live {
     /// platform administrator).
     pub async fn subscribe(&self, who: &Caller, tenant: Option<Uuid>) -> Result<Subscription> {
         let rx = self.inner.tx.subscribe();
+        let closed = self.inner.closed.subscribe();
+        if *closed.borrow() {
+            return Err(Error::Unavailable("the server is stopping".into()));
+        }
         if !self.inner.running.swap(true, Ordering::SeqCst) {
             self.inner.tasks.spawn(hub(Arc::downgrade(&self.inner)));
         }
@@ -141,6 +154,7 @@ impl Live {
             who: who.clone(),
             asked: tenant,
             rx,
+            closed,
             // Databases keep microseconds (PostgreSQL) or less: an event written in the same
             // instant as the subscription must not read back as older than it.
             from: self.inner.clock.now().trunc_subsecs(3),
@@ -160,6 +174,7 @@ pub struct Subscription {
     who: Caller,
     asked: Option<Uuid>,
     rx: broadcast::Receiver<Arc<Change>>,
+    closed: tokio::sync::watch::Receiver<bool>,
     /// Events written before the subscription are not its news.
     from: DateTime<Utc>,
     /// The caller's tenants (`None`: every tenant).
@@ -173,14 +188,17 @@ pub struct Subscription {
 impl Subscription {
     /// The next change the caller may see, a keep-alive after [`KEEP_ALIVE`] of silence, or
     /// `None` when the feed ends (the credential was revoked or expired, or the caller lost
-    /// access to the tenant it asked for, or the server is stopping).
+    /// access to the tenant it asked for, or the server is stopping: [`Live::close`]).
     pub async fn next(&mut self) -> Option<Delivery> {
         loop {
             if self.checked.elapsed() >= RECHECK && self.recheck().await.is_err() {
                 return None;
             }
             let wake = (self.checked + RECHECK).min(self.last_sent + KEEP_ALIVE);
-            let got = tokio::time::timeout_at(wake, self.rx.recv()).await;
+            let got = tokio::select! {
+                got = tokio::time::timeout_at(wake, self.rx.recv()) => got,
+                _ = self.closed.wait_for(|c| *c) => return None,
+            };
             let delivery = match got {
                 Err(_) if self.last_sent.elapsed() >= KEEP_ALIVE => Some(Delivery::KeepAlive),
                 Err(_) => None,

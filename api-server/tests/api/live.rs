@@ -402,4 +402,21 @@ async fn the_live_feed_shows_each_caller_only_its_own(app: &TestApp) {
             Read::Quiet => panic!("the revoked token's feed did not end"),
         }
     }
+
+    // A stopping server ends every feed (and opens no new one).
+    app.state.live.close();
+    let mut ended = false;
+    for _ in 0..50 {
+        match acme.next(Duration::from_secs(5)).await {
+            Read::Ended => {
+                ended = true;
+                break;
+            }
+            Read::Event(..) => continue,
+            Read::Quiet => break,
+        }
+    }
+    assert!(ended, "a closed feed must end");
+    let (status, _) = app.events("/api/v1/events", &w.acme_t).await;
+    assert_eq!(status, 503);
 }

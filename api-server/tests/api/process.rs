@@ -210,6 +210,49 @@ fn sigterm_lets_in_flight_requests_finish() {
 }
 
 #[test]
+fn sigterm_ends_open_live_feeds_instead_of_waiting_for_them() {
+    let dir = tempfile::tempdir().unwrap();
+    // A long graceful timeout: an open event stream that is not ended would hold it all.
+    let mut server = start(dir.path(), &[("CONSORTIA_SHUTDOWN_TIMEOUT", "60".into())]);
+    let token = std::fs::read_to_string(dir.path().join("bootstrap-token")).unwrap();
+    let mut s = TcpStream::connect(server.addr).unwrap();
+    write!(
+        s,
+        "GET /api/v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\r\n"
+    )
+    .unwrap();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !String::from_utf8_lossy(&seen).contains("event: ready") {
+        let n = s.read(&mut buf).unwrap();
+        assert!(n > 0, "the stream closed before it was ready");
+        seen.extend_from_slice(&buf[..n]);
+    }
+    assert!(
+        String::from_utf8_lossy(&seen).contains("text/event-stream"),
+        "{}",
+        String::from_utf8_lossy(&seen)
+    );
+    let asked = Instant::now();
+    sigterm(&server.child);
+    let exit = wait_exit(&mut server.child, Duration::from_secs(15));
+    assert!(exit.success(), "clean exit: {exit:?}");
+    assert!(
+        asked.elapsed() < Duration::from_secs(15),
+        "the stop waited for the stream"
+    );
+    // The stream ended rather than being cut: its chunked body was finished.
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut rest = Vec::new();
+    let _ = s.read_to_end(&mut rest);
+    assert!(
+        String::from_utf8_lossy(&rest).ends_with("0\r\n\r\n"),
+        "{:?}",
+        String::from_utf8_lossy(&rest)
+    );
+}
+
+#[test]
 fn traces_are_exported_over_otlp_http() {
     let receiver = TcpListener::bind("127.0.0.1:0").unwrap();
     let endpoint = format!("http://{}", receiver.local_addr().unwrap());

@@ -6181,7 +6181,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (the database) is not reachable; try again shortly */
+            /** @description The server is stopping */
             503: {
                 headers: {
                     [name: string]: unknown;

@@ -118,7 +118,8 @@ fn json<T: Serialize>(v: &T) -> String {
     params(LiveQuery),
     responses((status = 200, content_type = "text/event-stream", body = String,
             description = "Server-sent events: `ready`, `alliance_event`, `invitation`, `chain`, `resync`"),
-        (status = 400, body = Problem), (status = 401, body = Problem), (status = 404, body = Problem)),
+        (status = 400, body = Problem), (status = 401, body = Problem), (status = 404, body = Problem),
+        (status = 503, description = "The server is stopping", body = Problem)),
     security(("bearer" = [])))]
 pub async fn events(
     state: web::Data<AppState>,
