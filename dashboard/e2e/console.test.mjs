@@ -120,6 +120,7 @@ test("the language is switchable and remembered", async () => {
   await page.reload();
   await page.getByRole("heading", { name: "概览" }).waitFor();
   assert.equal(await page.evaluate(() => document.documentElement.lang), "zh-CN");
+  await expectAccessible(page, "overview-zh");
   await screenshot(page, "overview-zh");
   await page.getByRole("button", { name: "English" }).click();
   await page.getByRole("heading", { name: "Overview" }).waitFor();
@@ -403,6 +404,9 @@ test("a chain is created from a built-in template, watched to running, and delet
   await page.getByLabel("Tenant").click();
   await page.locator('.ant-select-item-option[title="Chain Co"]').click();
   await page.getByRole("heading", { name: "Chains", level: 1 }).waitFor();
+  await page.getByText("No chains yet").waitFor();
+  await expectAccessible(page, "chains");
+  await screenshot(page, "chains");
   const form = page.locator("form");
   const choose = async (label, option) => {
     await form.getByLabel(label).click();
