@@ -589,9 +589,13 @@ test("a partner uploads a template, the reviewer approves it, a customer finds i
   assert.equal(installed.status, 200);
   assert.equal(installed.body[0].slug, "court-notary");
   assert.equal(installed.body[0].parameters.retention_days, 90);
+  // The chain's page lists it, and shows it anchored on chain once its transaction commits.
+  await page.goto(`${server.base}/alliances/${alliance.id}/chains/${chain.body.id}`);
+  await page.getByRole("cell", { name: "court-notary 1.0.0" }).waitFor();
+  await page.getByRole("row").filter({ hasText: "court-notary" }).getByText("installed", { exact: true }).waitFor();
 
   // The partner deprecates the version, with a reason the catalog shows.
-  await page.getByRole("link", { name: "← Marketplace" }).click();
+  await page.getByRole("link", { name: "Marketplace", exact: true }).click();
   await page.getByLabel("Tenant").click();
   await page.locator('.ant-select-item-option[title="Templates Inc"]').click();
   const mine = page.getByRole("row").filter({ hasText: "court-notary" }).filter({ has: page.getByRole("button", { name: "Deprecate" }) });

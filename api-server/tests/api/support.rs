@@ -153,17 +153,11 @@ impl TestApp {
 
     /// Sends a prepared request (for raw bodies and custom headers).
     pub async fn send(&self, req: test::TestRequest, token: Option<&str>) -> Resp {
-        let app = test::init_service(
-            App::new()
-                .wrap(actix_web::middleware::from_fn(http::observe::observe))
-                .configure(http::configure(self.state.clone())),
-        )
-        .await;
         let req = match token {
             Some(t) => req.insert_header(("Authorization", format!("Bearer {t}"))),
             None => req,
         };
-        let res = test::call_service(&app, req.to_request()).await;
+        let res = self.respond(req).await;
         let status = res.status().as_u16();
         let headers = res.headers().clone();
         documented(
@@ -181,35 +175,35 @@ impl TestApp {
         }
     }
 
-    /// A GET's raw body bytes.
-    pub async fn raw_body(&self, path: &str, token: &str) -> Vec<u8> {
+    /// The app's answer to `req`, through the full middleware stack.
+    async fn respond(&self, req: test::TestRequest) -> actix_web::dev::ServiceResponse {
         let app = test::init_service(
             App::new()
                 .wrap(actix_web::middleware::from_fn(http::observe::observe))
                 .configure(http::configure(self.state.clone())),
         )
         .await;
-        let req = test::TestRequest::get()
+        test::call_service(&app, req.to_request())
+            .await
+            .map_into_boxed_body()
+    }
+
+    /// A GET with a bearer token.
+    fn get_as(path: &str, token: &str) -> test::TestRequest {
+        test::TestRequest::get()
             .uri(path)
             .insert_header(("Authorization", format!("Bearer {token}")))
-            .to_request();
-        let res = test::call_service(&app, req).await;
+    }
+
+    /// A GET's raw body bytes.
+    pub async fn raw_body(&self, path: &str, token: &str) -> Vec<u8> {
+        let res = self.respond(Self::get_as(path, token)).await;
         test::read_body(res).await.to_vec()
     }
 
     /// Opens a server-sent-events stream; the status and, when 200, the feed to read.
     pub async fn events(&self, path: &str, token: &str) -> (u16, Option<Feed>) {
-        let app = test::init_service(
-            App::new()
-                .wrap(actix_web::middleware::from_fn(http::observe::observe))
-                .configure(http::configure(self.state.clone())),
-        )
-        .await;
-        let req = test::TestRequest::get()
-            .uri(path)
-            .insert_header(("Authorization", format!("Bearer {token}")))
-            .to_request();
-        let res = test::call_service(&app, req).await;
+        let res = self.respond(Self::get_as(path, token)).await;
         let status = res.status().as_u16();
         if status != 200 {
             return (status, None);
@@ -221,7 +215,7 @@ impl TestApp {
         (
             status,
             Some(Feed {
-                body: actix_web::body::BoxBody::new(res.into_body()),
+                body: res.into_body(),
                 buf: String::new(),
             }),
         )

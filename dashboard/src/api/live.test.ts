@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { staleKeys } from "./live";
+import { backOff, staleKeys } from "./live";
 
 describe("staleKeys", () => {
   it("a chain event refreshes that chain and the chain lists", () => {
@@ -16,5 +16,11 @@ describe("staleKeys", () => {
   it("an invitation refreshes the invited tenant's inbox; unknown events nothing", () => {
     expect(staleKeys("invitation", { kind: "invitation_sent", alliance_id: "a", tenant_id: "t", at: "" })).toContainEqual(["invitations", "t"]);
     expect(staleKeys("something", {})).toEqual([]);
+  });
+});
+
+describe("polling while the feed is down", () => {
+  it("backs off as reconnecting keeps failing, up to eight times the interval", () => {
+    expect([0, 1, 2, 3, 4, 10].map((n) => backOff(3_000, n))).toEqual([3_000, 3_000, 6_000, 12_000, 24_000, 24_000]);
   });
 });

@@ -14,11 +14,22 @@ type LiveInvitation = components["schemas"]["LiveInvitation"];
 export const LIVE_MS = 3_000;
 
 let connected = false;
+/** Failed connection attempts since the feed was last up. */
+let failures = 0;
 const listeners = new Set<() => void>();
+function notify() {
+  listeners.forEach((l) => l());
+}
 function setConnected(value: boolean) {
+  if (value) failures = 0;
   if (connected === value) return;
   connected = value;
-  listeners.forEach((l) => l());
+  notify();
+}
+function failed() {
+  failures += 1;
+  connected = false;
+  notify();
 }
 function subscribe(l: () => void) {
   listeners.add(l);
@@ -30,9 +41,19 @@ export function useLiveConnected(): boolean {
   return useSyncExternalStore(subscribe, () => connected);
 }
 
-/** A query's refetch interval: none while the feed is connected, `ms` while it is down. */
+/** The polling interval after `failures` failed attempts to reach the feed: `ms`, doubled
+ * for each failure after the first, at most eight times `ms` (exported for tests). */
+export function backOff(ms: number, failures: number): number {
+  return ms * 2 ** Math.min(Math.max(failures - 1, 0), 3);
+}
+
+/** A query's refetch interval: none while the feed is connected; while it is down, `ms`
+ * backing off as attempts to reconnect keep failing (a server that is down is not polled
+ * harder than it can answer). */
 export function usePoll(ms: number = LIVE_MS): number | false {
-  return useLiveConnected() ? false : ms;
+  const live = useLiveConnected();
+  const misses = useSyncExternalStore(subscribe, () => failures);
+  return live ? false : backOff(ms, misses);
 }
 
 /** What each event makes stale (exported for tests). */
@@ -87,7 +108,7 @@ export function useLiveFeed(tenantId: string | undefined) {
       });
     }
     // The browser reconnects by itself (the server asks for 3 s); meanwhile lists poll.
-    source.onerror = () => setConnected(false);
+    source.onerror = () => failed();
     return () => {
       source.close();
       setConnected(false);

@@ -66,6 +66,21 @@ pub async fn create(
     Ok(HttpResponse::Created().json(render(&state, &viewer, row).await?))
 }
 
+/// A page of chains as the caller sees them.
+async fn page_of(
+    state: &AppState,
+    who: &Caller,
+    rows: Vec<crate::db::entities::chain::Model>,
+    next_cursor: Option<String>,
+) -> ApiResult<HttpResponse> {
+    let viewer = state.chains.viewer(who).await?;
+    let mut items = Vec::with_capacity(rows.len());
+    for c in rows {
+        items.push(render(state, &viewer, c).await?);
+    }
+    Ok(HttpResponse::Ok().json(Page { items, next_cursor }))
+}
+
 /// Lists the alliance's chains a page at a time (in id order).
 #[utoipa::path(get, path = "/api/v1/alliances/{alliance_id}/chains", operation_id = "listChains", tag = "chains",
     params(("alliance_id" = Uuid, Path), PageQuery),
@@ -80,12 +95,7 @@ pub async fn list(
 ) -> ApiResult<HttpResponse> {
     let req = q.page()?;
     let (rows, next_cursor) = state.chains.list(&who, path.into_inner(), &req).await?;
-    let viewer = state.chains.viewer(&who).await?;
-    let mut items = Vec::with_capacity(rows.len());
-    for c in rows {
-        items.push(render(&state, &viewer, c).await?);
-    }
-    Ok(HttpResponse::Ok().json(Page { items, next_cursor }))
+    page_of(&state, &who, rows, next_cursor).await
 }
 
 /// Query of `GET /api/v1/chains`.
@@ -116,12 +126,7 @@ pub async fn list_all(
 ) -> ApiResult<HttpResponse> {
     let req = page_request(q.limit, q.cursor.as_deref())?;
     let (rows, next_cursor) = state.chains.list_for(&who, q.tenant_id, &req).await?;
-    let viewer = state.chains.viewer(&who).await?;
-    let mut items = Vec::with_capacity(rows.len());
-    for c in rows {
-        items.push(render(&state, &viewer, c).await?);
-    }
-    Ok(HttpResponse::Ok().json(Page { items, next_cursor }))
+    page_of(&state, &who, rows, next_cursor).await
 }
 
 /// An engine, and whether this server's runtime can run it.
