@@ -47,6 +47,18 @@ async function makeAlliance(tenant, name, org, orgId) {
   return r.body;
 }
 
+/** A native chain of `tenant` in `alliance` (it starts in the background); its API path. */
+async function makeChain(tenant, alliance, name, nodesPerMember) {
+  const chain = await server.api("POST", `/api/v1/alliances/${alliance.id}/chains`, {
+    tenant_id: tenant.id,
+    name,
+    engine: "native",
+    nodes_per_member: nodesPerMember,
+  });
+  assert.equal(chain.status, 201, JSON.stringify(chain.body));
+  return { chain: chain.body, path: `/api/v1/alliances/${alliance.id}/chains/${chain.body.id}` };
+}
+
 async function signIn(page, token) {
   await page.getByLabel("API token").fill(token);
   // By type, not name: the name reads "loading Sign in" while the spinner's exit animation runs.
@@ -263,14 +275,7 @@ test("the receipt verifier works signed out, in the browser alone", async () => 
 test("files are deposited from the browser and their receipts verify offline", async () => {
   const tenant = await makeTenant("evidence-co", "Evidence Co");
   const alliance = await makeAlliance(tenant.id, "Evidence", "Evidence Co", "EvidenceMSP");
-  const chain = await server.api("POST", `/api/v1/alliances/${alliance.id}/chains`, {
-    tenant_id: tenant.id,
-    name: "ledger",
-    engine: "native",
-    nodes_per_member: 4,
-  });
-  assert.equal(chain.status, 201, JSON.stringify(chain.body));
-  const chainPath = `/api/v1/alliances/${alliance.id}/chains/${chain.body.id}`;
+  const { path: chainPath } = await makeChain(tenant, alliance, "ledger", 4);
 
   const context = await browser.newContext({ locale: "en-US", acceptDownloads: true });
   const page = await context.newPage();
@@ -529,14 +534,7 @@ test("a partner uploads a template, the reviewer approves it, a customer finds i
   // A customer with a chain to install it on (it starts while the partner works).
   const customer = await makeTenant("notary-customer", "Notary Customer");
   const alliance = await makeAlliance(customer.id, "Notaries guild", "Notary Customer", "NotaryCustomerMSP");
-  const chain = await server.api("POST", `/api/v1/alliances/${alliance.id}/chains`, {
-    tenant_id: customer.id,
-    name: "registry",
-    engine: "native",
-    nodes_per_member: 1,
-  });
-  assert.equal(chain.status, 201, JSON.stringify(chain.body));
-  const chainPath = `/api/v1/alliances/${alliance.id}/chains/${chain.body.id}`;
+  const { chain, path: chainPath } = await makeChain(customer, alliance, "registry", 1);
 
   const context = await browser.newContext({ locale: "en-US" });
   const page = await context.newPage();
@@ -590,7 +588,7 @@ test("a partner uploads a template, the reviewer approves it, a customer finds i
   assert.equal(installed.body[0].slug, "court-notary");
   assert.equal(installed.body[0].parameters.retention_days, 90);
   // The chain's page lists it, and shows it anchored on chain once its transaction commits.
-  await page.goto(`${server.base}/alliances/${alliance.id}/chains/${chain.body.id}`);
+  await page.goto(`${server.base}/alliances/${alliance.id}/chains/${chain.id}`);
   await page.getByRole("cell", { name: "court-notary 1.0.0" }).waitFor();
   await page.getByRole("row").filter({ hasText: "court-notary" }).getByText("installed", { exact: true }).waitFor();
 
