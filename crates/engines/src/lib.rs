@@ -4,3 +4,4 @@
 //! chain is".
 
 pub mod native;
+pub mod quorum;
