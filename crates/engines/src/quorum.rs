@@ -336,9 +336,228 @@ pub fn static_nodes(peers: &[Peer<'_>]) -> Value {
     )
 }
 
+/// The genesis file's name in material files.
+pub const GENESIS_FILE: &str = "genesis.json";
+
+/// Keys and genesis of one GoQuorum network, generated once and kept for its whole life
+/// (the operator keeps [`Material::to_files`] in the chain's keys Secret, so a restart or a
+/// reconcile never makes new ones).
+#[derive(Debug, Clone)]
+pub struct Material {
+    pub params: Params,
+    /// Validator node keys by node name (their addresses are the genesis validators).
+    pub validators: std::collections::BTreeMap<String, NodeKey>,
+    /// Member accounts by member name: pre-funded in the genesis, the keys contracts are
+    /// deployed from.
+    pub accounts: std::collections::BTreeMap<String, NodeKey>,
+    /// Wei each member account starts with.
+    pub balance_wei: u128,
+    pub genesis: Value,
+}
+
+fn key_name_ok(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 63
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+impl Material {
+    /// Fresh keys for `validators` (node names) and `members` (account names), and the
+    /// genesis naming them.
+    pub fn generate(
+        params: Params,
+        validators: &[String],
+        members: &[String],
+        balance_wei: u128,
+    ) -> Result<Material, QuorumError> {
+        let mut next = NodeKey::generate;
+        Material::generate_with(params, validators, members, balance_wei, &mut next)
+    }
+
+    /// As `generate`, with keys from `next_key` (validators, then accounts, in the order
+    /// given): deterministic material for tests.
+    pub fn generate_with(
+        params: Params,
+        validators: &[String],
+        members: &[String],
+        balance_wei: u128,
+        next_key: &mut dyn FnMut() -> NodeKey,
+    ) -> Result<Material, QuorumError> {
+        for (field, names) in [("validators", validators), ("members", members)] {
+            if let Some(bad) = names.iter().find(|n| !key_name_ok(n)) {
+                return Err(QuorumError::Invalid {
+                    field,
+                    detail: format!("`{bad}` is not a name (lower-case letters, digits, -)"),
+                });
+            }
+        }
+        let validators: std::collections::BTreeMap<_, _> =
+            validators.iter().map(|n| (n.clone(), next_key())).collect();
+        let accounts: std::collections::BTreeMap<_, _> =
+            members.iter().map(|n| (n.clone(), next_key())).collect();
+        let genesis = Self::genesis_for(&params, &validators, &accounts, balance_wei)?;
+        Ok(Material {
+            params,
+            validators,
+            accounts,
+            balance_wei,
+            genesis,
+        })
+    }
+
+    fn genesis_for(
+        params: &Params,
+        validators: &std::collections::BTreeMap<String, NodeKey>,
+        accounts: &std::collections::BTreeMap<String, NodeKey>,
+        balance_wei: u128,
+    ) -> Result<Value, QuorumError> {
+        let addresses: Vec<Address> = validators.values().map(NodeKey::address).collect();
+        let alloc: Vec<(Address, u128)> = accounts
+            .values()
+            .map(|k| (k.address(), balance_wei))
+            .collect();
+        genesis(params, &addresses, &alloc)
+    }
+
+    /// The material as named files: `genesis.json`, `<node>.nodekey` for each validator and
+    /// `<member>.account.key` for each member account (hex secrets, as geth reads them).
+    pub fn to_files(&self) -> std::collections::BTreeMap<String, Vec<u8>> {
+        let mut files = std::collections::BTreeMap::new();
+        files.insert(
+            GENESIS_FILE.to_string(),
+            serde_json::to_vec_pretty(&self.genesis).expect("a genesis serialises"),
+        );
+        for (name, key) in &self.validators {
+            files.insert(format!("{name}.nodekey"), key.secret_hex().into_bytes());
+        }
+        for (name, key) in &self.accounts {
+            files.insert(format!("{name}.account.key"), key.secret_hex().into_bytes());
+        }
+        files
+    }
+
+    /// Reads material written by `to_files`, checking that it is whole: the genesis names
+    /// exactly these validators, funds exactly these accounts, and is the genesis the keys
+    /// and its own settings make (so a file changed by hand is refused, not half used).
+    pub fn from_files(
+        files: &std::collections::BTreeMap<String, Vec<u8>>,
+    ) -> Result<Material, QuorumError> {
+        let invalid = |field, detail: String| QuorumError::Invalid { field, detail };
+        let genesis: Value = files
+            .get(GENESIS_FILE)
+            .ok_or_else(|| invalid("genesis", format!("{GENESIS_FILE} is missing")))
+            .and_then(|b| {
+                serde_json::from_slice(b).map_err(|e| invalid("genesis", e.to_string()))
+            })?;
+        let mut validators = std::collections::BTreeMap::new();
+        let mut accounts = std::collections::BTreeMap::new();
+        for (file, bytes) in files {
+            let text = std::str::from_utf8(bytes).map_err(|e| QuorumError::Key(e.to_string()))?;
+            if let Some(name) = file.strip_suffix(".nodekey") {
+                validators.insert(name.to_string(), NodeKey::from_hex(text)?);
+            } else if let Some(name) = file.strip_suffix(".account.key") {
+                accounts.insert(name.to_string(), NodeKey::from_hex(text)?);
+            }
+        }
+        let config = &genesis["config"];
+        let qbft = &config["qbft"];
+        let number = |v: &Value, field| v.as_u64().ok_or_else(|| invalid(field, "missing".into()));
+        let params = Params {
+            chain_id: number(&config["chainId"], "chain_id")?,
+            block_period_seconds: number(&qbft["blockperiodseconds"], "block_period_seconds")?,
+            empty_block_period_seconds: number(
+                &qbft["emptyblockperiodseconds"],
+                "empty_block_period_seconds",
+            )?,
+            epoch_length: number(&qbft["epochlength"], "epoch_length")?,
+            request_timeout_seconds: number(
+                &qbft["requesttimeoutseconds"],
+                "request_timeout_seconds",
+            )?,
+            gas_limit: genesis["gasLimit"]
+                .as_str()
+                .and_then(|s| u64::from_str_radix(s.trim_start_matches("0x"), 16).ok())
+                .ok_or_else(|| invalid("gas_limit", "missing".into()))?,
+        };
+        let balance_wei = genesis["alloc"]
+            .as_object()
+            .and_then(|a| a.values().next())
+            .and_then(|v| v["balance"].as_str())
+            .and_then(|s| u128::from_str_radix(s.trim_start_matches("0x"), 16).ok())
+            .unwrap_or(0);
+        let expected = Self::genesis_for(&params, &validators, &accounts, balance_wei)?;
+        if expected != genesis {
+            return Err(invalid(
+                "genesis",
+                "does not match the keys and settings beside it (changed by hand, or a key is missing)"
+                    .into(),
+            ));
+        }
+        Ok(Material {
+            params,
+            validators,
+            accounts,
+            balance_wei,
+            genesis,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn material_round_trips_through_files_and_refuses_mismatches() {
+        let names = |p: &str, n: usize| (0..n).map(|i| format!("{p}-{i}")).collect::<Vec<_>>();
+        let m = Material::generate(
+            Params::default(),
+            &names("validator", 4),
+            &names("member", 2),
+            10u128.pow(24),
+        )
+        .unwrap();
+        let files = m.to_files();
+        assert_eq!(files.len(), 1 + 4 + 2);
+        let back = Material::from_files(&files).unwrap();
+        assert_eq!(back.genesis, m.genesis);
+        assert_eq!(back.params, m.params);
+        assert_eq!(
+            back.validators["validator-2"].address(),
+            m.validators["validator-2"].address()
+        );
+        // A validator key missing or replaced, or a genesis whose validators or funded
+        // accounts were edited by hand: refused. (Its settings are read from the genesis
+        // itself: the operator compares them with the Chain's spec.)
+        let mut missing = files.clone();
+        missing.remove("validator-3.nodekey");
+        assert!(Material::from_files(&missing).is_err());
+        let mut replaced = files.clone();
+        replaced.insert(
+            "validator-0.nodekey".into(),
+            NodeKey::generate().secret_hex().into_bytes(),
+        );
+        assert!(Material::from_files(&replaced).is_err());
+        let mut edited = files.clone();
+        let mut g = m.genesis.clone();
+        // Funds for an account nobody holds a key to.
+        g["alloc"]["0x0000000000000000000000000000000000000001"] = json!({"balance": "0x1"});
+        edited.insert(GENESIS_FILE.into(), serde_json::to_vec(&g).unwrap());
+        assert!(Material::from_files(&edited).is_err());
+        let mut garbage = files;
+        garbage.insert("member-0.account.key".into(), b"nope".to_vec());
+        assert!(Material::from_files(&garbage).is_err());
+        // Names that cannot be file or pod names are refused up front.
+        assert!(matches!(
+            Material::generate(Params::default(), &["Bad Name".into()], &[], 0),
+            Err(QuorumError::Invalid {
+                field: "validators",
+                ..
+            })
+        ));
+    }
 
     #[test]
     fn a_known_key_has_its_known_address() {
