@@ -69,8 +69,9 @@ pub enum Change {
 /// What a subscriber receives.
 #[derive(Debug)]
 pub enum Delivery {
-    /// An entry of the event feed of an alliance the caller's tenant belongs to.
-    Event(Arc<Change>),
+    /// A change in an alliance the caller's tenant belongs to: an entry of its event feed,
+    /// or one of its chains' report.
+    Member(Arc<Change>),
     /// An invitation addressed to one of the caller's tenants changed (`kind` is the
     /// alliance event's: `invitation_sent`, `invitation_rejected`, `invitation_expired`);
     /// the alliance's other events stay private to its members.
@@ -81,8 +82,6 @@ pub enum Delivery {
         tenant_id: Uuid,
         at: DateTime<Utc>,
     },
-    /// A chain of one of the caller's alliances changed phase or height.
-    Chain(Arc<Change>),
     /// The subscriber fell behind and missed changes: read everything again.
     Resync,
     /// Nothing happened for a while.
@@ -163,7 +162,8 @@ impl Live {
             checked: Instant::now(),
             last_sent: Instant::now(),
         };
-        sub.recheck().await?;
+        // The request was authenticated a moment ago: only the scope is read.
+        sub.read_scope().await?;
         Ok(sub)
     }
 }
@@ -238,7 +238,7 @@ impl Subscription {
         let member_of = |a: &Uuid| self.alliances.as_ref().is_none_or(|s| s.contains(a));
         match &*change {
             Change::Event(e) if e.created_at < self.from => None,
-            Change::Event(e) if member_of(&e.alliance_id) => Some(Delivery::Event(change)),
+            Change::Event(e) if member_of(&e.alliance_id) => Some(Delivery::Member(change)),
             Change::Event(e) if e.kind.starts_with("invitation_") => {
                 let tenant = e.data.get("tenant_id")?.as_str()?.parse::<Uuid>().ok()?;
                 if !self.tenants.as_ref()?.contains(&tenant) {
@@ -257,19 +257,25 @@ impl Subscription {
                 })
             }
             Change::Event(_) => None,
-            Change::Chain(c) if member_of(&c.alliance_id) => Some(Delivery::Chain(change)),
+            Change::Chain(c) if member_of(&c.alliance_id) => Some(Delivery::Member(change)),
             Change::Chain(_) => None,
         }
     }
 
-    /// Re-checks the credential and re-reads the caller's tenants and their alliances.
+    /// Re-checks the credential, then re-reads the caller's tenants and their alliances.
     async fn recheck(&mut self) -> Result<()> {
-        let inner = &self.live.inner;
-        if !inner.access.still_valid(&self.who).await? {
+        if !self.live.inner.access.still_valid(&self.who).await? {
             return Err(Error::Unauthenticated(
                 "the credential was revoked or expired".into(),
             ));
         }
+        self.read_scope().await
+    }
+
+    /// Reads the caller's tenants and their alliances (the credential was just checked, or
+    /// is checked by [`Subscription::recheck`]).
+    async fn read_scope(&mut self) -> Result<()> {
+        let inner = &self.live.inner;
         let scope = inner
             .access
             .scope(&self.who, self.asked, Action::Read)

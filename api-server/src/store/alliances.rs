@@ -59,19 +59,20 @@ pub async fn user_tenants(
         .await
 }
 
+/// The ids of the alliances any of `tenants` is a member of (a query to filter by, or run).
+pub fn of_tenants(tenants: &[Uuid]) -> sea_orm::Select<alliance_member::Entity> {
+    alliance_member::Entity::find()
+        .select_only()
+        .column(alliance_member::Column::AllianceId)
+        .filter(alliance_member::Column::TenantId.is_in(tenants.iter().copied()))
+}
+
 /// Every alliance any of `tenants` is a member of.
 pub async fn ids_of_tenants(
     db: &impl ConnectionTrait,
     tenants: &[Uuid],
 ) -> Result<Vec<Uuid>, DbErr> {
-    alliance_member::Entity::find()
-        .select_only()
-        .column(alliance_member::Column::AllianceId)
-        .filter(alliance_member::Column::TenantId.is_in(tenants.iter().copied()))
-        .distinct()
-        .into_tuple()
-        .all(db)
-        .await
+    of_tenants(tenants).distinct().into_tuple().all(db).await
 }
 
 /// Alliances where any of `tenants` is a member, by id.
@@ -82,11 +83,8 @@ pub async fn list_for_tenants(
 ) -> Result<Vec<alliance::Model>, DbErr> {
     let mut q = alliance::Entity::find();
     if let Some(tenants) = tenants {
-        let ids = alliance_member::Entity::find()
-            .select_only()
-            .column(alliance_member::Column::AllianceId)
-            .filter(alliance_member::Column::TenantId.is_in(tenants.iter().copied()));
-        q = q.filter(alliance::Column::Id.in_subquery(sea_orm::QueryTrait::into_query(ids)));
+        let ids = sea_orm::QueryTrait::into_query(of_tenants(tenants));
+        q = q.filter(alliance::Column::Id.in_subquery(ids));
     }
     super::page_by_id(q, alliance::Column::Id, page)
         .all(db)

@@ -4,8 +4,8 @@
 use std::collections::{BTreeMap, HashMap};
 
 use crate::db::entities::{
-    alliance_event, alliance_member, chain, chain_account, chain_block, chain_material, chain_node,
-    deposit, deposit_receipt, template_installation,
+    alliance_event, chain, chain_account, chain_block, chain_material, chain_node, deposit,
+    deposit_receipt, template_installation,
 };
 use crate::domain::chains::{ChainPlan, NodePlan};
 use crate::domain::pagination::PageRequest;
@@ -42,13 +42,8 @@ pub async fn of_tenants(
 ) -> Result<Vec<chain::Model>, DbErr> {
     let mut q = chain::Entity::find();
     if let Some(tenants) = tenants {
-        let alliances = alliance_member::Entity::find()
-            .select_only()
-            .column(alliance_member::Column::AllianceId)
-            .filter(alliance_member::Column::TenantId.is_in(tenants.iter().copied()));
-        q = q.filter(
-            chain::Column::AllianceId.in_subquery(sea_orm::QueryTrait::into_query(alliances)),
-        );
+        let alliances = sea_orm::QueryTrait::into_query(super::alliances::of_tenants(tenants));
+        q = q.filter(chain::Column::AllianceId.in_subquery(alliances));
     }
     super::page_by_id(q, chain::Column::Id, page).all(db).await
 }

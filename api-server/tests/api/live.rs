@@ -244,7 +244,6 @@ async fn lists_across_alliances_show_only_the_callers_tenants(app: &TestApp) {
         )
         .await;
     assert_eq!(r.status, 404);
-    let _ = (&w.globex, &w.initech);
 }
 
 /// Reads `feed` until an event satisfies `want`; everything read on the way is returned too.

@@ -279,7 +279,7 @@ pub fn genesis(
             json!({ "balance": format!("0x{wei:x}") }),
         );
     }
-    let mut config = json!({
+    let config = json!({
         "chainId": params.chain_id,
         "homesteadBlock": 0,
         "eip150Block": 0,
@@ -292,6 +292,7 @@ pub fn genesis(
         "berlinBlock": 0,
         "londonBlock": 0,
         "isQuorum": true,
+        "txnSizeLimit": 64,
         "qbft": {
             "blockperiodseconds": params.block_period_seconds,
             "emptyblockperiodseconds": params.empty_block_period_seconds,
@@ -301,7 +302,6 @@ pub fn genesis(
             "ceil2Nby3Block": 0
         }
     });
-    config["txnSizeLimit"] = json!(64);
     Ok(json!({
         "config": config,
         "nonce": "0x0",
@@ -618,38 +618,56 @@ mod tests {
 
     #[test]
     fn bad_settings_name_their_field() {
-        let bad = |p: Params| match genesis(&p, &[[1; 20]], &[]) {
-            Err(QuorumError::Invalid { field, .. }) => field,
-            other => panic!("{other:?}"),
-        };
-        assert_eq!(
-            bad(Params {
-                chain_id: 0,
-                ..Params::default()
-            }),
-            "chain_id"
-        );
-        assert_eq!(
-            bad(Params {
-                block_period_seconds: 0,
-                ..Params::default()
-            }),
-            "block_period_seconds"
-        );
-        assert_eq!(
-            bad(Params {
-                empty_block_period_seconds: 0,
-                ..Params::default()
-            }),
-            "empty_block_period_seconds"
-        );
-        assert_eq!(
-            bad(Params {
-                gas_limit: 1,
-                ..Params::default()
-            }),
-            "gas_limit"
-        );
+        let base = Params::default;
+        for (p, field) in [
+            (
+                Params {
+                    chain_id: 0,
+                    ..base()
+                },
+                "chain_id",
+            ),
+            (
+                Params {
+                    block_period_seconds: 0,
+                    ..base()
+                },
+                "block_period_seconds",
+            ),
+            (
+                Params {
+                    empty_block_period_seconds: 0,
+                    ..base()
+                },
+                "empty_block_period_seconds",
+            ),
+            (
+                Params {
+                    request_timeout_seconds: 0,
+                    ..base()
+                },
+                "request_timeout_seconds",
+            ),
+            (
+                Params {
+                    epoch_length: 0,
+                    ..base()
+                },
+                "epoch_length",
+            ),
+            (
+                Params {
+                    gas_limit: 1,
+                    ..base()
+                },
+                "gas_limit",
+            ),
+        ] {
+            match genesis(&p, &[[1; 20]], &[]) {
+                Err(QuorumError::Invalid { field: got, .. }) => assert_eq!(got, field),
+                other => panic!("{field}: {other:?}"),
+            }
+        }
         assert!(matches!(
             genesis(&Params::default(), &[], &[]),
             Err(QuorumError::Invalid {

@@ -47,6 +47,18 @@ export function Failed({ error, retry }: { error: unknown; retry?: () => void })
   );
 }
 
+/** What a list query offers: TanStack Query's result, or several combined alike. */
+export type ListQuery<T> = { isPending: boolean; error: unknown; data?: T[]; refetch: () => unknown };
+
+/** A list query's loading, error (with a retry) and empty states, else `children` with its
+ * rows. */
+export function Queried<T>({ query, empty, children }: { query: ListQuery<T>; empty?: string; children: (rows: T[]) => ReactNode }) {
+  if (query.isPending) return <Loading />;
+  if (query.error) return <Failed error={query.error} retry={() => void query.refetch()} />;
+  if (!query.data || query.data.length === 0) return <Nothing text={empty} />;
+  return <>{children(query.data)}</>;
+}
+
 type BoundaryState = { error?: Error };
 
 function BoundaryFallback({ error, reset }: { error: Error; reset: () => void }) {

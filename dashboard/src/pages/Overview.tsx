@@ -2,25 +2,17 @@ import { Card, Col, List, Row, Typography } from "antd";
 import type { ReactNode } from "react";
 import { Link } from "react-router";
 import { useI18n } from "../i18n";
-import { Failed, Loading, Nothing } from "../layout/States";
+import { Queried, type ListQuery } from "../layout/States";
 import { ChainList } from "./ChainTable";
 import { useExpiringCertificates, usePendingInvitations, usePendingVotes } from "./data";
 
-type Listed<T> = { isPending: boolean; error: unknown; refetch: () => unknown; data?: T[] };
-
 /** A card with a list's loading, error and empty states. */
-function ListCard<T>({ title, query, empty, render }: { title: string; query: Listed<T>; empty: string; render: (item: T) => ReactNode }) {
+function ListCard<T>({ title, query, empty, render }: { title: string; query: ListQuery<T>; empty: string; render: (item: T) => ReactNode }) {
   return (
     <Card title={<h2 style={{ fontSize: 16, margin: 0 }}>{title}</h2>}>
-      {query.isPending ? (
-        <Loading />
-      ) : query.error ? (
-        <Failed error={query.error} retry={() => void query.refetch()} />
-      ) : !query.data || query.data.length === 0 ? (
-        <Nothing text={empty} />
-      ) : (
-        <List dataSource={query.data} renderItem={(item) => <List.Item>{render(item)}</List.Item>} />
-      )}
+      <Queried query={query} empty={empty}>
+        {(rows) => <List dataSource={rows} renderItem={(item) => <List.Item>{render(item)}</List.Item>} />}
+      </Queried>
     </Card>
   );
 }

@@ -59,14 +59,11 @@ fn frame(d: Delivery) -> Bytes {
         Bytes::from(format!("event: {name}\n{id}data: {data}\n\n"))
     };
     match d {
-        Delivery::Event(change) => match &*change {
+        Delivery::Member(change) => match &*change {
             Change::Event(e) => {
                 let view = AllianceEventView::from(e.clone());
                 event("alliance_event", Some(e.id), json(&view))
             }
-            Change::Chain(_) => Bytes::new(),
-        },
-        Delivery::Chain(change) => match &*change {
             Change::Chain(c) => {
                 let view = LiveChain {
                     chain_id: c.chain_id,
@@ -79,7 +76,6 @@ fn frame(d: Delivery) -> Bytes {
                 };
                 event("chain", None, json(&view))
             }
-            Change::Event(_) => Bytes::new(),
         },
         Delivery::Invitation {
             kind,

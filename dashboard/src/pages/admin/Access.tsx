@@ -9,7 +9,7 @@ import { showFieldErrors } from "../../api/problem";
 import type { components } from "../../api/schema";
 import { useIsAdmin, useRole, useSession, type Role } from "../../auth/session";
 import { useI18n } from "../../i18n";
-import { Failed, Loading, Nothing } from "../../layout/States";
+import { Nothing, Queried, type ListQuery } from "../../layout/States";
 import { StatusTag } from "../../layout/StatusTag";
 import { useMembers } from "./Members";
 import { Section, ShownOnce, when } from "./shared";
@@ -19,16 +19,14 @@ type Token = components["schemas"]["TokenView"];
 type SessionRow = components["schemas"]["SessionView"];
 type Expiry = { expires_at?: { toISOString: () => string } | null };
 
+/** A list query as a plain table, with its loading, error and empty states. */
 function Listing<T extends object>({ query, rowKey, columns, empty }: {
-  query: { isPending: boolean; error: unknown; data?: T[]; refetch: () => unknown };
+  query: ListQuery<T>;
   rowKey: (row: T) => string;
   columns: NonNullable<Parameters<typeof Table<T>>[0]["columns"]>;
   empty?: string;
 }) {
-  if (query.isPending) return <Loading />;
-  if (query.error) return <Failed error={query.error} retry={() => void query.refetch()} />;
-  if (!query.data || query.data.length === 0) return <Nothing text={empty} />;
-  return <Table<T> rowKey={rowKey} dataSource={query.data} pagination={false} columns={columns} />;
+  return <Queried query={query} empty={empty}>{(rows) => <Table<T> rowKey={rowKey} dataSource={rows} pagination={false} columns={columns} />}</Queried>;
 }
 
 export function Invites() {

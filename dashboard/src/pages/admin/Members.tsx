@@ -9,7 +9,7 @@ import { showFieldErrors } from "../../api/problem";
 import type { components } from "../../api/schema";
 import { useIsAdmin, useRole, useSession, type Role } from "../../auth/session";
 import { useI18n } from "../../i18n";
-import { Failed, Loading, Nothing } from "../../layout/States";
+import { Failed, Queried } from "../../layout/States";
 import { Section, ShownOnce, when } from "./shared";
 
 type Member = components["schemas"]["MemberView"];
@@ -112,16 +112,11 @@ export function Members() {
   return (
     <Section title={t("admin.members")}>
       <AddMemberForm />
-      {members.isPending ? (
-        <Loading />
-      ) : members.error ? (
-        <Failed error={members.error} retry={() => void members.refetch()} />
-      ) : members.data.length === 0 ? (
-        <Nothing />
-      ) : (
+      <Queried query={members}>
+        {(rows) => (
         <Table<Member>
           rowKey={(m) => m.user.id}
-          dataSource={members.data}
+          dataSource={rows}
           pagination={false}
           columns={[
             { title: t("admin.displayName"), render: (_, m) => <Space>{m.user.display_name}{m.user.id === me?.user.id && <Tag>{t("admin.you")}</Tag>}</Space> },
@@ -158,7 +153,8 @@ export function Members() {
             },
           ]}
         />
-      )}
+        )}
+      </Queried>
     </Section>
   );
 }
